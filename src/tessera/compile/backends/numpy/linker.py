@@ -1,0 +1,123 @@
+"""Generate one straight-line Python function for a whole graph.
+
+Each Apply node becomes one statement ``v7 = f3(v2, c0)`` calling the
+node's NumPy callable; inputs are validated at the top, shared values read
+once, updates written at the end. No per-node interpreter loop runs at call
+time, so overhead is close to hand-written NumPy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from tessera.compile.backends.numpy.dispatch import numpy_funcify
+from tessera.graph.basic import Constant, Variable
+from tessera.graph.fg import FunctionGraph
+from tessera.ops.type import shape_str
+from tessera.ops.variable import SharedVariable
+
+
+def _input_check(name: str, var: Variable, k: int) -> str:
+    t = var.type
+    conds = [f"{name}.__class__ is not _ndarray", f"{name}.dtype is not _dt{k}"]
+    conds.append(f"{name}.ndim != {t.ndim}")
+    conds += [f"{name}.shape[{d}] != {s}" for d, s in enumerate(t.shape) if s is not None]
+    return f"    if {' or '.join(conds)}:\n        {name} = _filter{k}({name})\n"
+
+
+def _make_filter(var: Variable, k: int):
+    label = var.name or f"#{k}"
+    t = var.type
+
+    def filt(value):
+        try:
+            return t.filter(value, name=label)
+        except (TypeError, ValueError) as e:
+            raise type(e)(
+                f"{e} (input {k} {label!r} of type {t.dtype}{shape_str(t.shape)})"
+            ) from None
+
+    return filt
+
+
+def numpy_link(
+    fg: FunctionGraph,
+    inputs: Sequence[Variable],
+    n_outputs: int,
+    update_targets: Sequence[SharedVariable],
+    single: bool = False,
+):
+    """Compile ``fg`` to a Python function.
+
+    ``fg.outputs[:n_outputs]`` are returned (the value itself if ``single``,
+    else a list);
+    ``fg.outputs[n_outputs:]`` are the new values of ``update_targets``.
+    Returns ``(callable, source)``.
+    """
+    ns: dict[str, object] = {"_ndarray": np.ndarray, "_asarray": np.asarray}
+    names: dict[Variable, str] = {}
+    lines: list[str] = []
+    args = []
+    for k, var in enumerate(inputs):
+        name = f"i{k}"
+        names[var] = name
+        args.append(name)
+        ns[f"_dt{k}"] = var.type.numpy_dtype
+        ns[f"_filter{k}"] = _make_filter(var, k)
+        lines.append(_input_check(name, var, k))
+    shared_vars = [v for v in fg.variables if isinstance(v, SharedVariable)]
+    for k, var in enumerate(sorted(shared_vars, key=lambda v: v.id)):
+        if var in names:
+            continue
+        names[var] = f"s{k}"
+        ns[f"_sh{k}"] = var
+        lines.append(f"    s{k} = _sh{k}._value\n")
+    n_const = 0
+
+    def ref(var: Variable) -> str:
+        nonlocal n_const
+        if var in names:
+            return names[var]
+        if isinstance(var, Constant):
+            name = f"c{n_const}"
+            n_const += 1
+            ns[name] = var.data
+            names[var] = name
+            return name
+        raise ValueError(
+            f"missing input: {var} of type {var.type} is needed but was not given "
+            "as an input of the function"
+        )
+
+    for j, node in enumerate(fg.toposort()):
+        fname = f"f{j}"
+        ns[fname] = numpy_funcify(node.op, node)
+        in_names = ", ".join(ref(i) for i in node.inputs)
+        out_names = []
+        for k, out in enumerate(node.outputs):
+            names[out] = f"v{j}_{k}"
+            out_names.append(names[out])
+        target = out_names[0] if len(out_names) == 1 else ", ".join(out_names)
+        lines.append(f"    {target} = {fname}({in_names})\n")
+
+    def out_expr(var: Variable) -> str:
+        expr = ref(var)
+        if var.owner is None:
+            return f"{expr}.copy()"
+        if var.ndim == 0:
+            return f"_asarray({expr})"
+        return expr
+
+    outs = [out_expr(v) for v in fg.outputs[:n_outputs]]
+    for k, (target, new) in enumerate(zip(update_targets, fg.outputs[n_outputs:])):
+        ns[f"_up{k}"] = target
+        lines.append(f"    _up{k}._value = _asarray({ref(new)})\n")
+    if single:
+        lines.append(f"    return {outs[0]}\n")
+    else:
+        lines.append(f"    return [{', '.join(outs)}]\n")
+    src = f"def compiled_fn({', '.join(args)}):\n" + "".join(lines)
+    exec(compile(src, "<tessera-compiled>", "exec"), ns)
+    return ns["compiled_fn"], src

@@ -1,0 +1,204 @@
+"""Reverse-mode symbolic differentiation: grad, jacobian, hessian."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from tessera.graph.basic import Variable
+from tessera.graph.null import DisconnectedType, NonDifferentiable, disconnected
+from tessera.graph.traversal import toposort
+from tessera.ops.basic import as_tensor, constant
+from tessera.ops.elemwise import is_discrete
+
+
+def _check_cotangent(node, k: int, inp: Variable, g) -> None:
+    if not isinstance(g, Variable):
+        raise TypeError(
+            f"{node.op}.pullback returned {g!r} for input {k}; expected a Variable "
+            "or a sentinel from tessera.graph.null"
+        )
+    if g.ndim != inp.ndim:
+        raise ValueError(
+            f"{node.op}.pullback returned a cotangent with {g.ndim} dims for "
+            f"input {k} ({inp}), which has {inp.ndim}"
+        )
+
+
+def _sum(terms: list[Variable]) -> Variable:
+    total = terms[0]
+    for t in terms[1:]:
+        total = total + t
+    return total
+
+
+def pullback_graph(
+    outputs: Sequence[Variable],
+    cotangents: Sequence[Variable],
+    wrt: Sequence[Variable],
+) -> list[Variable | DisconnectedType]:
+    """Symbolic vector-Jacobian product of ``outputs`` at ``cotangents``.
+
+    Returns one entry per ``wrt``: the summed cotangent, or ``disconnected``.
+    This is the engine behind :func:`grad`.
+    """
+    wrt = list(wrt)
+    order = toposort(outputs)
+    reach: set[Variable] = set(wrt)
+    for node in order:
+        if any(i in reach for i in node.inputs):
+            reach.update(node.outputs)
+    grads: dict[Variable, list[Variable]] = {}
+    for out, ct in zip(outputs, cotangents):
+        if out in reach:
+            grads.setdefault(out, []).append(ct)
+    for node in reversed(order):
+        if not any(o in grads for o in node.outputs):
+            continue
+        cts = [_sum(grads[o]) if o in grads else disconnected for o in node.outputs]
+        results = node.op.pullback(node.inputs, node.outputs, cts)
+        if len(results) != len(node.inputs):
+            raise ValueError(
+                f"{node.op}.pullback returned {len(results)} cotangents for "
+                f"{len(node.inputs)} inputs"
+            )
+        for k, (inp, g) in enumerate(zip(node.inputs, results)):
+            if inp not in reach or is_discrete(inp):
+                continue
+            if isinstance(g, DisconnectedType):
+                continue
+            if isinstance(g, NonDifferentiable):
+                raise ValueError(
+                    f"gradient is not defined through {g.op} (input {k}: {inp})"
+                    + (f": {g.reason}" if g.reason else "")
+                )
+            _check_cotangent(node, k, inp, g)
+            grads.setdefault(inp, []).append(g)
+    return [_sum(grads[w]) if w in grads else disconnected for w in wrt]
+
+
+def grad(
+    cost: Variable,
+    wrt: Variable | Sequence[Variable],
+    disconnected: str = "raise",
+):
+    """Symbolic gradient of a scalar ``cost`` with respect to ``wrt``.
+
+    Parameters
+    ----------
+    cost : scalar TensorVariable
+    wrt : TensorVariable or sequence of them
+    disconnected : {"raise", "zero"}
+        What to do when ``cost`` does not depend on a ``wrt`` variable.
+
+    Returns
+    -------
+    TensorVariable or list of them (matching ``wrt``), each with the shape
+    of its ``wrt``.
+
+    Examples
+    --------
+    >>> import tessera as ts
+    >>> x = ts.tensor("x", shape=(3,))
+    >>> g = ts.grad((x ** 2).sum(), x)
+    >>> g.eval({x: [1.0, 2.0, 3.0]})
+    array([2., 4., 6.])
+    """
+    if disconnected not in ("raise", "zero"):
+        raise ValueError(f"disconnected must be 'raise' or 'zero', not {disconnected!r}")
+    cost = as_tensor(cost)
+    if cost.ndim != 0:
+        raise ValueError(
+            f"grad: cost must be a scalar, got {cost.ndim} dims; sum it or use "
+            "tessera.jacobian"
+        )
+    if is_discrete(cost):
+        raise TypeError(f"grad: cost {cost} has integer dtype {cost.dtype}")
+    single = isinstance(wrt, Variable)
+    wrt_list = [wrt] if single else list(wrt)
+    for w in wrt_list:
+        if not isinstance(w, Variable):
+            raise TypeError(f"grad: wrt entries must be variables, got {w!r}")
+        if is_discrete(w):
+            raise TypeError(f"grad: cannot differentiate with respect to {w} of dtype {w.dtype}")
+    seed = constant(np.ones((), dtype=cost.dtype))
+    results = pullback_graph([cost], [seed], wrt_list)
+    out = []
+    for w, g in zip(wrt_list, results):
+        if isinstance(g, DisconnectedType):
+            if disconnected == "raise":
+                raise ValueError(
+                    f"grad: cost does not depend on {w} (pass disconnected='zero' "
+                    "to get zeros)"
+                )
+            from tessera.ops.creation import zeros_like
+
+            g = zeros_like(w)
+        elif g.dtype != w.dtype:
+            from tessera.ops.math import cast
+
+            g = cast(g, w.dtype)
+        out.append(g)
+    return out[0] if single else out
+
+
+def jacobian(expression: Variable, wrt, disconnected: str = "raise"):
+    """Jacobian of ``expression`` with respect to ``wrt``.
+
+    The result has shape ``expression.shape + wrt.shape``. Rows are computed
+    by vectorizing one vector-Jacobian product over the identity matrix, so
+    the expression's size must be known statically.
+
+    Examples
+    --------
+    >>> import tessera as ts
+    >>> x = ts.tensor("x", shape=(2,))
+    >>> ts.jacobian(x ** 2, x).eval({x: [1.0, 3.0]})
+    array([[2., 0.],
+           [0., 6.]])
+    """
+    from tessera.ops.shape import reshape, stack
+
+    expression = as_tensor(expression)
+    single = isinstance(wrt, Variable)
+    wrt_list = [wrt] if single else list(wrt)
+    if expression.ndim == 0:
+        rows = grad(expression, wrt_list, disconnected=disconnected)
+        return rows[0] if single else rows
+    size = 1
+    for s in expression.type.shape:
+        if s is None:
+            raise ValueError(
+                f"jacobian: the shape of {expression} is not known statically "
+                f"({expression.type}); give the inputs static shapes"
+            )
+        size *= s
+    flat = reshape(expression, (size,))
+    per_row = [grad(flat[i], wrt_list, disconnected="zero") for i in range(size)]
+    out = []
+    for k, w in enumerate(wrt_list):
+        rows = stack([r[k] for r in per_row])
+        shape = tuple(expression.type.shape) + tuple(
+            w.shape[j] if s is None else s for j, s in enumerate(w.type.shape)
+        )
+        out.append(reshape(rows, shape))
+    return out[0] if single else out
+
+
+def hessian(cost: Variable, wrt, disconnected: str = "raise"):
+    """Hessian of a scalar ``cost``: the jacobian of its gradient.
+
+    Examples
+    --------
+    >>> import tessera as ts
+    >>> x = ts.tensor("x", shape=(2,))
+    >>> ts.hessian((x ** 3).sum(), x).eval({x: [1.0, 2.0]})
+    array([[ 6.,  0.],
+           [ 0., 12.]])
+    """
+    single = isinstance(wrt, Variable)
+    wrt_list = [wrt] if single else list(wrt)
+    gs = grad(cost, wrt_list, disconnected=disconnected)
+    out = [jacobian(g, w, disconnected="zero") for g, w in zip(gs, wrt_list)]
+    return out[0] if single else out

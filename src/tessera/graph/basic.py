@@ -1,0 +1,157 @@
+"""Core graph structures: Type, Variable, Constant and Apply.
+
+A graph is a bipartite DAG of :class:`Variable` nodes (values) and
+:class:`Apply` nodes (applications of an :class:`~tessera.graph.op.Op`).
+A variable produced by an op has ``owner`` set to the Apply node and ``index``
+to its position among the node's outputs; a graph input has ``owner=None``.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from typing import Any
+
+_ids = itertools.count()
+
+
+class Type:
+    """The type of a variable: what values it may hold.
+
+    Subclasses implement :meth:`filter` (validate and convert a value),
+    :meth:`make_variable` and equality.
+
+    Examples
+    --------
+    >>> from tessera.ops.type import TensorType
+    >>> TensorType("float64", (None, 3))
+    TensorType(float64, shape=(?, 3))
+    """
+
+    variable_class: type[Variable]
+    constant_class: type[Constant]
+
+    def filter(self, value: Any) -> Any:
+        """Return ``value`` converted to this type, or raise TypeError."""
+        raise NotImplementedError
+
+    def make_variable(self, name: str | None = None) -> Variable:
+        """Return a fresh graph input of this type."""
+        return self.variable_class(self, name=name)
+
+    def make_constant(self, value: Any, name: str | None = None) -> Constant:
+        """Return a constant of this type holding ``value``."""
+        return self.constant_class(self, self.filter(value), name=name)
+
+    def __call__(self, name: str | None = None) -> Variable:
+        return self.make_variable(name)
+
+
+class Variable:
+    """A value in a graph: a graph input, a constant, or an op output.
+
+    Parameters
+    ----------
+    type : Type
+        What values the variable holds.
+    owner : Apply, optional
+        The node that computes it (``None`` for inputs).
+    index : int, optional
+        Position among ``owner.outputs``.
+    name : str, optional
+        Name used in printing and error messages.
+    """
+
+    def __init__(
+        self,
+        type: Type,
+        owner: Apply | None = None,
+        index: int | None = None,
+        name: str | None = None,
+    ):
+        self.type = type
+        self.owner = owner
+        self.index = index
+        self.name = name
+        self.tag: dict[str, Any] = {}
+        self.id = next(_ids)
+
+    def clone(self) -> Variable:
+        """Return an ownerless copy with the same type and name."""
+        v = type(self)(self.type, name=self.name)
+        v.tag = dict(self.tag)
+        return v
+
+    def __repr__(self) -> str:
+        return self.name if self.name is not None else self.auto_name
+
+    @property
+    def auto_name(self) -> str:
+        if self.owner is not None:
+            op = self.owner.op
+            suffix = f".{self.index}" if len(self.owner.outputs) > 1 else ""
+            return f"{op}{suffix}"
+        return f"<{type(self).__name__} {self.id}>"
+
+    # Variables are graph nodes: identity semantics, so that tensor
+    # subclasses can overload ``==`` without breaking dict/set membership.
+    __hash__ = object.__hash__
+
+
+class Constant(Variable):
+    """A graph input whose value is fixed at graph-build time."""
+
+    def __init__(self, type: Type, data: Any, name: str | None = None):
+        super().__init__(type, name=name)
+        self.data = data
+
+    def clone(self) -> Constant:
+        c = type(self)(self.type, self.data, name=self.name)
+        c.tag = dict(self.tag)
+        return c
+
+    def __repr__(self) -> str:
+        if self.name is not None:
+            return self.name
+        text = repr(self.data)
+        if len(text) > 40:
+            text = text[:37] + "..."
+        return text.replace("\n", " ")
+
+
+class Apply:
+    """One application of an op to input variables, producing outputs.
+
+    Parameters
+    ----------
+    op : Op
+        The operation.
+    inputs : sequence of Variable
+        Its inputs.
+    output_types : sequence of Type
+        Types of the outputs; the outputs are created here and owned by this node.
+    """
+
+    def __init__(self, op, inputs: Sequence[Variable], output_types: Sequence[Type]):
+        self.op = op
+        self.inputs = list(inputs)
+        for i in self.inputs:
+            if not isinstance(i, Variable):
+                raise TypeError(f"{op}: input {i!r} is not a Variable")
+        self.outputs = [
+            t.variable_class(t, owner=self, index=k) for k, t in enumerate(output_types)
+        ]
+
+    @property
+    def out(self) -> Variable:
+        """The single output (error if the node has several)."""
+        if len(self.outputs) != 1:
+            raise ValueError(f"{self.op} has {len(self.outputs)} outputs")
+        return self.outputs[0]
+
+    def clone_with_new_inputs(self, inputs: Sequence[Variable]) -> Apply:
+        """Re-apply the op to new inputs (types are re-inferred)."""
+        return self.op.make_node(*inputs)
+
+    def __repr__(self) -> str:
+        return f"{self.op}({', '.join(map(repr, self.inputs))})"

@@ -1,0 +1,116 @@
+"""FunctionGraph: a graph with fixed inputs and outputs that tracks clients."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from tessera.graph.basic import Apply, Variable
+from tessera.graph.traversal import clone_get_equiv, toposort
+
+
+class FunctionGraph:
+    """A mutable graph between ``inputs`` and ``outputs``.
+
+    Keeps, for every variable, its *clients*: the ``(node, input_index)``
+    pairs that use it (an output of the graph is a client ``("output", i)``).
+    Rewrites use :meth:`replace` to swap a variable for an equivalent one.
+
+    Parameters
+    ----------
+    inputs, outputs : sequence of Variable
+    clone : bool
+        Clone the graph first so the user's graph is not modified.
+
+    Examples
+    --------
+    >>> import tessera as ts
+    >>> x = ts.tensor("x", shape=(3,))
+    >>> fg = FunctionGraph([x], [ts.exp(x) * 2])
+    >>> len(fg.toposort())
+    2
+    """
+
+    def __init__(
+        self,
+        inputs: Sequence[Variable],
+        outputs: Sequence[Variable],
+        clone: bool = True,
+    ):
+        if clone:
+            equiv = clone_get_equiv(list(inputs), list(outputs), clone_nodes=True)
+            outputs = [equiv[o] for o in outputs]
+        self.inputs = list(inputs)
+        self.outputs = list(outputs)
+        self.clients: dict[Variable, list[tuple[Apply | str, int]]] = {}
+        self.apply_nodes: set[Apply] = set()
+        self.variables: set[Variable] = set()
+        for v in self.inputs:
+            self._add_variable(v)
+        for i, out in enumerate(self.outputs):
+            self._import(out)
+            self.clients[out].append(("output", i))
+
+    def _add_variable(self, v: Variable) -> None:
+        if v not in self.variables:
+            self.variables.add(v)
+            self.clients.setdefault(v, [])
+
+    def _import(self, var: Variable) -> None:
+        for node in toposort([var], [v for v in self.variables if v.owner is None]):
+            if node in self.apply_nodes:
+                continue
+            self.apply_nodes.add(node)
+            for i, inp in enumerate(node.inputs):
+                self._add_variable(inp)
+                self.clients[inp].append((node, i))
+            for out in node.outputs:
+                self._add_variable(out)
+        self._add_variable(var)
+
+    def _prune(self, var: Variable) -> None:
+        """Remove the node computing ``var`` if none of its outputs is used."""
+        node = var.owner
+        if node is None or node not in self.apply_nodes:
+            return
+        if any(self.clients.get(o) for o in node.outputs):
+            return
+        self.apply_nodes.discard(node)
+        for o in node.outputs:
+            self.variables.discard(o)
+            self.clients.pop(o, None)
+        for i, inp in enumerate(node.inputs):
+            cl = self.clients.get(inp)
+            if cl is not None and (node, i) in cl:
+                cl.remove((node, i))
+                if not cl and inp.owner is not None:
+                    self._prune(inp)
+
+    def replace(self, old: Variable, new: Variable, reason: str = "") -> None:
+        """Make every client of ``old`` use ``new`` instead."""
+        if old is new:
+            return
+        if hasattr(old.type, "is_compatible") and not old.type.is_compatible(new.type):
+            raise TypeError(
+                f"replace ({reason}): {new} of type {new.type} cannot stand for "
+                f"{old} of type {old.type}"
+            )
+        self._import(new)
+        for client, i in list(self.clients.get(old, [])):
+            if client == "output":
+                self.outputs[i] = new
+            else:
+                client.inputs[i] = new
+            self.clients[new].append((client, i))
+        self.clients[old] = []
+        self._prune(old)
+
+    def replace_all(self, pairs, reason: str = "") -> None:
+        for old, new in pairs:
+            self.replace(old, new, reason)
+
+    def toposort(self) -> list[Apply]:
+        """The graph's nodes in a valid execution order."""
+        return toposort(self.outputs, [v for v in self.variables if v.owner is None])
+
+    def __repr__(self) -> str:
+        return f"FunctionGraph({self.inputs} -> {self.outputs})"

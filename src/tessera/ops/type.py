@@ -1,0 +1,120 @@
+"""TensorType: dtype plus static shape (``None`` for unknown dims)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from tessera.graph.basic import Type
+
+
+def _norm_shape(shape: Sequence[int | None]) -> tuple[int | None, ...]:
+    out = []
+    for s in shape:
+        if s is None:
+            out.append(None)
+        else:
+            s = int(s)
+            if s < 0:
+                raise ValueError(f"static dims must be >= 0 or None, got {tuple(shape)}")
+            out.append(s)
+    return tuple(out)
+
+
+def shape_str(shape: Sequence[int | None]) -> str:
+    """Format a static shape with ``?`` for unknown dims."""
+    inner = ", ".join("?" if s is None else str(s) for s in shape)
+    return f"({inner},)" if len(shape) == 1 else f"({inner})"
+
+
+class TensorType(Type):
+    """The type of an n-dimensional array.
+
+    Parameters
+    ----------
+    dtype : str or numpy dtype
+    shape : tuple of int or None
+        Static shape; ``None`` marks a dim whose size is known only at run time.
+
+    Examples
+    --------
+    >>> t = TensorType("float32", (None, 3))
+    >>> t.ndim, t.dtype
+    (2, 'float32')
+    """
+
+    def __init__(self, dtype: Any, shape: Sequence[int | None] = ()):
+        self.dtype = np.dtype(dtype).name
+        self.shape = _norm_shape(shape)
+        self.ndim = len(self.shape)
+        self.numpy_dtype = np.dtype(self.dtype)
+
+    @property
+    def broadcastable(self) -> tuple[bool, ...]:
+        return tuple(s == 1 for s in self.shape)
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            type(self) is type(other)
+            and self.dtype == other.dtype
+            and self.shape == other.shape
+        )
+
+    def __hash__(self) -> int:
+        return hash((type(self), self.dtype, self.shape))
+
+    def __repr__(self) -> str:
+        return f"TensorType({self.dtype}, shape={shape_str(self.shape)})"
+
+    def clone(self, dtype=None, shape=None) -> TensorType:
+        return TensorType(
+            self.dtype if dtype is None else dtype,
+            self.shape if shape is None else shape,
+        )
+
+    def is_compatible(self, other: Type) -> bool:
+        """Whether a variable of ``other`` may stand in for one of this type.
+
+        Same dtype and ndim, and every dim this type knows statically is the
+        same in ``other`` (or unknown there).
+        """
+        if not isinstance(other, TensorType):
+            return False
+        if other.dtype != self.dtype or other.ndim != self.ndim:
+            return False
+        return all(
+            a is None or b is None or a == b for a, b in zip(self.shape, other.shape)
+        )
+
+    def filter(self, value: Any, name: str | None = None, strict: bool = False):
+        """Convert ``value`` to an ndarray of this type or raise a clear error."""
+        label = f"input {name!r}" if name else "value"
+        arr = np.asarray(value)
+        if arr.dtype != self.numpy_dtype:
+            if strict or not _can_cast(arr, self.numpy_dtype):
+                raise TypeError(
+                    f"{label}: cannot cast array of dtype {arr.dtype} to {self.dtype}"
+                )
+            arr = arr.astype(self.numpy_dtype)
+        if arr.ndim != self.ndim:
+            raise ValueError(
+                f"{label}: expected {self.ndim} dimensions of shape "
+                f"{shape_str(self.shape)}, got an array of shape {arr.shape}"
+            )
+        for s, a in zip(self.shape, arr.shape):
+            if s is not None and s != a:
+                raise ValueError(
+                    f"{label}: expected shape {shape_str(self.shape)}, "
+                    f"got an array of shape {arr.shape}"
+                )
+        return arr
+
+
+def _can_cast(arr: np.ndarray, dtype: np.dtype) -> bool:
+    if np.can_cast(arr.dtype, dtype, casting="same_kind"):
+        return True
+    # Python-number-like inputs (e.g. an int array into a float input) are fine
+    # when the kind is a safe upgrade; float into int is refused.
+    return np.can_cast(arr.dtype, dtype, casting="safe")

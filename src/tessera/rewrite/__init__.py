@@ -1,0 +1,10 @@
+"""Graph rewrites: the framework and the passes run by ``tessera.function``."""
+
+from tessera.rewrite.basic import (
+    REWRITES,
+    node_rewriter,
+    rewrite_graph,
+)
+from tessera.rewrite import constant_folding, merge  # noqa: F401  (registers passes)
+
+__all__ = ["REWRITES", "node_rewriter", "rewrite_graph"]

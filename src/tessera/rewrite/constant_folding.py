@@ -1,0 +1,42 @@
+"""Constant folding: evaluate at compile time nodes whose inputs are constants."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tessera.graph.basic import Constant
+from tessera.graph.fg import FunctionGraph
+from tessera.ops.variable import TensorConstant
+from tessera.rewrite.basic import REWRITES
+
+# Folding a node whose output is huge would bloat the compiled function.
+MAX_FOLDED_SIZE = 100_000
+
+
+def constant_folding_pass(fg: FunctionGraph) -> bool:
+    from tessera.compile.backends.numpy.dispatch import numpy_funcify
+
+    changed = False
+    for node in fg.toposort():
+        if node not in fg.apply_nodes or not node.inputs:
+            continue
+        if not all(isinstance(i, Constant) for i in node.inputs):
+            continue
+        if not node.op.do_constant_folding(node):
+            continue
+        with np.errstate(all="ignore"):
+            values = numpy_funcify(node.op, node)(*[i.data for i in node.inputs])
+        if len(node.outputs) == 1:
+            values = (values,)
+        for out, val in zip(node.outputs, values):
+            arr = np.asarray(val, dtype=out.type.numpy_dtype)
+            if arr.size > MAX_FOLDED_SIZE:
+                continue
+            arr.setflags(write=False)
+            const = TensorConstant(out.type.clone(shape=arr.shape), arr)
+            fg.replace(out, const, reason="constant_folding")
+            changed = True
+    return changed
+
+
+REWRITES.register_pass("constant_folding", constant_folding_pass, ["constant_folding"])
