@@ -88,6 +88,24 @@ class Op:
     def infer_shape(self, node: Apply, input_shapes: Sequence[tuple]) -> list:
         raise NotImplementedError(f"{self} has no infer_shape")
 
+    def vectorize_node(self, node: Apply, *batched_inputs: Variable) -> list:
+        """Outputs of ``node`` recomputed from inputs with extra leading batch dims.
+
+        ``batched_inputs[i].ndim - node.inputs[i].ndim`` is the number of batch
+        dims of input ``i`` (0: the input is shared by the whole batch). Batch
+        dims broadcast between inputs with NumPy rules. Ops with a gufunc
+        ``signature`` are wrapped in :class:`~tessera.ops.blockwise.Blockwise`;
+        other ops override this (used by :func:`tessera.vectorize_graph`).
+        """
+        if self.signature is not None:
+            from tessera.ops.blockwise import Blockwise
+
+            return Blockwise(self).make_node(*batched_inputs).outputs
+        raise NotImplementedError(
+            f"vectorize_graph: {self} has no batching rule (define vectorize_node "
+            "or a gufunc signature)"
+        )
+
     def do_constant_folding(self, node: Apply) -> bool:
         """Whether the constant-folding pass may evaluate this node."""
         return True
