@@ -85,3 +85,5 @@ from tessera.grad import grad, hessian, jacobian
 from tessera.compile import Function, function
 
 __version__ = "0.1.0"
+from tessera.ops.vectorize import vectorize, vectorize_graph
+from tessera.ops.blockwise import Blockwise

@@ -29,6 +29,18 @@ class Alloc(Op):
     def perform(self, node, inputs, out):
         out[0][0] = np.full(tuple(inputs[1]), inputs[0], dtype=node.outputs[0].dtype)
 
+    def vectorize_node(self, node, value, shp):
+        from tessera.ops.shape import concatenate, expand_dims, make_vector
+        from tessera.ops.vectorize import batch_shape
+
+        if shp.ndim != 1:
+            raise NotImplementedError("alloc with a shape that varies over the batch")
+        b = value.ndim
+        n = node.outputs[0].ndim
+        v = expand_dims(value, tuple(range(b, b + n))) if n else value
+        full = concatenate([make_vector(*batch_shape(value, b)), shp])
+        return [broadcast_to(v, full)]
+
     def infer_shape(self, node, input_shapes):
         from tessera.ops.subtensor import getitem
 

@@ -109,6 +109,15 @@ class Elemwise(Op):
         out = self.scalar_fn.impl(*inputs)
         output_storage[0][0] = np.asarray(out, dtype=node.outputs[0].dtype)
 
+    def vectorize_node(self, node, *batched):
+        from tessera.ops.vectorize import pad_core
+
+        nd = node.outputs[0].ndim
+        padded = [
+            pad_core(new, new.ndim - old.ndim, nd) for old, new in zip(node.inputs, batched)
+        ]
+        return self.make_node(*padded).outputs
+
     def infer_shape(self, node, input_shapes):
         return [broadcast_symbolic_shapes(node.inputs, input_shapes, node.outputs[0])]
 
@@ -218,6 +227,16 @@ class SumTo(Op):
         g, shape = inputs
         axes = tuple(k for k, (s, gs) in enumerate(zip(shape, g.shape)) if s == 1 != gs)
         output_storage[0][0] = g.sum(axis=axes, keepdims=True) if axes else g
+
+    def vectorize_node(self, node, g, shp):
+        from tessera.ops.shape import concatenate, make_vector
+        from tessera.ops.vectorize import batch_shape
+
+        if shp.ndim != 1:
+            raise NotImplementedError("SumTo with a batched target shape")
+        b = g.ndim - node.inputs[0].ndim
+        full = concatenate([make_vector(*batch_shape(g, b)), shp]) if b else shp
+        return [SumTo()(g, full)]
 
     def infer_shape(self, node, input_shapes):
         from tessera.ops.subtensor import getitem

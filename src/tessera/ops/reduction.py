@@ -81,6 +81,11 @@ class Reduce(Op):
             inputs[0], axis=self.axis, keepdims=self.keepdims, **kw
         )
 
+    def vectorize_node(self, node, x):
+        b = x.ndim - node.inputs[0].ndim
+        axis = tuple(a + b for a in self.axis)
+        return [Reduce(self.kind, axis, self.keepdims, self.dtype)(x)]
+
     def infer_shape(self, node, input_shapes):
         shp = input_shapes[0]
         if self.keepdims:
@@ -286,6 +291,10 @@ class LogSumExp(Op):
         res = lse(inputs[0], axis=self.axis, keepdims=self.keepdims)
         out[0][0] = np.asarray(res, dtype=node.outputs[0].dtype)
 
+    def vectorize_node(self, node, x):
+        b = x.ndim - node.inputs[0].ndim
+        return [LogSumExp(tuple(a + b for a in self.axis), self.keepdims)(x)]
+
     def infer_shape(self, node, input_shapes):
         return Reduce("sum", self.axis, self.keepdims).infer_shape(node, input_shapes)
 
@@ -336,6 +345,10 @@ class ArgReduce(Op):
         out[0][0] = np.asarray(
             fn(inputs[0], axis=self.axis, keepdims=self.keepdims), dtype=np.int64
         )
+
+    def vectorize_node(self, node, x):
+        b = x.ndim - node.inputs[0].ndim
+        return [ArgReduce(self.kind, self.axis + b, self.keepdims)(x)]
 
     def infer_shape(self, node, input_shapes):
         return Reduce("sum", (self.axis,), self.keepdims).infer_shape(node, input_shapes)
@@ -396,6 +409,10 @@ class CumOp(Op):
     def perform(self, node, inputs, out):
         fn = np.cumsum if self.kind == "sum" else np.cumprod
         out[0][0] = fn(inputs[0], axis=self.axis)
+
+    def vectorize_node(self, node, x):
+        b = x.ndim - node.inputs[0].ndim
+        return [CumOp(self.kind, self.axis + b)(x)]
 
     def infer_shape(self, node, input_shapes):
         return [input_shapes[0]]

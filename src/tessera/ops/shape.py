@@ -69,6 +69,11 @@ class Shape(Op):
     def perform(self, node, inputs, out):
         out[0][0] = np.array(np.shape(inputs[0]), dtype=np.int64)
 
+    def vectorize_node(self, node, x):
+        # the core shape is the same for every batch element: unbatched
+        b = x.ndim - node.inputs[0].ndim
+        return [make_vector(*[shape_i(x, b + k) for k in range(node.inputs[0].ndim)])]
+
     def infer_shape(self, node, input_shapes):
         return [(node.inputs[0].ndim,)]
 
@@ -91,6 +96,10 @@ class ShapeI(Op):
 
     def perform(self, node, inputs, out):
         out[0][0] = np.array(np.shape(inputs[0])[self.i], dtype=np.int64)
+
+    def vectorize_node(self, node, x):
+        b = x.ndim - node.inputs[0].ndim
+        return [ShapeI(self.i + b)(x)]
 
     def infer_shape(self, node, input_shapes):
         return [()]
@@ -145,6 +154,13 @@ class MakeVector(Op):
     def perform(self, node, inputs, out):
         out[0][0] = np.array(inputs, dtype=self.dtype)
 
+    def vectorize_node(self, node, *scalars):
+        from tessera.ops.vectorize import broadcast_batch
+
+        bs = [s.ndim for s in scalars]
+        full, _ = broadcast_batch(scalars, bs)
+        return [concatenate([expand_dims(s, -1) for s in full], axis=-1)]
+
     def infer_shape(self, node, input_shapes):
         return [(len(node.inputs),)]
 
@@ -192,6 +208,14 @@ class Reshape(Op):
 
     def perform(self, node, inputs, out):
         out[0][0] = np.reshape(inputs[0], inputs[1])
+
+    def vectorize_node(self, node, x, shp):
+        from tessera.ops.vectorize import batch_shape
+
+        if shp.ndim != 1:
+            raise NotImplementedError("reshape to a shape that varies over the batch")
+        b = x.ndim - node.inputs[0].ndim
+        return [Reshape()(x, concatenate([make_vector(*batch_shape(x, b)), shp]))]
 
     def infer_shape(self, node, input_shapes):
         from tessera.ops.subtensor import getitem
@@ -246,6 +270,10 @@ class Transpose(Op):
     def perform(self, node, inputs, out):
         out[0][0] = np.transpose(inputs[0], self.axes)
 
+    def vectorize_node(self, node, x):
+        b = x.ndim - node.inputs[0].ndim
+        return [Transpose(tuple(range(b)) + tuple(a + b for a in self.axes))(x)]
+
     def infer_shape(self, node, input_shapes):
         return [tuple(input_shapes[0][a] for a in self.axes)]
 
@@ -294,6 +322,10 @@ class ExpandDims(Op):
 
     def perform(self, node, inputs, out):
         out[0][0] = np.expand_dims(inputs[0], self.axes)
+
+    def vectorize_node(self, node, x):
+        b = x.ndim - node.inputs[0].ndim
+        return [ExpandDims(tuple(a + b for a in self.axes))(x)]
 
     def infer_shape(self, node, input_shapes):
         shp = list(input_shapes[0])
@@ -345,6 +377,10 @@ class Squeeze(Op):
 
     def perform(self, node, inputs, out):
         out[0][0] = np.squeeze(inputs[0], self.axes)
+
+    def vectorize_node(self, node, x):
+        b = x.ndim - node.inputs[0].ndim
+        return [Squeeze(tuple(a + b for a in self.axes))(x)]
 
     def infer_shape(self, node, input_shapes):
         return [tuple(s for k, s in enumerate(input_shapes[0]) if k not in self.axes)]
@@ -401,6 +437,16 @@ class BroadcastTo(Op):
 
     def perform(self, node, inputs, out):
         out[0][0] = np.broadcast_to(inputs[0], tuple(inputs[1]))
+
+    def vectorize_node(self, node, x, shp):
+        from tessera.ops.vectorize import batch_shape, pad_core
+
+        if shp.ndim != 1:
+            raise NotImplementedError("broadcast_to a shape that varies over the batch")
+        b = x.ndim - node.inputs[0].ndim
+        n_core = node.outputs[0].ndim
+        x = pad_core(x, b, n_core)
+        return [BroadcastTo()(x, concatenate([make_vector(*batch_shape(x, b)), shp]))]
 
     def infer_shape(self, node, input_shapes):
         from tessera.ops.subtensor import getitem
@@ -480,6 +526,13 @@ class Join(Op):
             node.outputs[0].dtype, copy=False
         )
 
+    def vectorize_node(self, node, *xs):
+        from tessera.ops.vectorize import broadcast_batch
+
+        bs = [new.ndim - old.ndim for old, new in zip(node.inputs, xs)]
+        full, nb = broadcast_batch(xs, bs)
+        return [Join(self.axis + nb)(*full)]
+
     def infer_shape(self, node, input_shapes):
         from tessera.ops.math import add
 
@@ -552,6 +605,13 @@ class Split(Op):
         pieces = np.split(x, np.cumsum(sizes)[:-1], axis=self.axis)
         for k, p in enumerate(pieces):
             out[k][0] = p
+
+    def vectorize_node(self, node, x, sizes):
+        if sizes.ndim != 1:
+            raise NotImplementedError("split with sizes that vary over the batch")
+        b = x.ndim - node.inputs[0].ndim
+        out = Split(self.n, self.axis + b)(x, sizes)
+        return out if isinstance(out, list) else [out]
 
     def infer_shape(self, node, input_shapes):
         from tessera.ops.subtensor import getitem
