@@ -5,6 +5,6 @@ from tessera.rewrite.basic import (
     node_rewriter,
     rewrite_graph,
 )
-from tessera.rewrite import constant_folding, merge  # noqa: F401  (registers passes)
+from tessera.rewrite import constant_folding, merge, shape  # noqa: F401  (registers)
 
 __all__ = ["REWRITES", "node_rewriter", "rewrite_graph"]
