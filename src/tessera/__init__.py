@@ -44,6 +44,7 @@ from tessera.ops.creation import (
 )
 from tessera.ops.math import *  # noqa: F403
 from tessera.ops.math import cast, switch
+from tessera.ops.products import dot, einsum, matmul, outer, tensordot
 from tessera.ops.reduction import (
     all,
     any,
