@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from tessera.graph.basic import Constant, Variable
+from tessera.graph.basic import Constant, SharedValue, Variable
 from tessera.graph.fg import FunctionGraph
 from tessera.graph.traversal import clone_replace, graph_inputs
 from tessera.ops.basic import as_tensor
-from tessera.ops.variable import SharedVariable
+from tessera.ops.type import TensorType
 
 BACKENDS = ("numpy", "jax")
 
@@ -66,7 +66,7 @@ class Function:
 def function(
     inputs: Sequence[Variable],
     outputs: Variable | Sequence[Variable] | None = None,
-    updates: Mapping[SharedVariable, Any] | Sequence[tuple] | None = None,
+    updates: Mapping[SharedValue, Any] | Sequence[tuple] | None = None,
     givens: Mapping[Variable, Any] | None = None,
     rewrites: str | Sequence[str] = "fast_run",
     backend: str = "numpy",
@@ -113,12 +113,22 @@ def function(
     elif single:
         out_list = [outputs]
     else:
-        out_list = [as_tensor(o) for o in outputs]
+        out_list = [o if isinstance(o, Variable) else as_tensor(o) for o in outputs]
     upd_pairs = list(updates.items()) if isinstance(updates, Mapping) else list(updates or [])
     targets, new_values = [], []
     for target, value in upd_pairs:
-        if not isinstance(target, SharedVariable):
+        if not isinstance(target, SharedValue):
             raise TypeError(f"updates: {target} is not a shared variable")
+        if not isinstance(target.type, TensorType):
+            # non-tensor shared values (random generators): types must match
+            if not isinstance(value, Variable) or value.type != target.type:
+                raise ValueError(
+                    f"updates: new value of {target} must be a variable of type "
+                    f"{target.type}, got {value!r}"
+                )
+            targets.append(target)
+            new_values.append(value)
+            continue
         value = as_tensor(value)
         if value.dtype != target.dtype:
             from tessera.ops.math import cast
@@ -136,11 +146,15 @@ def function(
     all_outputs = out_list + new_values
     if givens:
         all_outputs = clone_replace(
-            all_outputs, {k: as_tensor(v) for k, v in dict(givens).items()}
+            all_outputs,
+            {
+                k: v if isinstance(v, Variable) else as_tensor(v)
+                for k, v in dict(givens).items()
+            },
         )
     given_inputs = set(inputs)
     for v in graph_inputs(all_outputs):
-        if v in given_inputs or isinstance(v, Constant | SharedVariable):
+        if v in given_inputs or isinstance(v, Constant | SharedValue):
             continue
         raise ValueError(
             f"function: the outputs depend on {v} (type {v.type}), which is not "

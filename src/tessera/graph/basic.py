@@ -119,6 +119,28 @@ class Constant(Variable):
         return text.replace("\n", " ")
 
 
+class SharedValue:
+    """Mixin for graph inputs whose value lives with the variable between calls.
+
+    Compiled functions read ``_value`` at each call and may write new values
+    through ``updates=``. Tensors (:class:`tessera.ops.variable.SharedVariable`)
+    and random generators (:func:`tessera.random.rng`) both use it, so the
+    compiler recognises any shared input by ``isinstance(v, SharedValue)``.
+    Subclasses implement ``get_value`` and ``set_value``.
+
+    Examples
+    --------
+    >>> import tessera as ts
+    >>> isinstance(ts.shared(1.0), SharedValue)
+    True
+    """
+
+    _value: Any
+
+    def clone(self):
+        return self  # a shared variable is its own clone: the storage is shared
+
+
 class Apply:
     """One application of an op to input variables, producing outputs.
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from tessera.graph.basic import Constant, Variable
+from tessera.graph.basic import Constant, SharedValue, Variable
 from tessera.ops.type import TensorType, shape_str
 
 
@@ -418,7 +418,7 @@ class TensorConstant(_TensorMethods, Constant):
         return (d.dtype.str, d.shape, d.tobytes())
 
 
-class SharedVariable(TensorVariable):
+class SharedVariable(SharedValue, TensorVariable):
     """A graph input whose value lives with the variable between calls.
 
     Compiled functions read its current value and may update it

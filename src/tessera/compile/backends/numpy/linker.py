@@ -13,14 +13,15 @@ from collections.abc import Sequence
 import numpy as np
 
 from tessera.compile.backends.numpy.dispatch import numpy_funcify
-from tessera.graph.basic import Constant, Variable
+from tessera.graph.basic import Constant, SharedValue, Variable
 from tessera.graph.fg import FunctionGraph
-from tessera.ops.type import shape_str
-from tessera.ops.variable import SharedVariable
+from tessera.ops.type import TensorType, shape_str
 
 
 def _input_check(name: str, var: Variable, k: int) -> str:
     t = var.type
+    if not isinstance(t, TensorType):
+        return f"    {name} = _filter{k}({name})\n"
     conds = [f"{name}.__class__ is not _ndarray", f"{name}.dtype is not _dt{k}"]
     conds.append(f"{name}.ndim != {t.ndim}")
     conds += [f"{name}.shape[{d}] != {s}" for d, s in enumerate(t.shape) if s is not None]
@@ -35,9 +36,8 @@ def _make_filter(var: Variable, k: int):
         try:
             return t.filter(value, name=label)
         except (TypeError, ValueError) as e:
-            raise type(e)(
-                f"{e} (input {k} {label!r} of type {t.dtype}{shape_str(t.shape)})"
-            ) from None
+            what = f"{t.dtype}{shape_str(t.shape)}" if isinstance(t, TensorType) else t
+            raise type(e)(f"{e} (input {k} {label!r} of type {what})") from None
 
     return filt
 
@@ -46,7 +46,7 @@ def numpy_link(
     fg: FunctionGraph,
     inputs: Sequence[Variable],
     n_outputs: int,
-    update_targets: Sequence[SharedVariable],
+    update_targets: Sequence[SharedValue],
     single: bool = False,
 ):
     """Compile ``fg`` to a Python function.
@@ -64,10 +64,10 @@ def numpy_link(
         name = f"i{k}"
         names[var] = name
         args.append(name)
-        ns[f"_dt{k}"] = var.type.numpy_dtype
+        ns[f"_dt{k}"] = getattr(var.type, "numpy_dtype", None)
         ns[f"_filter{k}"] = _make_filter(var, k)
         lines.append(_input_check(name, var, k))
-    shared_vars = [v for v in fg.variables if isinstance(v, SharedVariable)]
+    shared_vars = [v for v in fg.variables if isinstance(v, SharedValue)]
     for k, var in enumerate(sorted(shared_vars, key=lambda v: v.id)):
         if var in names:
             continue
@@ -104,6 +104,8 @@ def numpy_link(
 
     def out_expr(var: Variable) -> str:
         expr = ref(var)
+        if not isinstance(var.type, TensorType):
+            return expr
         if var.owner is None:
             return f"{expr}.copy()"
         if var.ndim == 0:
@@ -113,7 +115,10 @@ def numpy_link(
     outs = [out_expr(v) for v in fg.outputs[:n_outputs]]
     for k, (target, new) in enumerate(zip(update_targets, fg.outputs[n_outputs:])):
         ns[f"_up{k}"] = target
-        lines.append(f"    _up{k}._value = _asarray({ref(new)})\n")
+        new_expr = ref(new)
+        if isinstance(target.type, TensorType):
+            new_expr = f"_asarray({new_expr})"
+        lines.append(f"    _up{k}._value = {new_expr}\n")
     if single:
         lines.append(f"    return {outs[0]}\n")
     else:
