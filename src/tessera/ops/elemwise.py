@@ -180,7 +180,7 @@ def sum_to(g: Variable, x: Variable) -> Variable:
     """
     from tessera.ops.reduction import sum as _sum
 
-    if g.type.shape == x.type.shape:
+    if g.type.shape == x.type.shape and None not in x.type.shape:
         out = g
     else:
         lead = g.ndim - x.ndim
