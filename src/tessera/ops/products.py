@@ -526,7 +526,10 @@ class Einsum(Op):
                     terms.append(c)
                     present.add(c)
             gx = Einsum(",".join(terms) + "->" + target)(*ops)
-            result.append(sum_to(gx, x))
+            # g carries output letters at their full broadcast size; a letter
+            # summed out may have size 1 in every other operand but not in x
+            grow = [a for a, c in enumerate(t) if c not in self.out_term]
+            result.append(_fit_to(gx, x, grow))
         return result
 
     def vectorize_node(self, node, *batched_inputs):
@@ -536,6 +539,21 @@ class Einsum(Op):
         terms = [fresh[nb - n :] + t for t, n in zip(self.terms, nbs)]
         subs = ",".join(terms) + "->" + fresh + self.out_term
         return Einsum(subs).make_node(*batched_inputs).outputs
+
+
+def _fit_to(gx: Variable, x: Variable, axes: Sequence[int]) -> Variable:
+    """Bring the cotangent ``gx`` to the shape of ``x`` across broadcasting.
+
+    A same-letter dim of size 1 in ``x`` was broadcast: sum over it. Along
+    ``axes``, ``gx`` may have size 1 where ``x`` does not (the letter had size
+    1 in every other operand): broadcast it back up.
+    """
+    grow = False
+    for a in axes:
+        sx, sg = x.type.shape[a], gx.type.shape[a]
+        grow |= sx != 1 and (sg is None or sg == 1) and (sx is None or sx != sg)
+    gx = sum_to(gx, x)
+    return broadcast_to(gx, x.shape) if grow else gx
 
 
 def einsum(subscripts: str, *operands) -> Variable:
