@@ -8,7 +8,7 @@ import numpy as np
 
 from tessera.graph.basic import Variable
 from tessera.graph.null import DisconnectedType, NonDifferentiable, disconnected
-from tessera.graph.traversal import toposort
+from tessera.graph.traversal import ancestors, toposort
 from tessera.ops.basic import as_tensor, constant
 from tessera.ops.elemwise import is_discrete
 
@@ -37,10 +37,12 @@ def pullback_graph(
     outputs: Sequence[Variable],
     cotangents: Sequence[Variable],
     wrt: Sequence[Variable],
-) -> list[Variable | DisconnectedType]:
+) -> list[Variable | DisconnectedType | NonDifferentiable]:
     """Symbolic vector-Jacobian product of ``outputs`` at ``cotangents``.
 
-    Returns one entry per ``wrt``: the summed cotangent, or ``disconnected``.
+    Returns one entry per ``wrt``: the summed cotangent, ``disconnected``, or
+    a :class:`NonDifferentiable` naming the op when the outputs depend on that
+    ``wrt`` only through integer or boolean values (e.g. ``argmax``, ``x > 0``).
     This is the engine behind :func:`grad`.
     """
     wrt = list(wrt)
@@ -50,6 +52,7 @@ def pullback_graph(
         if any(i in reach for i in node.inputs):
             reach.update(node.outputs)
     grads: dict[Variable, list[Variable]] = {}
+    cut: list[Variable] = []
     for out, ct in zip(outputs, cotangents):
         if out in reach:
             grads.setdefault(out, []).append(ct)
@@ -64,9 +67,12 @@ def pullback_graph(
                 f"{len(node.inputs)} inputs"
             )
         for k, (inp, g) in enumerate(zip(node.inputs, results)):
-            if inp not in reach or is_discrete(inp):
+            if inp not in reach or isinstance(g, DisconnectedType):
                 continue
-            if isinstance(g, DisconnectedType):
+            if is_discrete(inp):
+                # no gradient flows through integer values; remember where the
+                # path was cut to explain a wrt that gets no gradient at all
+                cut.append(inp)
                 continue
             if isinstance(g, NonDifferentiable):
                 raise ValueError(
@@ -75,7 +81,40 @@ def pullback_graph(
                 )
             _check_cotangent(node, k, inp, g)
             grads.setdefault(inp, []).append(g)
-    return [_sum(grads[w]) if w in grads else disconnected for w in wrt]
+    return [_sum(grads[w]) if w in grads else _blocked_path(w, cut, reach) for w in wrt]
+
+
+def _blocked_path(w: Variable, cut: list[Variable], reach: set[Variable]):
+    """Why ``w`` got no gradient: the op that turned a value depending on
+    ``w`` into an integer one, as a NonDifferentiable, or ``disconnected``."""
+    stack = [c for c in cut if w in ancestors(c)]
+    seen: set[Variable] = set()
+    while stack:
+        v = stack.pop()
+        if v in seen or v.owner is None:
+            continue
+        seen.add(v)
+        node = v.owner
+        sources = [
+            k
+            for k, i in enumerate(node.inputs)
+            if i in reach and not is_discrete(i) and w in ancestors(i)
+        ]
+        if sources:
+            try:
+                results = node.op.pullback(
+                    node.inputs, node.outputs, [disconnected] * len(node.outputs)
+                )
+            except Exception:
+                results = [None] * len(node.inputs)
+            for k in sources:
+                r = results[k]
+                if isinstance(r, NonDifferentiable):
+                    return r
+                if not isinstance(r, DisconnectedType):
+                    return NonDifferentiable(node.op, f"its output {v} is {v.dtype}")
+        stack.extend(i for i in node.inputs if i in reach and is_discrete(i))
+    return disconnected
 
 
 def grad(
@@ -106,7 +145,9 @@ def grad(
     array([2., 4., 6.])
     """
     if disconnected not in ("raise", "zero"):
-        raise ValueError(f"disconnected must be 'raise' or 'zero', not {disconnected!r}")
+        raise ValueError(
+            f"disconnected must be 'raise' or 'zero', not {disconnected!r}"
+        )
     cost = as_tensor(cost)
     if cost.ndim != 0:
         raise ValueError(
@@ -121,11 +162,18 @@ def grad(
         if not isinstance(w, Variable):
             raise TypeError(f"grad: wrt entries must be variables, got {w!r}")
         if is_discrete(w):
-            raise TypeError(f"grad: cannot differentiate with respect to {w} of dtype {w.dtype}")
+            raise TypeError(
+                f"grad: cannot differentiate with respect to {w} of dtype {w.dtype}"
+            )
     seed = constant(np.ones((), dtype=cost.dtype))
     results = pullback_graph([cost], [seed], wrt_list)
     out = []
     for w, g in zip(wrt_list, results):
+        if isinstance(g, NonDifferentiable):
+            raise ValueError(
+                f"grad: cost depends on {w} only through {g.op}, which is not "
+                "differentiable" + (f" ({g.reason})" if g.reason else "")
+            )
         if isinstance(g, DisconnectedType):
             if disconnected == "raise":
                 raise ValueError(
