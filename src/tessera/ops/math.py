@@ -8,6 +8,7 @@ derivative rule ``(inputs, output, g) -> cotangents``. The public functions
 from __future__ import annotations
 
 import builtins
+import functools
 import math as _m
 
 import numpy as np
@@ -261,9 +262,23 @@ digamma = _define(
     lambda i, o, g: [g * polygamma(1, i[0])],
     "Digamma function (derivative of gammaln).",
 )
+@functools.lru_cache(maxsize=256)
+def _polygamma_dtype(n_dtype, x_dtype) -> np.dtype:
+    return sp.polygamma(np.ones(1, n_dtype), np.ones(1, x_dtype)).dtype
+
+
+def _polygamma(n, x):
+    # scipy computes order 0 with psi in x's own precision even when the
+    # result is float64 (e.g. int32 n, float32 x): evaluate in the result
+    # dtype so the values are as precise as the dtype says
+    n, x = np.asarray(n), np.asarray(x)
+    dt = _polygamma_dtype(n.dtype, x.dtype)
+    return sp.polygamma(n.astype(dt, copy=False), x.astype(dt, copy=False))
+
+
 polygamma = _define(
     "polygamma",
-    sp.polygamma,
+    _polygamma,
     2,
     lambda i, o, g: [
         NonDifferentiable(OPS["polygamma"], "order n"),
