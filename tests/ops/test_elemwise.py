@@ -356,6 +356,9 @@ DTYPE_COMBOS = [
 ]
 
 
+DEFAULT_DTYPE = {"f": "float64", "i": "int64", "b": "bool"}
+
+
 def _dtype_params():
     for case in CASES:
         for combo in DTYPE_COMBOS:
