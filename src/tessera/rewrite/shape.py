@@ -11,6 +11,7 @@ from __future__ import annotations
 from tessera.graph.basic import Variable
 from tessera.ops.basic import as_tensor
 from tessera.ops.shape import MakeVector, Shape, ShapeI, shape_tuple
+from tessera.ops.type import TensorType
 from tessera.rewrite.basic import node_rewriter
 
 
@@ -19,7 +20,12 @@ def _inferred_shape(x: Variable):
     if node is None:
         return None
     try:
-        shapes = node.op.infer_shape(node, [shape_tuple(i) for i in node.inputs])
+        # non-tensor inputs (random generators, None) have no shape
+        in_shapes = [
+            shape_tuple(i) if isinstance(i.type, TensorType) else ()
+            for i in node.inputs
+        ]
+        shapes = node.op.infer_shape(node, in_shapes)
     except NotImplementedError:
         return None
     entries = shapes[x.index]
