@@ -1,0 +1,47 @@
+"""Shared helpers for benchmarks: timing medians and the environment header."""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import timeit
+from collections.abc import Callable
+from importlib import metadata
+
+
+def median_time(
+    fn: Callable[[], object], repeat: int = 7, min_time: float = 0.2
+) -> float:
+    """Median seconds per call over ``repeat`` runs of an auto-sized loop."""
+    fn()  # warm up (and compile where relevant)
+    timer = timeit.Timer(fn)
+    number, _ = timer.autorange()
+    number = max(1, int(number * min_time / 0.2))
+    runs = timer.repeat(repeat=repeat, number=number)
+    return statistics.median(runs) / number
+
+
+def versions(*packages: str) -> str:
+    out = []
+    for p in packages:
+        try:
+            out.append(f"{p} {metadata.version(p)}")
+        except metadata.PackageNotFoundError:
+            out.append(f"{p} (not installed)")
+    return ", ".join(out)
+
+
+def machine() -> str:
+    return (
+        f"{platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}, {platform.system()}"
+    )
+
+
+def fmt_time(seconds: float) -> str:
+    if seconds < 1e-3:
+        return f"{seconds * 1e6:.1f} µs"
+    if seconds < 1:
+        return f"{seconds * 1e3:.2f} ms"
+    return f"{seconds:.2f} s"
