@@ -281,7 +281,9 @@ class LogSumExp(Op):
 
     def make_node(self, x):
         x = as_tensor(x)
-        dtype = np.result_type(x.dtype, np.float16).name
+        # like scipy.special.logsumexp: floats keep their dtype, ints and
+        # bools give float64
+        dtype = x.dtype if np.dtype(x.dtype).kind in "fc" else "float64"
         shp = _reduced_shape(x.type.shape, self.axis, self.keepdims)
         return Apply(self, [x], [TensorType(dtype, shp)])
 
@@ -360,10 +362,11 @@ class ArgReduce(Op):
 def _arg(kind, x, axis, keepdims):
     x = as_tensor(x)
     if axis is None:
-        if keepdims:
-            raise ValueError(f"arg{kind}: keepdims needs an axis")
+        ndim = x.ndim
         x = flatten(x) if x.ndim != 1 else x
-        axis = 0
+        out = ArgReduce(kind, 0, False)(x)
+        # like NumPy: keepdims without an axis keeps every dim, with size 1
+        return expand_dims(out, tuple(range(ndim))) if keepdims else out
     return ArgReduce(kind, normalize_axis(axis, x.ndim, f"arg{kind}"), keepdims)(x)
 
 
