@@ -20,6 +20,10 @@ class _TensorMethods:
 
     type: TensorType
 
+    # NumPy must not try to treat a symbolic tensor as an array: with this,
+    # ``ndarray @ tensor`` and ``ndarray + tensor`` defer to our reflected ops.
+    __array_ufunc__ = None
+
     # --- static information -------------------------------------------------
     @property
     def ndim(self) -> int:
