@@ -221,12 +221,21 @@ class Reshape(Op):
         from tessera.ops.subtensor import getitem
 
         out = node.outputs[0]
-        return [
-            tuple(
-                s if s is not None else getitem(node.inputs[1], k)
-                for k, s in enumerate(out.type.shape)
-            )
+        dims = [
+            s if s is not None else getitem(node.inputs[1], k)
+            for k, s in enumerate(out.type.shape)
         ]
+        entries = static_vector_entries(node.inputs[1])
+        if -1 in entries and out.type.shape[entries.index(-1)] is None:
+            # the -1 entry is the size left over by the others
+            k = entries.index(-1)
+            size, rest = 1, 1
+            for d in input_shapes[0]:
+                size = size * d
+            for j, d in enumerate(dims):
+                rest = rest if j == k else rest * d
+            dims[k] = size // rest
+        return [tuple(dims)]
 
     def pullback(self, inputs, outputs, cotangents):
         return [reshape(cotangents[0], shape(inputs[0])), disconnected]
