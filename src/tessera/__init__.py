@@ -80,6 +80,7 @@ from tessera.ops.shape import (
     tile,
     transpose,
 )
+from tessera.ops.subtensor import inc_subtensor, set_subtensor
 from tessera.ops.type import TensorType
 from tessera.ops.variable import SharedVariable, TensorConstant, TensorVariable
 from tessera.grad import grad, hessian, jacobian
