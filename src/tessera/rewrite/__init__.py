@@ -1,10 +1,17 @@
-"""Graph rewrites: the framework and the passes run by ``tessera.function``."""
+"""Graph rewrites: the framework and the passes run by ``tessera.function``.
 
-from tessera.rewrite.basic import (
-    REWRITES,
-    node_rewriter,
-    rewrite_graph,
+Importing this package registers every pass: merge and constant folding,
+shapes from ``infer_shape``, canonicalize and stabilize.
+"""
+
+from tessera.rewrite import (  # noqa: F401  (modules register their rewrites)
+    canonicalize,
+    constant_folding,
+    merge,
+    shape,
+    stabilize,
 )
-from tessera.rewrite import constant_folding, merge, shape  # noqa: F401  (registers)
+from tessera.rewrite.basic import MODES, REWRITES, node_rewriter, rewrite_graph
+from tessera.rewrite.pattern import register_pattern
 
-__all__ = ["REWRITES", "node_rewriter", "rewrite_graph"]
+__all__ = ["MODES", "REWRITES", "node_rewriter", "register_pattern", "rewrite_graph"]

@@ -15,7 +15,13 @@ from tessera.graph.fg import FunctionGraph
 
 # tag sets run by the named modes
 MODES: dict[str, tuple[str, ...]] = {
-    "fast_run": ("merge", "constant_folding", "canonicalize", "stabilize", "specialize"),
+    "fast_run": (
+        "merge",
+        "constant_folding",
+        "canonicalize",
+        "stabilize",
+        "specialize",
+    ),
     "fast_compile": ("merge",),
     "none": (),
 }

@@ -1,0 +1,106 @@
+"""Canonical forms: remove no-op arithmetic and collapse chains of shape ops."""
+
+from __future__ import annotations
+
+from tessera.ops.elemwise import Elemwise
+from tessera.ops.reduction import Reduce
+from tessera.ops.shape import (
+    BroadcastTo,
+    ExpandDims,
+    Reshape,
+    Squeeze,
+    Transpose,
+)
+from tessera.rewrite.basic import node_rewriter
+from tessera.rewrite.pattern import register_pattern
+
+# --- arithmetic identities ------------------------------------------------
+register_pattern(("mul", "x", 1), "x")
+register_pattern(("add", "x", 0), "x")
+register_pattern(("sub", "x", 0), "x")
+register_pattern(("true_div", "x", 1), "x")
+register_pattern(("pow", "x", 1), "x")
+register_pattern(("neg", ("neg", "x")), "x")
+register_pattern(("exp", ("log", "x")), "x")
+register_pattern(("log", ("exp", "x")), "x")
+
+
+@node_rewriter([Elemwise], tags=["canonicalize"])
+def x_minus_x(fg, node):
+    """x - x -> zeros shaped like x."""
+    if node.op.scalar_fn.name != "sub" or node.inputs[0] is not node.inputs[1]:
+        return None
+    from tessera.ops.creation import zeros_like
+
+    out = node.outputs[0]
+    return [zeros_like(node.inputs[0], dtype=out.dtype)]
+
+
+# --- shape ops ------------------------------------------------------------
+
+
+@node_rewriter([Transpose], tags=["canonicalize"])
+def transpose_of_transpose(fg, node):
+    inner = node.inputs[0].owner
+    if inner is None or not isinstance(inner.op, Transpose):
+        return None
+    axes = tuple(inner.op.axes[a] for a in node.op.axes)
+    x = inner.inputs[0]
+    return [x if axes == tuple(range(x.ndim)) else Transpose(axes)(x)]
+
+
+@node_rewriter([Reshape], tags=["canonicalize"])
+def reshape_of_reshape(fg, node):
+    inner = node.inputs[0].owner
+    if inner is None or not isinstance(inner.op, Reshape):
+        return None
+    return [Reshape()(inner.inputs[0], node.inputs[1])]
+
+
+@node_rewriter([Reshape, BroadcastTo], tags=["canonicalize"])
+def noop_shape_change(fg, node):
+    """A reshape or broadcast_to whose output has the input's static shape."""
+    x, out = node.inputs[0], node.outputs[0]
+    if None in x.type.shape or x.type.shape != out.type.shape:
+        return None
+    return [x]
+
+
+@node_rewriter([ExpandDims], tags=["canonicalize"])
+def expand_dims_of_expand_dims(fg, node):
+    inner = node.inputs[0].owner
+    if inner is None or not isinstance(inner.op, ExpandDims):
+        return None
+    # positions of the inner new axes in the final output
+    outer = set(node.op.axes)
+    kept = [k for k in range(node.outputs[0].ndim) if k not in outer]
+    inner_axes = {kept[a] for a in inner.op.axes}
+    return [ExpandDims(tuple(sorted(outer | inner_axes)))(inner.inputs[0])]
+
+
+@node_rewriter([Squeeze], tags=["canonicalize"])
+def squeeze_of_expand_dims(fg, node):
+    inner = node.inputs[0].owner
+    if inner is None or not isinstance(inner.op, ExpandDims):
+        return None
+    if node.op.axes == inner.op.axes:
+        return [inner.inputs[0]]
+    return None
+
+
+@node_rewriter([Reduce], tags=["canonicalize"])
+def sum_of_sum(fg, node):
+    """sum(sum(x, a), b) -> sum(x, a ∪ b) (likewise prod/max/min/all/any)."""
+    inner = node.inputs[0].owner
+    if inner is None or not isinstance(inner.op, Reduce):
+        return None
+    a, b = inner.op, node.op
+    if a.kind != b.kind or a.keepdims != b.keepdims or a.dtype != b.dtype:
+        return None
+    x = inner.inputs[0]
+    if a.keepdims:
+        axes = set(a.axis) | set(b.axis)
+    else:
+        kept = [k for k in range(x.ndim) if k not in a.axis]
+        axes = set(a.axis) | {kept[k] for k in b.axis}
+    return [Reduce(a.kind, tuple(sorted(axes)), a.keepdims, a.dtype)(x)]
