@@ -29,7 +29,7 @@ CANONICALIZE = {
     "x-0": (lambda x: x - 0.0, "normal", ["sub"], []),
     "x/1": (lambda x: x / 1.0, "normal", ["true_div"], []),
     "x**1": (lambda x: x**1, "normal", ["pow"], []),
-    "--x": (lambda x: -(-x), "normal", ["neg"], []),
+    "--x": (lambda x: ts.neg(ts.neg(x)), "normal", ["neg"], []),
     "exp(log x)": (lambda x: ts.exp(ts.log(x)), "positive", ["exp", "log"], []),
     "log(exp x)": (lambda x: ts.log(ts.exp(x)), "normal", ["exp", "log"], []),
     "x-x": (lambda x: (x - x) + x, "normal", ["sub"], []),

@@ -34,7 +34,7 @@ def _inferred_shape(x: Variable):
             f"{node.op}.infer_shape gave {len(entries)} dims for an output with {x.ndim}"
         )
     out = []
-    for k, (e, s) in enumerate(zip(entries, x.type.shape)):
+    for e, s in zip(entries, x.type.shape):
         if s is not None:
             out.append(s)
         elif isinstance(e, Variable):
