@@ -213,3 +213,15 @@ def test_dprint_shows_rewritten_graph(capsys):
     f = ts.function([x], ts.log(1 + x))
     text = ts.dprint(f)
     assert "log1p" in text and "add" not in text
+
+
+def test_shape_entries_come_from_infer_shape():
+    x = ts.tensor("x", shape=(None, 3))
+    y = ts.exp(x).sum(axis=1)
+    f = ts.function([x], [y.shape[0], ts.grad(y.sum(), x)])
+    n, g = f(np.zeros((4, 3)))
+    assert n == 4
+    np.testing.assert_allclose(g, np.ones((4, 3)))
+    # the shape of sum(exp(x)) is read from x: no Reduce node remains
+    assert not any(isinstance(n.op, Reduce) for n in f.fg.apply_nodes)
+    assert not any(type(n.op).__name__ == "Subtensor" for n in f.fg.apply_nodes)

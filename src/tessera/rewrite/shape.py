@@ -11,6 +11,7 @@ from __future__ import annotations
 from tessera.graph.basic import Variable
 from tessera.ops.basic import as_tensor
 from tessera.ops.shape import MakeVector, Shape, ShapeI, shape_tuple
+from tessera.ops.subtensor import Subtensor
 from tessera.ops.type import TensorType
 from tessera.rewrite.basic import node_rewriter
 
@@ -63,3 +64,20 @@ def shape_i_from_infer_shape(fg, node):
     if entries is None:
         return None
     return [as_tensor(entries[node.op.i], dtype="int64")]
+
+
+@node_rewriter([Subtensor], tags=["canonicalize", "shape"])
+def index_of_shape_vector(fg, node):
+    """``make_vector(a, b, c)[1] -> b`` and ``shape(x)[1] -> shape_i(x, 1)``."""
+    idx = node.op.idx_list
+    if len(idx) != 1 or not isinstance(idx[0], int) or len(node.inputs) != 1:
+        return None
+    vec = node.inputs[0].owner
+    if vec is None:
+        return None
+    if isinstance(vec.op, MakeVector):
+        entry = vec.inputs[idx[0]]
+        return [entry] if entry.dtype == node.outputs[0].dtype else None
+    if isinstance(vec.op, Shape):
+        return [ShapeI(idx[0] % vec.inputs[0].ndim)(vec.inputs[0])]
+    return None
