@@ -351,6 +351,16 @@ i1e = _define(
     lambda i, o, g: [g * (i0e(i[0]) - o * (sign(i[0]) + 1.0 / i[0]))],
     "Exponentially scaled Bessel I1: exp(-|x|) I1(x).",
 )
+owens_t = _define(
+    "owens_t",
+    sp.owens_t,
+    2,
+    lambda i, o, g: [
+        -g * exp(-0.5 * i[0] * i[0]) * erf(i[1] * i[0] / _m.sqrt(2.0)) / (2 * _SQRT_2PI),
+        g * exp(-0.5 * i[0] * i[0] * (1.0 + i[1] * i[1])) / (2 * _m.pi * (1.0 + i[1] * i[1])),
+    ],
+    "Owen's T function T(h, a) (gives the skew-normal CDF).",
+)
 
 # --- rounding (piecewise constant: zero gradient) --------------------------
 floor = _define("floor", np.floor, 1, None, "Round down.")
