@@ -31,7 +31,7 @@ def dprint(obj, file: TextIO | None = None, depth: int | None = None) -> str:
     >>> _ = ts.dprint(ts.exp(x) + 1)
     add [id A] float64(3,)
      ├─ exp [id B] float64(3,)
-     │  └─ x [id C] float64(3,)
+     │   └─ x [id C] float64(3,)
      └─ 1.0 [id D] float64()
     """
     from tessera.graph.fg import FunctionGraph

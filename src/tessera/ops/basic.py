@@ -169,7 +169,8 @@ def shared(
     >>> import tessera as ts
     >>> w = ts.shared(0.0, "w")
     >>> step = ts.function([], [], updates={w: w + 1})
-    >>> step(); step(); w.get_value()
+    >>> _ = step(); _ = step()
+    >>> w.get_value()
     array(2.)
     """
     arr = np.array(value, dtype=dtype)
