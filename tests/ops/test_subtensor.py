@@ -89,6 +89,48 @@ def test_getitem_matches_numpy(name, static, value):
         assert y.type.shape == expected.shape
 
 
+def _symbolic_arrays(idx):
+    """``idx`` with every index array replaced by a symbolic input."""
+    idx = idx if isinstance(idx, tuple) else (idx,)
+    sym, values = [], []
+    for k, e in enumerate(idx):
+        if isinstance(e, list | np.ndarray):
+            arr = np.asarray(e, dtype=None if np.size(e) else np.int64)
+            var = ts.tensor(f"i{k}", shape=(None,) * arr.ndim, dtype=arr.dtype)
+            sym.append(var)
+            values.append((var, arr))
+        else:
+            sym.append(e)
+    return tuple(sym), values
+
+
+@pytest.mark.parametrize(
+    "name", [n for n in INDICES if _symbolic_arrays(INDICES[n])[1]]
+)
+def test_getitem_with_symbolic_index_arrays(name, value):
+    idx, arrays = _symbolic_arrays(INDICES[name])
+    x = ts.tensor("x", shape=SHAPE)
+    y = x[idx]
+    f = ts.function([x] + [v for v, _ in arrays], y)
+    expected = value[INDICES[name]]
+    np.testing.assert_array_equal(f(value, *[a for _, a in arrays]), expected)
+    for s, e in zip(y.type.shape, expected.shape):
+        assert s is None or s == e
+    inc = ts.function([x] + [v for v, _ in arrays], ts.inc_subtensor(y, 1.0))
+    np.testing.assert_array_equal(
+        inc(value, *[a for _, a in arrays]),
+        _numpy_update(value, INDICES[name], 1.0, False),
+    )
+
+
+def test_list_of_symbolic_scalars_is_an_index_array(value):
+    x = ts.tensor("x", shape=SHAPE)
+    i, j = ts.scalar("i", dtype="int64"), ts.scalar("j", dtype="int64")
+    y = x[[i, j, 0]]
+    assert isinstance(y.owner.op, AdvancedSubtensor) and y.type.shape == (3, 5, 3)
+    np.testing.assert_array_equal(y.eval({x: value, i: 2, j: -1}), value[[2, -1, 0]])
+
+
 @pytest.mark.parametrize("name", INDICES)
 def test_infer_shape_matches_run_time_shape(name, value):
     x = ts.tensor("x", shape=(None,) * 3)

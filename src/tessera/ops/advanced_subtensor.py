@@ -43,7 +43,9 @@ def may_repeat(idx_list: Sequence, idx_inputs: Sequence[Variable], x: Variable) 
     >>> import numpy as np
     >>> import tessera as ts
     >>> x = ts.tensor("x", shape=(4,))
-    >>> may_repeat(*_parts(x[np.array([0, 2])])), may_repeat(*_parts(x[[0, -4]]))
+    >>> def rep(z):
+    ...     return may_repeat(z.owner.op.idx_list, z.owner.inputs[1:], x)
+    >>> rep(x[np.array([0, 2])]), rep(x[[0, -4]])
     (False, True)
     """
     items, _ = index_items(idx_list, idx_inputs, x.ndim)
@@ -65,12 +67,6 @@ def may_repeat(idx_list: Sequence, idx_inputs: Sequence[Variable], x: Variable) 
         values.append(val)
     rows = np.stack([v.ravel() for v in np.broadcast_arrays(*values)], axis=1)
     return len(np.unique(rows, axis=0)) < len(rows)
-
-
-def _parts(z: Variable):
-    """``(idx_list, idx_inputs, x)`` of an indexing result ``z = x[idx]``."""
-    node = z.owner
-    return node.op.idx_list, node.inputs[1:], node.inputs[0]
 
 
 class AdvancedSubtensor(IndexOp):

@@ -28,7 +28,13 @@ from tessera.ops.type import shape_str
 
 @dataclass(frozen=True)
 class Sym:
-    """Placeholder in ``idx_list`` for the next symbolic index input."""
+    """Placeholder in ``idx_list`` for the next symbolic index input.
+
+    Examples
+    --------
+    >>> SYM, Slice(1, SYM, -1)
+    (?, 1:?:-1)
+    """
 
     def __repr__(self) -> str:
         return "?"
@@ -39,7 +45,15 @@ SYM = Sym()
 
 @dataclass(frozen=True)
 class Slice:
-    """A hashable slice whose fields are ``None``, ints or :data:`SYM`."""
+    """A hashable slice whose fields are ``None``, ints or :data:`SYM`.
+
+    (Python's own slices are unhashable before 3.12, and ops are hashed.)
+
+    Examples
+    --------
+    >>> Slice(None, None, -1)
+    ::-1
+    """
 
     start: Any = None
     stop: Any = None
@@ -56,7 +70,13 @@ FULL = Slice()
 
 
 def format_idx(idx_list: Sequence) -> str:
-    """``idx_list`` as it would be written in Python, e.g. ``0, 1:?:-1, None``."""
+    """``idx_list`` as it would be written in Python.
+
+    Examples
+    --------
+    >>> format_idx((0, Slice(1, SYM, -1), None, Ellipsis))
+    '0, 1:?:-1, None, ...'
+    """
     return ", ".join("..." if e is Ellipsis else repr(e) for e in idx_list)
 
 
@@ -177,7 +197,13 @@ def parse_index(idx) -> tuple[tuple, list[Variable]]:
 
 
 def numpy_index(idx_list: Sequence, values: Sequence) -> tuple:
-    """The NumPy index for ``idx_list`` with :data:`SYM` entries from ``values``."""
+    """The NumPy index for ``idx_list`` with :data:`SYM` entries from ``values``.
+
+    Examples
+    --------
+    >>> numpy_index((SYM, Slice(None, SYM)), [2, 5])
+    (2, slice(None, 5, None))
+    """
     it = iter(values)
     out = []
     for e in idx_list:
@@ -200,7 +226,9 @@ def numpy_index(idx_list: Sequence, values: Sequence) -> tuple:
 # --- index layout and output shapes --------------------------------------
 
 
-def index_items(idx_list: Sequence, idx_inputs: Sequence, ndim: int, x_shape=None):
+def index_items(
+    idx_list: Sequence, idx_inputs: Sequence, ndim: int, x_shape=None
+) -> tuple[list, int | None]:
     """Lay an index out over the dims of a tensor with ``ndim`` dims.
 
     Returns ``(items, adv_pos)``. ``items`` lists ``(kind, payload, axis)``
@@ -210,6 +238,13 @@ def index_items(idx_list: Sequence, idx_inputs: Sequence, ndim: int, x_shape=Non
     ``adv_pos`` is ``None`` for basic indexing, otherwise the output position
     of the broadcast advanced-index dims (NumPy's rule: where the first
     advanced index is when all advanced indices are adjacent, else first).
+
+    Examples
+    --------
+    >>> import tessera as ts
+    >>> items, adv_pos = index_items((Ellipsis, SYM), [ts.constant([0, 1])], 3)
+    >>> [(kind, axis) for kind, _, axis in items], adv_pos
+    ([('slice', 0), ('slice', 1), ('array', 2)], 2)
     """
     it = iter(idx_inputs)
     entries = []
@@ -282,7 +317,15 @@ def out_of_bounds(i: int, axis: int, size: int, x_shape) -> IndexError:
 def indexed_static_shape(
     x: Variable, idx_list: Sequence, idx_inputs: Sequence
 ) -> tuple:
-    """Static shape of ``x[idx]``; raises IndexError for bad constant indices."""
+    """Static shape of ``x[idx]``; raises IndexError for bad constant indices.
+
+    Examples
+    --------
+    >>> import tessera as ts
+    >>> x = ts.tensor("x", shape=(5, None))
+    >>> indexed_static_shape(x, (Slice(1, 3), None, 0), [])
+    (2, 1)
+    """
     shp = x.type.shape
     items, adv_pos = index_items(idx_list, idx_inputs, x.ndim, shp)
     out, adv_shapes = [], []
@@ -342,7 +385,7 @@ def _i64(v):
     return cast(as_tensor(v), "int64")
 
 
-def slice_length(start, stop, step, n):
+def slice_length(start, stop, step, n) -> int | Variable:
     """Length of ``range(n)[start:stop:step]``; symbolic if any argument is.
 
     Examples
@@ -383,8 +426,14 @@ def slice_length(start, stop, step, n):
     return switch(gt(step, 0), length(step, True), length(step, False))
 
 
-def broadcast_dims(dims: Sequence):
-    """NumPy broadcast of one dim across arrays (ints or scalar variables)."""
+def broadcast_dims(dims: Sequence) -> int | Variable:
+    """NumPy broadcast of one dim across arrays (ints or scalar variables).
+
+    Examples
+    --------
+    >>> broadcast_dims([1, 3, 1])
+    3
+    """
     from tessera.ops.math import eq, switch
 
     static = [d for d in dims if isinstance(d, int)]
@@ -402,7 +451,18 @@ def broadcast_dims(dims: Sequence):
 def indexed_symbolic_shape(
     node: Apply, x_shape: Sequence, idx_inputs: Sequence, idx_shapes
 ):
-    """Symbolic shape of ``x[idx]`` (the output of a getitem ``node``'s index)."""
+    """Symbolic shape of the output of a getitem ``node`` (its ``infer_shape``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import tessera as ts
+    >>> x = ts.tensor("x", shape=(None, 3))
+    >>> node = x[np.array([True, False, True]), None].owner
+    >>> shape = indexed_symbolic_shape(node, (x.shape[0], 3), node.inputs[1:], [(3,)])
+    >>> shape
+    (2, 1, 3)
+    """
     x = node.inputs[0]
     items, adv_pos = index_items(node.op.idx_list, idx_inputs, x.ndim)
     shapes = dict(zip(idx_inputs, idx_shapes))

@@ -35,7 +35,16 @@ from tessera.ops.type import shape_str
 
 
 class IndexOp(Op):
-    """Shared parts of the indexing ops: the ``idx_list`` prop and printing."""
+    """Shared parts of the indexing ops: the ``idx_list`` prop and printing.
+
+    Examples
+    --------
+    >>> import tessera as ts
+    >>> n = ts.scalar("n", dtype="int64")
+    >>> op = ts.tensor("x", shape=(5, 4))[n:, ::-1].owner.op
+    >>> op, op.n_sym
+    (Subtensor{[?:, ::-1]}, 1)
+    """
 
     __props__ = ("idx_list",)
 
@@ -98,7 +107,16 @@ def _advanced_first(idx_list: Sequence, b: int, idx: Sequence, ndim: int) -> boo
 
 
 def vectorize_getitem(op: IndexOp, node: Apply, batched: Sequence[Variable]) -> list:
-    """Batch rule of the getitem ops: index batch dims with full slices."""
+    """Batch rule of the getitem ops: index batch dims with full slices.
+
+    Examples
+    --------
+    >>> import tessera as ts
+    >>> x, xb = ts.tensor("x", shape=(4, 3)), ts.tensor("xb", shape=(2, 4, 3))
+    >>> y = x[[0, 1], 1]
+    >>> vectorize_getitem(y.owner.op, y.owner, [xb, *y.owner.inputs[1:]])[0].type.shape
+    (2, 2)
+    """
     _check_unbatched_indices(op, node, batched, 1)
     x, *idx = batched
     b = x.ndim - node.inputs[0].ndim
@@ -115,7 +133,17 @@ def vectorize_getitem(op: IndexOp, node: Apply, batched: Sequence[Variable]) -> 
 
 
 def vectorize_setitem(op: IndexOp, node: Apply, batched: Sequence[Variable]) -> list:
-    """Batch rule of the set/inc ops: broadcast x and y over the batch dims."""
+    """Batch rule of the set/inc ops: broadcast x and y over the batch dims.
+
+    Examples
+    --------
+    >>> import tessera as ts
+    >>> x, y = ts.tensor("x", shape=(4,)), ts.scalar("y")
+    >>> z = ts.set_subtensor(x[0], y)
+    >>> yb = ts.tensor("yb", shape=(2,))
+    >>> vectorize_setitem(z.owner.op, z.owner, [x, yb])[0].type.shape
+    (2, 4)
+    """
     from tessera.ops.shape import broadcast_to, expand_dims, shape_i, transpose
 
     _check_unbatched_indices(op, node, batched, 2)
@@ -199,7 +227,15 @@ class Subtensor(IndexOp):
 
 
 def cast_value(op: Op, x: Variable, y) -> Variable:
-    """``y`` as a tensor of ``x``'s dtype (only same-kind casts are implicit)."""
+    """``y`` as a tensor of ``x``'s dtype (only same-kind casts are implicit).
+
+    Examples
+    --------
+    >>> import tessera as ts
+    >>> x = ts.tensor("x", shape=(3,), dtype="float32")
+    >>> cast_value("set_subtensor", x, 1).dtype
+    'float32'
+    """
     y = as_tensor(y)
     if y.dtype != x.dtype:
         if not np.can_cast(y.dtype, x.dtype, casting="same_kind"):
@@ -214,7 +250,17 @@ def cast_value(op: Op, x: Variable, y) -> Variable:
 
 
 def check_value_shape(op: Op, x: Variable, y: Variable, region: tuple) -> None:
-    """Raise ValueError if ``y`` cannot broadcast to the indexed ``region``."""
+    """Raise ValueError if ``y`` cannot broadcast to the indexed ``region``.
+
+    Examples
+    --------
+    >>> import tessera as ts
+    >>> x, y = ts.tensor("x", shape=(5, 4)), ts.tensor("y", shape=(3,))
+    >>> check_value_shape("set_subtensor", x, y, (2, 4))
+    Traceback (most recent call last):
+    ...
+    ValueError: set_subtensor: cannot broadcast y of shape (3,) to the indexed shape (2, 4) of x of shape (5, 4)
+    """
     ys = y.type.shape
     ok = len(ys) <= len(region) and all(
         a is None or b is None or a in (1, b)
