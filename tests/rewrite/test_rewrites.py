@@ -225,3 +225,23 @@ def test_shape_entries_come_from_infer_shape():
     # the shape of sum(exp(x)) is read from x: no Reduce node remains
     assert not any(isinstance(n.op, Reduce) for n in f.fg.apply_nodes)
     assert not any(type(n.op).__name__ == "Subtensor" for n in f.fg.apply_nodes)
+
+
+def test_blockwise_rewrites():
+    from tessera.ops.blockwise import Blockwise
+    from tessera.ops.products import MatMul
+
+    a = ts.tensor("a", shape=(3, 3))
+    b = ts.tensor("b", shape=(5, 3, 2))
+    # no batch dims: the wrapper goes
+    f = ts.function([a], Blockwise(MatMul())(a, a))
+    assert not any(isinstance(n.op, Blockwise) for n in f.fg.apply_nodes)
+    # a broadcast of batch dims into a Blockwise input is not materialized
+    out = Blockwise(MatMul())(ts.broadcast_to(a, (5, 3, 3)), b)
+    fast = ts.function([a, b], out)
+    plain = ts.function([a, b], out, rewrites="none")
+    assert not any(isinstance(n.op, BroadcastTo) for n in fast.fg.apply_nodes)
+    rng = np.random.default_rng(0)
+    av, bv = rng.normal(size=(3, 3)), rng.normal(size=(5, 3, 2))
+    np.testing.assert_allclose(fast(av, bv), plain(av, bv))
+    np.testing.assert_allclose(fast(av, bv), av @ bv)

@@ -5,6 +5,7 @@ shapes from ``infer_shape``, canonicalize and stabilize.
 """
 
 from tessera.rewrite import (  # noqa: F401  (modules register their rewrites)
+    blockwise,
     canonicalize,
     constant_folding,
     merge,
