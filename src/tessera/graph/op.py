@@ -44,6 +44,10 @@ class Op:
 
     __props__: tuple[str, ...] = ()
     signature: str | None = None
+    #: True when ``perform`` may return a view of its first input (reshape,
+    #: transpose, basic indexing, ...); the linker copies such outputs when
+    #: they would alias a caller's array or a constant.
+    returns_view: bool = False
 
     def _props(self) -> tuple:
         return tuple(getattr(self, p) for p in self.__props__)

@@ -181,6 +181,8 @@ def make_vector(*values, dtype: str = "int64") -> Variable:
 class Reshape(Op):
     """Reshape ``x`` to a run-time shape vector (``-1`` allowed once)."""
 
+    returns_view = True
+
     __props__ = ()
 
     def make_node(self, x, shp):
@@ -262,6 +264,8 @@ def reshape(x, newshape) -> Variable:
 class Transpose(Op):
     """Permute the dims of ``x``."""
 
+    returns_view = True
+
     __props__ = ("axes",)
 
     def __init__(self, axes: Sequence[int]):
@@ -317,6 +321,8 @@ permute_dims = transpose
 class ExpandDims(Op):
     """Insert size-1 dims at ``axes`` (positions in the output)."""
 
+    returns_view = True
+
     __props__ = ("axes",)
 
     def __init__(self, axes: Sequence[int]):
@@ -365,6 +371,8 @@ def expand_dims(x, axis) -> Variable:
 
 class Squeeze(Op):
     """Remove size-1 dims at ``axes``; a dim that is not 1 at run time is an error."""
+
+    returns_view = True
 
     __props__ = ("axes",)
 
@@ -419,6 +427,8 @@ def squeeze(x, axis=None) -> Variable:
 
 class BroadcastTo(Op):
     """Broadcast ``x`` to a run-time shape (a read-only view)."""
+
+    returns_view = True
 
     __props__ = ()
 
@@ -578,6 +588,8 @@ def concatenate(xs: Sequence, axis: int = 0) -> Variable:
 
 class Split(Op):
     """Split ``x`` along ``axis`` into pieces of the given run-time sizes."""
+
+    returns_view = True
 
     __props__ = ("n", "axis")
 

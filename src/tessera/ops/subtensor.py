@@ -193,6 +193,8 @@ class Subtensor(IndexOp):
     (Subtensor{[1:3, ::-1]}, (2, 4))
     """
 
+    returns_view = True
+
     def make_node(self, x, *idx_inputs):
         x = as_tensor(x)
         idx_inputs = self._check_inputs(idx_inputs)

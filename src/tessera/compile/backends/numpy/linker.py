@@ -24,8 +24,17 @@ def _input_check(name: str, var: Variable, k: int) -> str:
         return f"    {name} = _filter{k}({name})\n"
     conds = [f"{name}.__class__ is not _ndarray", f"{name}.dtype is not _dt{k}"]
     conds.append(f"{name}.ndim != {t.ndim}")
-    conds += [f"{name}.shape[{d}] != {s}" for d, s in enumerate(t.shape) if s is not None]
+    conds += [
+        f"{name}.shape[{d}] != {s}" for d, s in enumerate(t.shape) if s is not None
+    ]
     return f"    if {' or '.join(conds)}:\n        {name} = _filter{k}({name})\n"
+
+
+def _aliases_input(var: Variable) -> bool:
+    """Whether ``var`` may be a view of a graph input, constant or shared value."""
+    while var.owner is not None and var.owner.op.returns_view:
+        var = var.owner.inputs[0]
+    return var.owner is None
 
 
 def _make_filter(var: Variable, k: int):
@@ -106,7 +115,7 @@ def numpy_link(
         expr = ref(var)
         if not isinstance(var.type, TensorType):
             return expr
-        if var.owner is None:
+        if var.owner is None or _aliases_input(var):
             return f"{expr}.copy()"
         if var.ndim == 0:
             return f"_asarray({expr})"
@@ -117,6 +126,8 @@ def numpy_link(
         ns[f"_up{k}"] = target
         new_expr = ref(new)
         if isinstance(target.type, TensorType):
+            if _aliases_input(new):
+                new_expr = f"{new_expr}.copy()"
             new_expr = f"_asarray({new_expr})"
         lines.append(f"    _up{k}._value = {new_expr}\n")
     if single:

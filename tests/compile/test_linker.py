@@ -1,0 +1,28 @@
+"""The NumPy linker: straight-line source, and no aliasing of caller arrays."""
+
+import numpy as np
+
+import tessera as ts
+
+
+def test_source_is_straight_line():
+    x = ts.tensor("x", shape=(3,))
+    f = ts.function([x], ts.exp(x) * 2 + 1)
+    assert "for " not in f.source and "while " not in f.source
+    assert f.source.count("= f") == len(f.fg.apply_nodes)
+
+
+def test_outputs_never_alias_inputs_or_constants():
+    x = ts.tensor("x", shape=(None,))
+    w = ts.shared(np.zeros(2), "w_alias")
+    outs = [x[1:], x.reshape((-1, 1)), ts.constant([1.0, 2.0]).T]
+    f = ts.function([x], outs, updates={w: x[:2]})
+    a = np.arange(3.0)
+    sliced, reshaped, const = f(a)
+    sliced[0] = 100.0
+    reshaped[0, 0] = -1.0
+    const[0] = 5.0
+    np.testing.assert_array_equal(a, [0.0, 1.0, 2.0])
+    a[0] = 7.0
+    np.testing.assert_array_equal(w.get_value(), [0.0, 1.0])
+    np.testing.assert_array_equal(f(np.arange(3.0))[2], [1.0, 2.0])
