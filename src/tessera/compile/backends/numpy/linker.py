@@ -30,11 +30,16 @@ def _input_check(name: str, var: Variable, k: int) -> str:
     return f"    if {' or '.join(conds)}:\n        {name} = _filter{k}({name})\n"
 
 
-def _aliases_input(var: Variable) -> bool:
-    """Whether ``var`` may be a view of a graph input, constant or shared value."""
+def _view_base(var: Variable) -> Variable:
+    """The variable whose memory ``var`` may be a view of."""
     while var.owner is not None and var.owner.op.returns_view:
         var = var.owner.inputs[0]
-    return var.owner is None
+    return var
+
+
+def _aliases_input(var: Variable) -> bool:
+    """Whether ``var`` may be a view of a graph input, constant or shared value."""
+    return _view_base(var).owner is None
 
 
 def _make_filter(var: Variable, k: int):
@@ -122,11 +127,14 @@ def numpy_link(
         return expr
 
     outs = [out_expr(v) for v in fg.outputs[:n_outputs]]
+    # a new shared value must not share memory with an array handed to the
+    # caller, or mutating that result would change the shared variable
+    returned = {_view_base(v) for v in fg.outputs[:n_outputs]}
     for k, (target, new) in enumerate(zip(update_targets, fg.outputs[n_outputs:])):
         ns[f"_up{k}"] = target
         new_expr = ref(new)
         if isinstance(target.type, TensorType):
-            if _aliases_input(new):
+            if _aliases_input(new) or _view_base(new) in returned:
                 new_expr = f"{new_expr}.copy()"
             new_expr = f"_asarray({new_expr})"
         lines.append(f"    _up{k}._value = {new_expr}\n")
