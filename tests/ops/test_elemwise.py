@@ -208,6 +208,7 @@ CASES = [
     _b("gammainc", sp.gammainc, POS, POS, grad=(1,), nondiff=(0,)),
     _b("gammaincc", sp.gammaincc, POS, POS, grad=(1,), nondiff=(0,)),
     Case("betainc", sp.betainc, (POS, POS, PROB), (2,), (0, 1)),
+    _b("owens_t", sp.owens_t, REAL, REAL),
     _u("i0", sp.i0),
     _u("i1", sp.i1, NONZERO),
     _u("i0e", sp.i0e, NONZERO),
