@@ -18,7 +18,9 @@ def _norm_shape(shape: Sequence[int | None]) -> tuple[int | None, ...]:
         else:
             s = int(s)
             if s < 0:
-                raise ValueError(f"static dims must be >= 0 or None, got {tuple(shape)}")
+                raise ValueError(
+                    f"static dims must be >= 0 or None, got {tuple(shape)}"
+                )
             out.append(s)
     return tuple(out)
 
@@ -97,7 +99,18 @@ class TensorType(Type):
                 raise TypeError(
                     f"{label}: cannot cast array of dtype {arr.dtype} to {self.dtype}"
                 )
-            arr = arr.astype(self.numpy_dtype)
+            cast = arr.astype(self.numpy_dtype)
+            if not np.can_cast(arr.dtype, self.numpy_dtype, casting="safe") and (
+                arr.dtype.kind in "iu" and self.numpy_dtype.kind in "iu"
+            ):
+                # an integer downcast would wrap around silently: refuse it
+                # unless every value fits
+                if not np.array_equal(cast, arr):
+                    raise TypeError(
+                        f"{label}: cannot cast array of dtype {arr.dtype} to "
+                        f"{self.dtype}: values out of range"
+                    )
+            arr = cast
         if arr.ndim != self.ndim:
             raise ValueError(
                 f"{label}: expected {self.ndim} dimensions of shape "
@@ -113,8 +126,9 @@ class TensorType(Type):
 
 
 def _can_cast(arr: np.ndarray, dtype: np.dtype) -> bool:
+    # same kind or a safe upgrade (int into float); float into int is refused.
+    # Integers into another signedness (e.g. a Python list into uint8) are
+    # allowed here; filter then checks that the values fit.
     if np.can_cast(arr.dtype, dtype, casting="same_kind"):
         return True
-    # Python-number-like inputs (e.g. an int array into a float input) are fine
-    # when the kind is a safe upgrade; float into int is refused.
-    return np.can_cast(arr.dtype, dtype, casting="safe")
+    return arr.dtype.kind in "iu" and dtype.kind in "iu"
