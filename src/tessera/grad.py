@@ -222,14 +222,31 @@ def jacobian(expression: Variable, wrt, disconnected: str = "raise"):
                 f"({expression.type}); give the inputs static shapes"
             )
         size *= s
+    if disconnected == "raise":
+        # rows are taken with disconnected="zero" (one row may not depend on a
+        # wrt that others do); the whole expression must depend on each wrt
+        from tessera.ops.creation import ones_like
+
+        probe = pullback_graph([expression], [ones_like(expression)], wrt_list)
+        for w, g in zip(wrt_list, probe):
+            if isinstance(g, DisconnectedType):
+                raise ValueError(
+                    f"jacobian: {expression} does not depend on {w} (pass "
+                    "disconnected='zero' to get zeros)"
+                )
     flat = reshape(expression, (size,))
     per_row = [grad(flat[i], wrt_list, disconnected="zero") for i in range(size)]
     out = []
     for k, w in enumerate(wrt_list):
-        rows = stack([r[k] for r in per_row])
         shape = tuple(expression.type.shape) + tuple(
             w.shape[j] if s is None else s for j, s in enumerate(w.type.shape)
         )
+        if not per_row:  # an empty expression has an empty jacobian
+            from tessera.ops.creation import zeros
+
+            out.append(zeros(shape, dtype=w.dtype))
+            continue
+        rows = stack([r[k] for r in per_row])
         out.append(reshape(rows, shape))
     return out[0] if single else out
 
