@@ -239,6 +239,22 @@ def test_jacobian_needs_a_static_expression_shape():
         ts.jacobian(x * 2, x)
 
 
+def test_jacobian_of_disconnected_wrt_raises_unless_zero():
+    x, y = ts.tensor("x", shape=(2,)), ts.tensor("y", shape=(2,))
+    with pytest.raises(ValueError, match="does not depend on y"):
+        ts.jacobian(x * 2.0, y)
+    with pytest.raises(ValueError, match="does not depend on y"):
+        ts.jacobian(x * 2.0, [x, y])
+
+
+def test_jacobian_of_an_empty_expression_is_empty():
+    x = ts.tensor("x", shape=(0,))
+    y = ts.tensor("y", shape=(None, 2))
+    jx, jy = ts.jacobian(x * 2.0, [x, y], disconnected="zero")
+    gx, gy = ts.function([x, y], [jx, jy])(np.zeros(0), np.ones((3, 2)))
+    assert gx.shape == (0, 0) and gy.shape == (0, 3, 2)
+
+
 def test_jacobian_disconnected_entries_are_zero():
     x, y = ts.tensor("x", shape=(2,)), ts.tensor("y", shape=(2,))
     jy = ts.jacobian(x * 2.0, y, disconnected="zero")

@@ -98,6 +98,33 @@ def test_integer_input_refuses_floats_and_unnamed_inputs_get_a_position():
 @pytest.mark.parametrize(
     "value, dtype",
     [
+        ([1000, 5], "int8"),
+        (np.array([-1, 2]), "uint8"),
+        (np.array([2**40, 0]), "int32"),
+        (np.array([2**63], dtype="uint64"), "int64"),
+    ],
+)
+def test_integer_inputs_that_do_not_fit_are_refused(value, dtype):
+    n = ts.tensor("n", shape=(None,), dtype=dtype)
+    f = ts.function([n], n + 1)
+    with pytest.raises(TypeError, match="input 'n'.*values out of range"):
+        f(value)
+
+
+@pytest.mark.parametrize(
+    "value, dtype",
+    [([1, 2], "uint8"), (np.array([3, 4], dtype="uint64"), "int8"), ([7], "int16")],
+)
+def test_integer_inputs_that_fit_are_converted(value, dtype):
+    n = ts.tensor("n", shape=(None,), dtype=dtype)
+    out = ts.function([n], n)(value)
+    assert out.dtype == np.dtype(dtype)
+    np.testing.assert_array_equal(out, value)
+
+
+@pytest.mark.parametrize(
+    "value, dtype",
+    [
         ([1.0, 2.0], "float64"),
         ([1, 2], "float64"),
         (np.array([1, 2], dtype="int8"), "float32"),
