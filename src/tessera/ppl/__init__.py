@@ -1,0 +1,16 @@
+"""tessera's probabilistic layer: distributions, log-densities, sampling.
+
+Examples
+--------
+>>> from tessera import ppl
+>>> x = ppl.Normal.dist(mu=0.0, sigma=[1.0, 2.0])
+>>> ppl.draw(x, draws=3, random_seed=0).shape
+(3, 2)
+>>> ppl.logp(x, 0.0).eval().round(4)
+array([-0.9189, -1.6121])
+"""
+
+from tessera.ppl.distributions import *  # noqa: F403
+from tessera.ppl.distributions import __all__ as _dist_all
+
+__all__ = list(_dist_all)

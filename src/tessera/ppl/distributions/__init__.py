@@ -1,0 +1,124 @@
+"""Probability distributions: samplers, log-densities and log-CDFs.
+
+See :mod:`tessera.ppl.distributions.base` for the ``Distribution`` contract.
+"""
+
+from tessera.ppl.distributions.base import (
+    Continuous,
+    Discrete,
+    Distribution,
+    dist_of,
+)
+from tessera.ppl.distributions.bounded import (
+    Beta,
+    Kumaraswamy,
+    TruncatedNormal,
+    Uniform,
+)
+from tessera.ppl.distributions.continuous import (
+    AsymmetricLaplace,
+    Cauchy,
+    ExGaussian,
+    Flat,
+    Gumbel,
+    Laplace,
+    Logistic,
+    Normal,
+    SkewNormal,
+    StudentT,
+    VonMises,
+)
+from tessera.ppl.distributions.discrete import (
+    Bernoulli,
+    BetaBinomial,
+    Binomial,
+    Categorical,
+    DiscreteUniform,
+    Geometric,
+    HyperGeometric,
+    NegativeBinomial,
+    Poisson,
+)
+from tessera.ppl.distributions.draw import draw
+from tessera.ppl.distributions.logprob import (
+    ParameterValueError,
+    check_parameters,
+    logcdf,
+    logp,
+    moment,
+)
+from tessera.ppl.distributions.mixture import Mixture
+from tessera.ppl.distributions.positive import (
+    ChiSquared,
+    Exponential,
+    Gamma,
+    HalfCauchy,
+    HalfFlat,
+    HalfNormal,
+    HalfStudentT,
+    InverseGamma,
+    LogNormal,
+    Pareto,
+    Wald,
+    Weibull,
+)
+from tessera.ppl.distributions.truncated import Truncated
+from tessera.ppl.distributions.zero_inflated import (
+    ZeroInflatedBinomial,
+    ZeroInflatedNegativeBinomial,
+    ZeroInflatedPoisson,
+)
+
+__all__ = [
+    "AsymmetricLaplace",
+    "Bernoulli",
+    "Beta",
+    "BetaBinomial",
+    "Binomial",
+    "Categorical",
+    "Cauchy",
+    "ChiSquared",
+    "Continuous",
+    "Discrete",
+    "DiscreteUniform",
+    "Distribution",
+    "ExGaussian",
+    "Exponential",
+    "Flat",
+    "Gamma",
+    "Geometric",
+    "Gumbel",
+    "HalfCauchy",
+    "HalfFlat",
+    "HalfNormal",
+    "HalfStudentT",
+    "HyperGeometric",
+    "InverseGamma",
+    "Kumaraswamy",
+    "Laplace",
+    "LogNormal",
+    "Logistic",
+    "Mixture",
+    "NegativeBinomial",
+    "Normal",
+    "ParameterValueError",
+    "Pareto",
+    "Poisson",
+    "SkewNormal",
+    "StudentT",
+    "Truncated",
+    "TruncatedNormal",
+    "Uniform",
+    "VonMises",
+    "Wald",
+    "Weibull",
+    "ZeroInflatedBinomial",
+    "ZeroInflatedNegativeBinomial",
+    "ZeroInflatedPoisson",
+    "check_parameters",
+    "dist_of",
+    "draw",
+    "logcdf",
+    "logp",
+    "moment",
+]

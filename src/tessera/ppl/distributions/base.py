@@ -1,0 +1,387 @@
+"""The Distribution base class: parameters, support, transform, sampler, density.
+
+A distribution class ties together
+
+* ``rv_op``: the :class:`~tessera.random.RandomVariable` op that samples it
+  (its signature gives the core ndims of each parameter and of a draw);
+* ``params``: the parameter names, in the order of the op's inputs;
+* ``support`` and ``default_transform``: what values it takes, and the
+  key of the transform a model uses to map them to the real line
+  (``None``, ``"log"``, ``"logodds"``, ``"interval"`` (bounds from
+  :meth:`Distribution._support_bounds`), ``"circular"``, ...);
+* ``_param_conditions``: the parameter constraints, as boolean graphs;
+* ``_support_mask``, ``_logp`` and ``_logcdf``: the maths, on broadcast
+  batches (for event dims > 0, ``_logp`` reduces them).
+
+Public entry points are ``Dist.dist(...)`` (an unregistered random variable),
+``ppl.logp``, ``ppl.logcdf`` and ``ppl.draw`` (see :mod:`.logprob` and
+:mod:`.draw`), and ``Dist("name", ...)`` inside a model (issue #7).
+
+Support keys
+------------
+``"real"``, ``"positive"`` (x > 0), ``"nonnegative"`` (x >= 0),
+``"unit"`` ([0, 1]), ``"interval"`` (bounded by parameters),
+``"lowerbound"``, ``"circular"`` ([-pi, pi]), ``"integers"``,
+``"nonnegative_integers"``, ``"positive_integers"``, ``"binary"`` ({0, 1}),
+``"categories"`` ({0, ..., k-1}). Multivariate distributions add their own
+(``"simplex"``, ``"cholesky"``, ...).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+
+from tessera.config import config
+from tessera.graph.basic import Constant, Variable
+from tessera.graph.traversal import graph_inputs, toposort
+from tessera.ops.basic import as_tensor
+from tessera.ops.elemwise import is_discrete
+from tessera.random.op import RandomVariable
+
+# rv op class -> distribution class, so logp can find the maths of a draw
+_OP_TO_DIST: dict[type, type[Distribution]] = {}
+
+
+def dist_of(var: Variable) -> type[Distribution]:
+    """The distribution class of a random variable's draw.
+
+    Examples
+    --------
+    >>> from tessera import ppl
+    >>> dist_of(ppl.Normal.dist(0.0, 1.0)).__name__
+    'Normal'
+    """
+    node = getattr(var, "owner", None)
+    if (
+        node is None
+        or not isinstance(node.op, RandomVariable)
+        or var is not (node.outputs[1])
+    ):
+        raise TypeError(
+            f"{var} is not a random variable's draw; create one with "
+            "ppl.<Distribution>.dist(...)"
+        )
+    return dist_of_op(node.op)
+
+
+def dist_of_op(op: RandomVariable) -> type[Distribution]:
+    """The distribution class whose sampler is ``op``."""
+    cls = _OP_TO_DIST.get(type(op))
+    if cls is None:
+        raise TypeError(f"no distribution is registered for the op {op}")
+    return cls
+
+
+def register_op(op_type: type, dist: type[Distribution]) -> None:
+    """Make :func:`dist_of` map draws of ``op_type`` to ``dist``.
+
+    Distributions with a fixed ``rv_op`` are registered automatically;
+    composite ones (whose op is built per use) register their op class.
+    """
+    _OP_TO_DIST[op_type] = dist
+
+
+def static_value(var: Variable) -> np.ndarray | None:
+    """The value of ``var`` if it depends on constants only, else None.
+
+    Evaluates the (small) graph with NumPy, without compiling; used to check
+    parameters eagerly and to read static bounds.
+
+    Examples
+    --------
+    >>> import tessera as ts
+    >>> static_value(ts.constant(2.0) > 1.0)
+    array(True)
+    >>> static_value(ts.scalar("x") > 1.0) is None
+    True
+    """
+    if isinstance(var, Constant):
+        return var.data
+    if not all(isinstance(i, Constant) for i in graph_inputs([var])):
+        return None
+    from tessera.compile.backends.numpy.dispatch import numpy_funcify
+
+    values: dict[Variable, Any] = {}
+    with np.errstate(all="ignore"):
+        for node in toposort([var]):
+            if not node.op.do_constant_folding(node):
+                return None
+            args = [
+                i.data if isinstance(i, Constant) else values[i] for i in node.inputs
+            ]
+            out = numpy_funcify(node.op, node)(*args)
+            outs = out if len(node.outputs) > 1 else (out,)
+            values.update(zip(node.outputs, outs))
+    return np.asarray(values[var])
+
+
+def _model_context():
+    """The active model, or None. ISSUE #7 HOOK: the Model module provides it."""
+    try:
+        from tessera.ppl.model import modelcontext_or_none  # type: ignore
+    except ImportError:
+        return None
+    return modelcontext_or_none()
+
+
+class Distribution:
+    """Base class of distributions (see the module docstring).
+
+    Subclasses set ``rv_op``, ``params``, ``support``, ``default_transform``
+    and implement ``_logp`` (and ``_logcdf`` where the CDF is known), plus
+    ``_param_conditions``, ``_support_mask`` and ``_moment``. Alternative
+    parametrizations override ``_canonical_params``.
+
+    Examples
+    --------
+    >>> from tessera import ppl
+    >>> x = ppl.Normal.dist(mu=0.0, sigma=2.0, size=(3,))
+    >>> x.type.shape
+    (3,)
+    >>> ppl.logp(x, [0.0, 1.0, 2.0]).eval().round(4)
+    array([-1.6121, -1.7371, -2.1121])
+    """
+
+    rv_op: ClassVar[RandomVariable]
+    params: ClassVar[tuple[str, ...]] = ()
+    defaults: ClassVar[dict[str, Any]] = {}
+    integer_params: ClassVar[tuple[str, ...]] = ()
+    support: ClassVar[str] = "real"
+    default_transform: ClassVar[str | None] = None
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        op = cls.__dict__.get("rv_op")
+        if op is None:
+            return
+        if len(cls.params) != len(op.ndims_params):
+            raise TypeError(
+                f"{cls.__name__}: params {cls.params} do not match the signature "
+                f"{op.signature!r} of {op}"
+            )
+        if not type(op).param_names:
+            type(op).param_names = tuple(cls.params)
+        _OP_TO_DIST[type(op)] = cls
+
+    # --- construction -------------------------------------------------------
+    def __new__(cls, name: str, *args, **kwargs):
+        model = _model_context()
+        if model is None:
+            raise TypeError(
+                f"ppl.{cls.__name__}({name!r}, ...) declares a named variable of a "
+                "model and must be called inside `with ppl.Model():`; use "
+                f"ppl.{cls.__name__}.dist(...) for a variable outside a model"
+            )
+        # ISSUE #7 HOOK: the model creates the draw (with dims/shape/observed
+        # and transform handling) and registers it under `name`.
+        return model.register_distribution(cls, name, *args, **kwargs)
+
+    @classmethod
+    def param_ndims(cls) -> dict[str, int]:
+        """Core ndims of each parameter (from the op's signature).
+
+        Examples
+        --------
+        >>> from tessera import ppl
+        >>> ppl.Categorical.param_ndims()
+        {'p': 1}
+        """
+        return dict(zip(cls.params, cls.rv_op.ndims_params))
+
+    @classmethod
+    def ndim_supp(cls) -> int:
+        """Number of event (core) dims of a draw."""
+        return cls.rv_op.ndim_supp
+
+    @classmethod
+    def dist(
+        cls,
+        *args: Any,
+        size: Any = None,
+        shape: Any = None,
+        rng: Any = None,
+        **kwargs: Any,
+    ) -> Variable:
+        """An unregistered random variable (a draw of ``rv_op``).
+
+        Parameters
+        ----------
+        *args, **kwargs
+            The distribution's parameters (see the class docstring).
+        size : tuple of int, optional
+            The full batch shape (parameters broadcast to it), as in NumPy.
+        shape : tuple of int, optional
+            Batch shape plus event shape (alternative to ``size``).
+        rng : generator variable, optional
+            A fresh unseeded :func:`tessera.random.rng` by default.
+
+        Raises
+        ------
+        ValueError
+            If parameters known at graph-build time violate a constraint, or
+            their batch shapes do not broadcast (with each other or ``size``).
+
+        Examples
+        --------
+        >>> from tessera import ppl
+        >>> ppl.Gamma.dist(alpha=2.0, beta=[1.0, 3.0]).type.shape
+        (2,)
+        """
+        if shape is not None:
+            if size is not None:
+                raise TypeError(f"{cls.__name__}.dist: give size or shape, not both")
+            shape = (shape,) if isinstance(shape, int) else tuple(shape)
+            nd = cls.ndim_supp()
+            size = shape[: len(shape) - nd] if nd else shape
+        params = cls._convert_params(cls._canonical_params(*args, **kwargs))
+        cls._check_static(params)
+        return cls.rv_op(*params, size=size, rng=rng)
+
+    @classmethod
+    def _canonical_params(cls, *args: Any, **kwargs: Any) -> list:
+        """Map user arguments to the op's parameters, in ``params`` order."""
+        names = cls.params
+        if len(args) > len(names):
+            raise TypeError(
+                f"{cls.__name__}.dist takes {len(names)} parameters {names}, "
+                f"got {len(args)} positional arguments"
+            )
+        bound = dict(zip(names, args))
+        for k, v in kwargs.items():
+            if k not in names:
+                raise TypeError(
+                    f"{cls.__name__}.dist got an unexpected parameter {k!r}; its "
+                    f"parameters are {names}"
+                )
+            if k in bound:
+                raise TypeError(f"{cls.__name__}.dist got parameter {k!r} twice")
+            bound[k] = v
+        missing = [n for n in names if n not in bound and n not in cls.defaults]
+        if missing:
+            raise TypeError(f"{cls.__name__}.dist is missing parameters {missing}")
+        return [bound[n] if n in bound else cls.defaults[n] for n in names]
+
+    @classmethod
+    def _convert_params(cls, values: Sequence[Any]) -> list[Variable]:
+        out = []
+        for name, v in zip(cls.params, values):
+            if name in cls.integer_params:
+                out.append(_as_int_param(cls, name, v))
+                continue
+            v = as_tensor(v)
+            if v.dtype != config.floatX:
+                v = v.astype(config.floatX)
+            out.append(v)
+        return out
+
+    @classmethod
+    def _check_static(cls, params: Sequence[Variable]) -> None:
+        """Raise now if a constraint on parameters known at build time fails."""
+        for cond, text in cls._param_conditions(*params):
+            val = static_value(cond)
+            if val is not None and not np.all(val):
+                shown = ", ".join(
+                    f"{n}={_short(static_value(p))}" for n, p in zip(cls.params, params)
+                )
+                raise ValueError(
+                    f"{cls.__name__}: invalid parameters, {text} does not hold "
+                    f"({shown})"
+                )
+
+    # --- maths (override in subclasses) --------------------------------------
+    @classmethod
+    def _param_conditions(cls, *params: Variable) -> list[tuple[Variable, str]]:
+        """Constraints on the parameters: ``[(boolean graph, "sigma > 0"), ...]``.
+
+        Each condition broadcasts against the log-density's batch shape
+        (reduce event dims with ``.all(axis=-1)``).
+        """
+        return []
+
+    @classmethod
+    def _support_mask(cls, value: Variable, *params: Variable) -> Variable | None:
+        """Where ``value`` lies in the support (None: everywhere)."""
+        return None
+
+    @classmethod
+    def _support_bounds(cls, *params: Variable) -> tuple[Any, Any]:
+        """``(lower, upper)`` of the support, None where unbounded.
+
+        Used by the model's ``"interval"`` transform.
+        """
+        return (None, None)
+
+    @classmethod
+    def _logp(cls, value: Variable, *params: Variable) -> Variable:
+        raise NotImplementedError(f"{cls.__name__} has no log-density")
+
+    @classmethod
+    def _logcdf(cls, value: Variable, *params: Variable) -> Variable:
+        raise NotImplementedError(f"{cls.__name__} has no log-CDF")
+
+    @classmethod
+    def _moment(cls, *params: Variable) -> Variable:
+        """A finite point in the support (broadcast to the batch by the caller).
+
+        The model uses it as the default initial point.
+        """
+        raise NotImplementedError(f"{cls.__name__} has no moment")
+
+    # --- node-level hooks: composite distributions (Mixture, Truncated)
+    # override these to use information carried by their op ------------------
+    @classmethod
+    def node_logp(cls, op: RandomVariable, value: Variable, params) -> Variable:
+        return cls._logp(value, *params)
+
+    @classmethod
+    def node_logcdf(cls, op: RandomVariable, value: Variable, params) -> Variable:
+        return cls._logcdf(value, *params)
+
+    @classmethod
+    def node_support_mask(cls, op: RandomVariable, value: Variable, params):
+        return cls._support_mask(value, *params)
+
+    @classmethod
+    def node_param_conditions(cls, op: RandomVariable, params) -> list:
+        return cls._param_conditions(*params)
+
+    @classmethod
+    def node_support_bounds(cls, op: RandomVariable, params) -> tuple[Any, Any]:
+        return cls._support_bounds(*params)
+
+    @classmethod
+    def node_moment(cls, op: RandomVariable, params) -> Variable:
+        return cls._moment(*params)
+
+
+class Continuous(Distribution):
+    """Base of distributions over real values (draws of ``config.floatX``)."""
+
+
+class Discrete(Distribution):
+    """Base of distributions over integers (draws of ``int64``)."""
+
+    support: ClassVar[str] = "integers"
+
+
+def _as_int_param(cls, name: str, v: Any) -> Variable:
+    v = as_tensor(v)
+    if is_discrete(v):
+        return v if v.dtype == "int64" else v.astype("int64")
+    val = static_value(v)
+    if val is not None and np.all(np.isfinite(val)) and np.all(val == np.round(val)):
+        return as_tensor(np.asarray(val).astype(np.int64))
+    raise TypeError(
+        f"{cls.__name__}: parameter {name!r} must be an integer, got {v} of dtype "
+        f"{v.dtype}"
+    )
+
+
+def _short(val) -> str:
+    if val is None:
+        return "?"
+    text = np.array2string(np.asarray(val), threshold=6, precision=4)
+    return text.replace("\n", "")

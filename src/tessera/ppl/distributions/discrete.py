@@ -1,0 +1,611 @@
+"""Discrete distributions (draws are int64)."""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.stats as st
+
+from tessera.config import config
+from tessera.ops import math as tm
+from tessera.ops.basic import as_tensor
+from tessera.ops.creation import arange
+from tessera.ops.reduction import logsumexp
+from tessera.ops.shape import expand_dims, shape_i
+from tessera.ppl.distributions.base import Discrete
+from tessera.ppl.distributions.dist_math import (
+    NEG_INF,
+    log_binom,
+    logcdf_by_summation,
+)
+from tessera.random.op import RandomVariable, broadcast_params
+
+
+def _prob(name, p):
+    return [(tm.logical_and(tm.ge(p, 0.0), tm.le(p, 1.0)), f"0 <= {name} <= 1")]
+
+
+def _p_from_logit(p, logit_p):
+    if (p is None) == (logit_p is None):
+        raise ValueError("give exactly one of p and logit_p")
+    if logit_p is not None:
+        return tm.sigmoid(as_tensor(logit_p, dtype=config.floatX))
+    return p
+
+
+class NonNegativeDiscrete(Discrete):
+    """Base of distributions on ``0, 1, 2, ...``."""
+
+    support = "nonnegative_integers"
+
+    @classmethod
+    def _support_mask(cls, value, *params):
+        return tm.ge(value, 0)
+
+    @classmethod
+    def _support_bounds(cls, *params):
+        return (0, None)
+
+
+def _masked_logp(cls):
+    """``k, *params -> logp`` with ``-inf`` outside the support (for sums)."""
+
+    def fn(k, *params):
+        mask = cls._support_mask(k, *params)
+        return tm.where(mask, cls._logp(k, *params), NEG_INF)
+
+    return fn
+
+
+# --- Bernoulli ---------------------------------------------------------------------
+class BernoulliRV(RandomVariable):
+    name, signature, dtype = "bernoulli", "()->()", "int64"
+
+    def scipy_dist(self, p):
+        return st.bernoulli(p)
+
+    def rng_fn(self, rng, p, size):
+        return rng.binomial(1, p, size=size)
+
+
+class Bernoulli(Discrete):
+    r"""Bernoulli distribution on {0, 1}.
+
+    .. math:: f(x \mid p) = p^x (1 - p)^{1 - x}
+
+    Parameters: ``p`` in [0, 1] or ``logit_p``.
+
+    Examples
+    --------
+    >>> from tessera import ppl
+    >>> round(float(ppl.logp(ppl.Bernoulli.dist(0.25), 1).eval()), 4)
+    -1.3863
+    """
+
+    rv_op = BernoulliRV()
+    params = ("p",)
+    support = "binary"
+
+    @classmethod
+    def _canonical_params(cls, p=None, logit_p=None):
+        return [_p_from_logit(p, logit_p)]
+
+    @classmethod
+    def _param_conditions(cls, p):
+        return _prob("p", p)
+
+    @classmethod
+    def _support_mask(cls, value, p):
+        return tm.logical_and(tm.ge(value, 0), tm.le(value, 1))
+
+    @classmethod
+    def _support_bounds(cls, p):
+        return (0, 1)
+
+    @classmethod
+    def _logp(cls, value, p):
+        return tm.xlogy(value, p) + tm.xlog1py(1 - value, -p)
+
+    @classmethod
+    def _logcdf(cls, value, p):
+        return tm.where(
+            tm.lt(value, 0), NEG_INF, tm.where(tm.lt(value, 1), tm.log1p(-p), 0.0)
+        )
+
+    @classmethod
+    def _moment(cls, p):
+        return tm.ge(p, 0.5).astype("int64")
+
+
+# --- Binomial -----------------------------------------------------------------------
+class BinomialRV(RandomVariable):
+    name, signature, dtype = "binomial", "(),()->()", "int64"
+
+    def scipy_dist(self, n, p):
+        return st.binom(n, p)
+
+    def rng_fn(self, rng, n, p, size):
+        return rng.binomial(n, p, size=size)
+
+
+class Binomial(NonNegativeDiscrete):
+    r"""Binomial distribution: successes in ``n`` trials of probability ``p``.
+
+    .. math:: f(x \mid n, p) = \binom{n}{x} p^x (1-p)^{n-x}, \quad 0 \le x \le n
+
+    Parameters: ``n`` >= 0 (integer), ``p`` in [0, 1] or ``logit_p``.
+
+    Examples
+    --------
+    >>> from tessera import ppl
+    >>> round(float(ppl.logp(ppl.Binomial.dist(4, 0.5), 2).eval()), 4)
+    -0.9808
+    """
+
+    rv_op = BinomialRV()
+    params = ("n", "p")
+    integer_params = ("n",)
+
+    @classmethod
+    def _canonical_params(cls, n, p=None, logit_p=None):
+        return [n, _p_from_logit(p, logit_p)]
+
+    @classmethod
+    def _param_conditions(cls, n, p):
+        return [(tm.ge(n, 0), "n >= 0")] + _prob("p", p)
+
+    @classmethod
+    def _support_mask(cls, value, n, p):
+        return tm.logical_and(tm.ge(value, 0), tm.le(value, n))
+
+    @classmethod
+    def _support_bounds(cls, n, p):
+        return (0, n)
+
+    @classmethod
+    def _logp(cls, value, n, p):
+        return log_binom(n, value) + tm.xlogy(value, p) + tm.xlog1py(n - value, -p)
+
+    @classmethod
+    def _logcdf(cls, value, n, p):
+        k = tm.clip(tm.floor(value), 0, tm.maximum(n - 1, 0))
+        lc = tm.log(tm.betainc(n - k, k + 1.0, 1.0 - p))
+        return tm.where(tm.lt(value, 0), NEG_INF, tm.where(tm.ge(value, n), 0.0, lc))
+
+    @classmethod
+    def _moment(cls, n, p):
+        return tm.floor(n * p)
+
+
+# --- Beta-binomial ---------------------------------------------------------------------
+class BetaBinomialRV(RandomVariable):
+    name, signature, dtype = "betabinomial", "(),(),()->()", "int64"
+
+    def scipy_dist(self, alpha, beta, n):
+        return st.betabinom(n, alpha, beta)
+
+    def rng_fn(self, rng, alpha, beta, n, size):
+        return rng.binomial(n, rng.beta(alpha, beta, size=size))
+
+
+class BetaBinomial(NonNegativeDiscrete):
+    r"""Beta-binomial distribution: a binomial whose ``p`` is Beta(alpha, beta).
+
+    .. math:: f(x \mid \alpha, \beta, n) = \binom{n}{x}
+              \frac{B(x + \alpha, n - x + \beta)}{B(\alpha, \beta)},
+              \quad 0 \le x \le n
+
+    Parameters: ``alpha`` > 0, ``beta`` > 0, ``n`` >= 0 (integer).
+    The log-CDF sums the mass (vectorized over ``0..max(value)``).
+
+    Examples
+    --------
+    >>> from tessera import ppl
+    >>> round(float(ppl.logp(ppl.BetaBinomial.dist(1.0, 1.0, 3), 2).eval()), 4)
+    -1.3863
+    """
+
+    rv_op = BetaBinomialRV()
+    params = ("alpha", "beta", "n")
+    integer_params = ("n",)
+
+    @classmethod
+    def _param_conditions(cls, alpha, beta, n):
+        return [
+            (tm.gt(alpha, 0.0), "alpha > 0"),
+            (tm.gt(beta, 0.0), "beta > 0"),
+            (tm.ge(n, 0), "n >= 0"),
+        ]
+
+    @classmethod
+    def _support_mask(cls, value, alpha, beta, n):
+        return tm.logical_and(tm.ge(value, 0), tm.le(value, n))
+
+    @classmethod
+    def _support_bounds(cls, alpha, beta, n):
+        return (0, n)
+
+    @classmethod
+    def _logp(cls, value, alpha, beta, n):
+        return (
+            log_binom(n, value)
+            + tm.betaln(value + alpha, n - value + beta)
+            - tm.betaln(alpha, beta)
+        )
+
+    @classmethod
+    def _logcdf(cls, value, alpha, beta, n):
+        x = tm.minimum(value, n)
+        lc = logcdf_by_summation(_masked_logp(cls), x, alpha, beta, n)
+        return tm.where(tm.lt(value, 0), NEG_INF, tm.where(tm.ge(value, n), 0.0, lc))
+
+    @classmethod
+    def _moment(cls, alpha, beta, n):
+        return tm.floor(n * alpha / (alpha + beta))
+
+
+# --- Poisson -------------------------------------------------------------------------------
+class PoissonRV(RandomVariable):
+    name, signature, dtype = "poisson", "()->()", "int64"
+
+    def scipy_dist(self, mu):
+        return st.poisson(mu)
+
+    def rng_fn(self, rng, mu, size):
+        return rng.poisson(mu, size=size)
+
+
+class Poisson(NonNegativeDiscrete):
+    r"""Poisson distribution.
+
+    .. math:: f(x \mid \mu) = \frac{\mu^x e^{-\mu}}{x!}, \quad x = 0, 1, \ldots
+
+    Parameters: ``mu`` >= 0 (rate).
+
+    Examples
+    --------
+    >>> from tessera import ppl
+    >>> round(float(ppl.logp(ppl.Poisson.dist(2.0), 0).eval()), 4)
+    -2.0
+    """
+
+    rv_op = PoissonRV()
+    params = ("mu",)
+
+    @classmethod
+    def _param_conditions(cls, mu):
+        return [(tm.ge(mu, 0.0), "mu >= 0")]
+
+    @classmethod
+    def _logp(cls, value, mu):
+        return tm.xlogy(value, mu) - tm.gammaln(value + 1.0) - mu
+
+    @classmethod
+    def _logcdf(cls, value, mu):
+        k = tm.maximum(tm.floor(value), 0)
+        lc = tm.log(tm.gammaincc(k + 1.0, mu))
+        return tm.where(tm.lt(value, 0), NEG_INF, lc)
+
+    @classmethod
+    def _moment(cls, mu):
+        return tm.floor(mu)
+
+
+# --- Negative binomial --------------------------------------------------------------------
+class NegativeBinomialRV(RandomVariable):
+    name, signature, dtype = "nbinom", "(),()->()", "int64"
+
+    def scipy_dist(self, n, p):
+        return st.nbinom(n, p)
+
+    def rng_fn(self, rng, n, p, size):
+        return rng.negative_binomial(n, p, size=size)
+
+
+class NegativeBinomial(NonNegativeDiscrete):
+    r"""Negative binomial distribution: failures before the ``n``-th success.
+
+    .. math:: f(x \mid n, p) = \frac{\Gamma(x + n)}{x!\,\Gamma(n)} p^n (1-p)^x
+
+    Parameters: ``mu`` > 0 (mean) and ``alpha`` > 0 (dispersion), so
+    ``n = alpha`` and ``p = alpha / (mu + alpha)``; or ``n`` > 0 and ``p``
+    in (0, 1] directly (the op's parameters are ``n, p``).
+
+    Examples
+    --------
+    >>> from tessera import ppl
+    >>> round(float(ppl.logp(ppl.NegativeBinomial.dist(mu=2.0, alpha=1.0), 0).eval()), 4)
+    -1.0986
+    """
+
+    rv_op = NegativeBinomialRV()
+    params = ("n", "p")
+
+    @classmethod
+    def _canonical_params(cls, mu=None, alpha=None, p=None, n=None):
+        if mu is not None and alpha is not None and p is None and n is None:
+            mu = as_tensor(mu, dtype=config.floatX)
+            alpha = as_tensor(alpha, dtype=config.floatX)
+            return [alpha, alpha / (mu + alpha)]
+        if n is not None and p is not None and mu is None and alpha is None:
+            return [n, p]
+        raise ValueError("NegativeBinomial: give either mu and alpha, or n and p")
+
+    @classmethod
+    def _param_conditions(cls, n, p):
+        return [
+            (tm.gt(n, 0.0), "n > 0"),
+            (tm.logical_and(tm.gt(p, 0.0), tm.le(p, 1.0)), "0 < p <= 1"),
+        ]
+
+    @classmethod
+    def _logp(cls, value, n, p):
+        return (
+            tm.gammaln(value + n)
+            - tm.gammaln(n)
+            - tm.gammaln(value + 1.0)
+            + n * tm.log(p)
+            + tm.xlog1py(value, -p)
+        )
+
+    @classmethod
+    def _logcdf(cls, value, n, p):
+        k = tm.maximum(tm.floor(value), 0)
+        lc = tm.log(tm.betainc(n, k + 1.0, p))
+        return tm.where(tm.lt(value, 0), NEG_INF, lc)
+
+    @classmethod
+    def _moment(cls, n, p):
+        return tm.floor(n * (1.0 - p) / p)
+
+
+# --- Geometric -------------------------------------------------------------------------------
+class GeometricRV(RandomVariable):
+    name, signature, dtype = "geometric", "()->()", "int64"
+
+    def scipy_dist(self, p):
+        return st.geom(p)
+
+    def rng_fn(self, rng, p, size):
+        return rng.geometric(p, size=size)
+
+
+class Geometric(Discrete):
+    r"""Geometric distribution: trials up to and including the first success.
+
+    .. math:: f(x \mid p) = p (1 - p)^{x - 1}, \quad x = 1, 2, \ldots
+
+    Parameters: ``p`` in (0, 1].
+
+    Examples
+    --------
+    >>> from tessera import ppl
+    >>> round(float(ppl.logp(ppl.Geometric.dist(0.5), 2).eval()), 4)
+    -1.3863
+    """
+
+    rv_op = GeometricRV()
+    params = ("p",)
+    support = "positive_integers"
+
+    @classmethod
+    def _param_conditions(cls, p):
+        return [(tm.logical_and(tm.gt(p, 0.0), tm.le(p, 1.0)), "0 < p <= 1")]
+
+    @classmethod
+    def _support_mask(cls, value, p):
+        return tm.ge(value, 1)
+
+    @classmethod
+    def _support_bounds(cls, p):
+        return (1, None)
+
+    @classmethod
+    def _logp(cls, value, p):
+        return tm.log(p) + tm.xlog1py(value - 1, -p)
+
+    @classmethod
+    def _logcdf(cls, value, p):
+        k = tm.maximum(tm.floor(value), 1)
+        return tm.where(tm.lt(value, 1), NEG_INF, tm.log1mexp(k * tm.log1p(-p)))
+
+    @classmethod
+    def _moment(cls, p):
+        return tm.round(1.0 / p)
+
+
+# --- Hypergeometric ---------------------------------------------------------------------------
+class HyperGeometricRV(RandomVariable):
+    name, signature, dtype = "hypergeometric", "(),(),()->()", "int64"
+
+    def scipy_dist(self, N, k, n):
+        return st.hypergeom(N, k, n)
+
+    def rng_fn(self, rng, N, k, n, size):
+        return rng.hypergeometric(k, np.asarray(N) - k, n, size=size)
+
+
+class HyperGeometric(Discrete):
+    r"""Hypergeometric distribution: successes in ``n`` draws without replacement
+    from ``N`` items of which ``k`` are successes.
+
+    .. math:: f(x \mid N, k, n) = \frac{\binom{k}{x}\binom{N-k}{n-x}}{\binom{N}{n}},
+              \quad \max(0, n - N + k) \le x \le \min(k, n)
+
+    Parameters: ``N`` >= 0, ``0 <= k <= N``, ``0 <= n <= N`` (integers).
+
+    Examples
+    --------
+    >>> from tessera import ppl
+    >>> round(float(ppl.logp(ppl.HyperGeometric.dist(10, 5, 2), 1).eval()), 4)
+    -0.5878
+    """
+
+    rv_op = HyperGeometricRV()
+    params = ("N", "k", "n")
+    integer_params = ("N", "k", "n")
+    support = "nonnegative_integers"
+
+    @classmethod
+    def _param_conditions(cls, N, k, n):
+        return [
+            (tm.logical_and(tm.ge(k, 0), tm.le(k, N)), "0 <= k <= N"),
+            (tm.logical_and(tm.ge(n, 0), tm.le(n, N)), "0 <= n <= N"),
+        ]
+
+    @classmethod
+    def _support_mask(cls, value, N, k, n):
+        lo = tm.maximum(0, n - N + k)
+        return tm.logical_and(tm.ge(value, lo), tm.le(value, tm.minimum(k, n)))
+
+    @classmethod
+    def _support_bounds(cls, N, k, n):
+        return (tm.maximum(0, n - N + k), tm.minimum(k, n))
+
+    @classmethod
+    def _logp(cls, value, N, k, n):
+        return log_binom(k, value) + log_binom(N - k, n - value) - log_binom(N, n)
+
+    @classmethod
+    def _logcdf(cls, value, N, k, n):
+        hi = tm.minimum(k, n)
+        x = tm.minimum(value, hi)
+        lc = logcdf_by_summation(_masked_logp(cls), x, N, k, n)
+        lo = tm.maximum(0, n - N + k)
+        return tm.where(tm.lt(value, lo), NEG_INF, tm.where(tm.ge(value, hi), 0.0, lc))
+
+    @classmethod
+    def _moment(cls, N, k, n):
+        return tm.floor(n * k / N)
+
+
+# --- Discrete uniform ------------------------------------------------------------------------
+class DiscreteUniformRV(RandomVariable):
+    name, signature, dtype = "discrete_uniform", "(),()->()", "int64"
+
+    def scipy_dist(self, lower, upper):
+        return st.randint(lower, np.asarray(upper) + 1)
+
+    def rng_fn(self, rng, lower, upper, size):
+        return rng.integers(lower, np.asarray(upper) + 1, size=size)
+
+
+class DiscreteUniform(Discrete):
+    r"""Uniform distribution on the integers ``lower, ..., upper``.
+
+    .. math:: f(x \mid l, u) = \frac{1}{u - l + 1}
+
+    Parameters: ``lower`` <= ``upper`` (integers).
+
+    Examples
+    --------
+    >>> from tessera import ppl
+    >>> round(float(ppl.logp(ppl.DiscreteUniform.dist(1, 4), 2).eval()), 4)
+    -1.3863
+    """
+
+    rv_op = DiscreteUniformRV()
+    params = ("lower", "upper")
+    integer_params = ("lower", "upper")
+
+    @classmethod
+    def _param_conditions(cls, lower, upper):
+        return [(tm.le(lower, upper), "lower <= upper")]
+
+    @classmethod
+    def _support_mask(cls, value, lower, upper):
+        return tm.logical_and(tm.ge(value, lower), tm.le(value, upper))
+
+    @classmethod
+    def _support_bounds(cls, lower, upper):
+        return (lower, upper)
+
+    @classmethod
+    def _logp(cls, value, lower, upper):
+        return -tm.log((upper - lower + 1.0) + 0.0 * value)
+
+    @classmethod
+    def _logcdf(cls, value, lower, upper):
+        k = tm.clip(tm.floor(value), lower, upper)
+        lc = tm.log(k - lower + 1.0) - tm.log(upper - lower + 1.0)
+        return tm.where(tm.lt(value, lower), NEG_INF, lc)
+
+    @classmethod
+    def _moment(cls, lower, upper):
+        return (lower + upper) // 2
+
+
+# --- Categorical ------------------------------------------------------------------------------
+class CategoricalRV(RandomVariable):
+    name, signature, dtype = "categorical", "(k)->()", "int64"
+
+    def rng_fn(self, rng, p, size):
+        (p,) = broadcast_params([p], [1], size)
+        cdf = np.cumsum(p, axis=-1)
+        cdf /= cdf[..., -1:]
+        u = rng.random(size=tuple(size) + (1,))
+        # the category is the number of cumulative probabilities <= u
+        x = (cdf <= u).sum(axis=-1)
+        return np.minimum(x, p.shape[-1] - 1)
+
+
+class Categorical(Discrete):
+    r"""Categorical distribution over ``0, ..., k-1``.
+
+    .. math:: f(x \mid p) = p_x / \textstyle\sum_j p_j
+
+    Parameters: ``p`` of shape ``(..., k)``, nonnegative (normalized over the
+    last axis), or ``logit_p`` (a softmax gives ``p``). Batch dims of ``p``
+    are the distribution's batch dims.
+
+    Examples
+    --------
+    >>> from tessera import ppl
+    >>> x = ppl.Categorical.dist(p=[[0.2, 0.8], [0.5, 0.5]])
+    >>> x.type.shape
+    (2,)
+    >>> ppl.logp(x, [1, 0]).eval().round(4)
+    array([-0.2231, -0.6931])
+    """
+
+    rv_op = CategoricalRV()
+    params = ("p",)
+    support = "categories"
+
+    @classmethod
+    def _canonical_params(cls, p=None, logit_p=None):
+        if (p is None) == (logit_p is None):
+            raise ValueError("Categorical: give exactly one of p and logit_p")
+        if logit_p is not None:
+            lp = as_tensor(logit_p, dtype=config.floatX)
+            return [tm.exp(lp - logsumexp(lp, axis=-1, keepdims=True))]
+        return [p]
+
+    @classmethod
+    def _param_conditions(cls, p):
+        return [(tm.ge(p, 0.0).all(axis=-1), "p >= 0")]
+
+    @classmethod
+    def _support_mask(cls, value, p):
+        return tm.logical_and(tm.ge(value, 0), tm.lt(value, shape_i(p, -1)))
+
+    @classmethod
+    def _support_bounds(cls, p):
+        return (0, shape_i(p, -1) - 1)
+
+    @classmethod
+    def _select(cls, value, p, cmp):
+        idx = arange(shape_i(p, -1))
+        chosen = tm.where(cmp(idx, expand_dims(value, -1)), p, 0.0).sum(axis=-1)
+        return tm.log(chosen) - tm.log(p.sum(axis=-1))
+
+    @classmethod
+    def _logp(cls, value, p):
+        return cls._select(value, p, tm.eq)
+
+    @classmethod
+    def _logcdf(cls, value, p):
+        return cls._select(value, p, tm.le)
+
+    @classmethod
+    def _moment(cls, p):
+        return p.argmax(axis=-1)

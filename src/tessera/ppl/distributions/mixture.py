@@ -1,0 +1,260 @@
+"""Finite mixtures of distributions with batched weights.
+
+.. math:: f(x \\mid w) = \\sum_{i=1}^{K} w_i f_i(x)
+
+The weights ``w`` have shape ``(..., K)``; their batch dims broadcast with the
+components'. Components are given either as
+
+* a list of K distributions (``.dist(...)`` variables, possibly of different
+  families) with the same event shape, or
+* one distribution whose **last batch axis** has size K (e.g.
+  ``Normal.dist(mu=[0.0, 5.0], sigma=1.0)`` for two normal components).
+
+Sampling draws every component over the whole batch, draws component indices
+from the weights, and selects (vectorized, no loop over batch elements).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from tessera.config import config
+from tessera.graph.basic import Variable
+from tessera.ops import math as tm
+from tessera.ops.basic import as_tensor
+from tessera.ops.creation import zeros_like
+from tessera.ops.reduction import logsumexp
+from tessera.ops.shape import broadcast_arrays, expand_dims, stack
+from tessera.ops.signature import parse_signature
+from tessera.ppl.distributions.base import Distribution, register_op, static_value
+from tessera.ppl.distributions.logprob import op_logcdf, op_logp
+from tessera.random.op import RandomVariable, broadcast_params
+from tessera.random.type import is_none_const
+
+
+def _renamed(dims: Sequence[str], suffix: str) -> list[str]:
+    return [d if d.isdigit() else f"{d}_{suffix}" for d in dims]
+
+
+def _sig_arg(dims: Sequence[str]) -> str:
+    return "(" + ",".join(dims) + ")"
+
+
+class MixtureRV(RandomVariable):
+    """Sampler of a mixture: inputs ``(rng, size, w, *component params)``.
+
+    Parameters
+    ----------
+    components : tuple of RandomVariable
+        One op per component (list form), or the single op of all components
+        (``stacked=True``: its parameters have the component axis last among
+        their batch dims).
+    n_params : tuple of int
+        Number of parameters of each component op.
+    stacked : bool
+    dtype : str
+    """
+
+    name = "mixture"
+    __props__ = ("components", "n_params", "stacked", "dtype")
+
+    def __init__(self, components, n_params, stacked: bool, dtype: str):
+        self.components = tuple(components)
+        self.n_params = tuple(int(n) for n in n_params)
+        self.stacked = bool(stacked)
+        nds = {c.ndim_supp for c in self.components}
+        if len(nds) != 1:
+            raise ValueError(
+                "Mixture: components must have the same number of event dims"
+            )
+        args = ["(k)"]
+        out = None
+        for j, c in enumerate(self.components):
+            sig = parse_signature(c.signature)
+            for dims in sig.inputs:
+                dims = _renamed(dims, str(j))
+                args.append(_sig_arg(["k", *dims] if self.stacked else dims))
+            if out is None:
+                out = _renamed(sig.outputs[0], str(j))
+        super().__init__(signature=",".join(args) + "->" + _sig_arg(out), dtype=dtype)
+
+    def split_params(self, flat: Sequence[Any]) -> list[list[Any]]:
+        """Component parameter groups from the flat parameter list (after ``w``)."""
+        groups, k = [], 0
+        for n in self.n_params:
+            groups.append(list(flat[k : k + n]))
+            k += n
+        return groups
+
+    def rng_fn(self, rng, w, *params, size):
+        size = tuple(size)
+        (w,) = broadcast_params([w], [1], size)
+        n_comp = w.shape[-1]
+        groups = self.split_params(params)
+        if self.stacked:
+            op = self.components[0]
+            draws = op.rng_fn(rng, *groups[0], size=size + (n_comp,))
+        else:
+            parts = [
+                op.rng_fn(rng, *g, size=size) for op, g in zip(self.components, groups)
+            ]
+            draws = np.stack([np.asarray(d) for d in parts], axis=len(size))
+        cdf = np.cumsum(w, axis=-1)
+        cdf /= cdf[..., -1:]
+        u = rng.random(size=size + (1,))
+        idx = np.minimum((cdf <= u).sum(axis=-1), n_comp - 1)
+        idx = idx.reshape(size + (1,) * (draws.ndim - len(size)))
+        return np.take_along_axis(draws, idx, axis=len(size)).squeeze(axis=len(size))
+
+
+def _component_inputs(comp: Variable) -> tuple[RandomVariable, list, Variable]:
+    node = getattr(comp, "owner", None)
+    if node is None or not isinstance(node.op, RandomVariable):
+        raise TypeError(
+            f"Mixture: component {comp} is not a distribution; build components "
+            "with ppl.<Distribution>.dist(...)"
+        )
+    return node.op, list(node.inputs[2:]), node.inputs[1]
+
+
+class Mixture(Distribution):
+    r"""Mixture of K component distributions with weights ``w`` of shape (..., K).
+
+    .. math:: f(x \mid w) = \sum_{i=1}^{K} w_i f_i(x)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tessera import ppl
+    >>> comps = [ppl.Normal.dist(-2.0, 1.0), ppl.StudentT.dist(4.0, 2.0, 1.0)]
+    >>> x = ppl.Mixture.dist(w=[[0.3, 0.7], [0.5, 0.5]], comp_dists=comps)
+    >>> x.type.shape
+    (2,)
+    >>> ppl.logp(x, 0.0).eval().shape
+    (2,)
+    >>> y = ppl.Mixture.dist([0.5, 0.5], ppl.Poisson.dist(mu=[1.0, 8.0]))
+    >>> y.dtype
+    'int64'
+    """
+
+    params = ("w",)
+
+    @classmethod
+    def dist(cls, w: Any, comp_dists: Any, size=None, shape=None, rng=None) -> Variable:
+        """A mixture with weights ``w`` (shape ``(..., K)``) of ``comp_dists``.
+
+        ``comp_dists`` is a list of K component distributions or one
+        distribution whose last batch axis indexes the K components.
+        ``size`` defaults to the components' ``size`` (without the component
+        axis in the stacked form).
+        """
+        w = as_tensor(w)
+        if w.dtype != config.floatX:
+            w = w.astype(config.floatX)
+        if w.ndim < 1:
+            raise ValueError("Mixture: w must have a last axis of K weights")
+        stacked = not isinstance(comp_dists, list | tuple)
+        comps = [comp_dists] if stacked else list(comp_dists)
+        ops, groups, sizes = zip(*[_component_inputs(c) for c in comps])
+        nd = ops[0].ndim_supp
+        if stacked:
+            k_axis = comps[0].ndim - nd - 1
+            if k_axis < 0:
+                raise ValueError(
+                    f"Mixture: the component distribution of shape "
+                    f"{comps[0].type.shape} has no batch axis for the components"
+                )
+            k_static, w_k = comps[0].type.shape[k_axis], w.type.shape[-1]
+            if None not in (k_static, w_k) and k_static != w_k:
+                raise ValueError(
+                    f"Mixture: {w_k} weights but the components' last batch axis "
+                    f"has size {k_static}"
+                )
+            # give every parameter the component axis explicitly
+            kvec = zeros_like(w[(0,) * (w.ndim - 1)])
+            new = []
+            for p, pnd in zip(groups[0], ops[0].ndims_params):
+                z = kvec.astype(p.dtype) if p.dtype != kvec.dtype else kvec
+                p = p + expand_dims(z, tuple(range(1, 1 + pnd))) if pnd else p + z
+                new.append(p)
+            groups = (new,)
+        elif len(comps) != w.type.shape[-1] and w.type.shape[-1] is not None:
+            raise ValueError(
+                f"Mixture: {len(comps)} components but w has {w.type.shape[-1]} weights"
+            )
+        if size is None and shape is None and not is_none_const(sizes[0]):
+            size = sizes[0]
+            if stacked:
+                known = static_value(size)
+                size = tuple(known[:-1]) if known is not None else size[:-1]
+        if shape is not None:
+            shape = tuple(shape)
+            size = shape[: len(shape) - nd] if nd else shape
+        discrete = all(np.dtype(op.out_dtype()).kind in "iu" for op in ops)
+        op = MixtureRV(
+            ops,
+            [len(g) for g in groups],
+            stacked,
+            "int64" if discrete else "floatX",
+        )
+        for cond, text in cls._weight_conditions(w):
+            val = static_value(cond)
+            if val is not None and not np.all(val):
+                raise ValueError(f"Mixture: invalid weights, {text} does not hold")
+        flat = [p for g in groups for p in g]
+        return op(w, *flat, size=size, rng=rng)
+
+    @classmethod
+    def _weight_conditions(cls, w):
+        total = w.sum(axis=-1)
+        return [
+            (tm.ge(w, 0.0).all(axis=-1), "w >= 0"),
+            (tm.lt(tm.abs(total - 1.0), 1e-5), "sum(w) == 1"),
+        ]
+
+    @classmethod
+    def _component_values(cls, op: MixtureRV, value, params, fn):
+        w, *flat = params
+        groups = op.split_params(flat)
+        if op.stacked:
+            v = expand_dims(value, value.ndim - op.ndim_supp)
+            return fn(op.components[0], v, groups[0])
+        parts = [fn(c, value, g) for c, g in zip(op.components, groups)]
+        return stack(broadcast_arrays(*parts), axis=-1)
+
+    @classmethod
+    def node_logp(cls, op, value, params):
+        lps = cls._component_values(op, value, params, op_logp)
+        return logsumexp(tm.log(params[0]) + lps, axis=-1)
+
+    @classmethod
+    def node_logcdf(cls, op, value, params):
+        lcs = cls._component_values(op, value, params, op_logcdf)
+        return logsumexp(tm.log(params[0]) + lcs, axis=-1)
+
+    @classmethod
+    def node_support_mask(cls, op, value, params):
+        return None
+
+    @classmethod
+    def node_param_conditions(cls, op, params):
+        return cls._weight_conditions(params[0])
+
+    @classmethod
+    def node_moment(cls, op, params):
+        from tessera.ppl.distributions.base import dist_of_op
+
+        def comp_moment(c, _value, g):
+            m = as_tensor(dist_of_op(c).node_moment(c, g))
+            return m.astype(config.floatX) if m.dtype != config.floatX else m
+
+        dummy = as_tensor(0.0)
+        ms = cls._component_values(op, dummy, params, comp_moment)
+        m = (params[0] * ms).sum(axis=-1)
+        return tm.round(m) if np.dtype(op.out_dtype()).kind in "iu" else m
+
+
+register_op(MixtureRV, Mixture)
