@@ -120,15 +120,25 @@ def _flatten(seq):
             yield v
 
 
+def _int_out_of_range(v: Any, dtype: np.dtype) -> bool:
+    if isinstance(v, bool) or not isinstance(v, int) or dtype.kind not in "iu":
+        return False
+    info = np.iinfo(dtype)
+    return not info.min <= v <= info.max
+
+
 def _is_weak(v: Any) -> bool:
     return isinstance(v, _PY_SCALARS) and not isinstance(v, np.generic)
 
 
-def as_tensors_weak(*values: Any) -> list[TensorVariable]:
+def as_tensors_weak(*values: Any, exact_ints: bool = False) -> list[TensorVariable]:
     """Convert operands of one elementwise op, treating Python scalars weakly.
 
     A Python number takes the dtype NumPy would give it next to the other
-    operands (NEP 50), so ``x_float32 + 1.0`` stays float32.
+    operands (NEP 50), so ``x_float32 + 1.0`` stays float32. A Python int
+    that does not fit that dtype is an OverflowError, as in NumPy, unless
+    ``exact_ints`` (comparisons: ``x_int8 < 1000`` is fine in NumPy), where it
+    keeps its own dtype.
     """
     strong = [v for v in values if not _is_weak(v)]
     dtypes = [as_tensor(v).dtype for v in strong]
@@ -138,6 +148,8 @@ def as_tensors_weak(*values: Any) -> list[TensorVariable]:
             if dtypes:
                 dt = np.result_type(*dtypes, v)
             else:
+                dt = _default_dtype(v)
+            if exact_ints and _int_out_of_range(v, dt):
                 dt = _default_dtype(v)
             out.append(constant(v, dtype=dt))
         else:

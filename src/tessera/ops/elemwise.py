@@ -21,6 +21,8 @@ from tessera.ops.broadcasting import broadcast_static_shapes
 from tessera.ops.type import TensorType
 
 DISCRETE_KINDS = "biu"
+# NumPy compares integers with out-of-range Python ints exactly
+_COMPARISONS = frozenset({"eq", "neq", "lt", "le", "gt", "ge"})
 
 
 def is_discrete(var_or_dtype) -> bool:
@@ -100,7 +102,7 @@ class Elemwise(Op):
         fn = self.scalar_fn
         if len(inputs) != fn.nin:
             raise TypeError(f"{fn.name} takes {fn.nin} inputs, got {len(inputs)}")
-        inputs = as_tensors_weak(*inputs)
+        inputs = as_tensors_weak(*inputs, exact_ints=fn.name in _COMPARISONS)
         shape = broadcast_static_shapes([i.type.shape for i in inputs], fn.name)
         dtype = fn.output_dtype([i.dtype for i in inputs])
         return Apply(self, inputs, [TensorType(dtype, shape)])
