@@ -485,6 +485,29 @@ def test_operators_match_numpy(expr, ref, dtype, rng):
     _assert_matches(ts.function([x], out)(a), expected)
 
 
+@pytest.mark.parametrize("dtype", ["int8", "uint8", "int16"])
+@pytest.mark.parametrize("value", [1000, -1000, 2**40])
+@pytest.mark.parametrize("name", ["eq", "neq", "lt", "le", "gt", "ge"])
+def test_comparison_with_out_of_range_python_int(name, value, dtype):
+    """NumPy compares with Python ints that do not fit the array dtype exactly."""
+    a = np.arange(3).astype(dtype)
+    x = ts.tensor("x", shape=(3,), dtype=dtype)
+    ref = BY_NAME[name].ref
+    for args, ref_args in [((x, value), (a, value)), ((value, x), (value, a))]:
+        out = getattr(ts, name)(*args)
+        assert out.dtype == "bool"
+        np.testing.assert_array_equal(ts.function([x], out)(a), ref(*ref_args))
+
+
+@pytest.mark.parametrize("name", ["add", "mul", "maximum"])
+def test_arithmetic_with_out_of_range_python_int_overflows_like_numpy(name):
+    a = np.arange(3, dtype="int8")
+    with pytest.raises(OverflowError):
+        BY_NAME[name].ref(a, 1000)
+    with pytest.raises(OverflowError, match="1000"):
+        getattr(ts, name)(ts.tensor("x", shape=(3,), dtype="int8"), 1000)
+
+
 def test_bitwise_operators_match_numpy(rng):
     a, b = rng.integers(0, 8, (2, 3)), rng.integers(0, 8, (3,))
     x = ts.tensor("x", shape=(2, 3), dtype="int64")
