@@ -262,3 +262,23 @@ def test_elemwise_op_identity_through_the_table():
     op = ts.add(x, x).owner.op
     assert isinstance(op, Elemwise) and str(op) == "add"
     assert (x + x).owner.op == op
+
+
+def test_dprint_labels_outputs_of_multi_output_nodes():
+    a, b = ts.split(ts.tensor("x", shape=(4,)), 2)
+    text = dprint(b * 2.0, file=io.StringIO())
+    assert "Split{n=2, axis=0}.1" in text
+    assert repr(b) == "Split{n=2, axis=0}.1" and repr(ts.exp(a)) == "exp"
+
+
+def test_symbolic_variables_refuse_python_truth_and_mutation():
+    x = ts.tensor("x", shape=(3,))
+    with pytest.raises(TypeError, match="truth value"):
+        bool(x > 0)
+    with pytest.raises(TypeError, match="immutable"):
+        x[0] = 1.0
+    assert len(x) == 3
+    with pytest.raises(TypeError, match="not known statically"):
+        len(ts.tensor("y", shape=(None,)))
+    # == keeps identity semantics so variables work in dicts and sets
+    assert (x == x) is True and {x: 1}[x] == 1
