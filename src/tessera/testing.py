@@ -91,3 +91,124 @@ def verify_grad(
                 f"worst at index {j}: symbolic {g[j]!r} vs numeric {numeric[j]!r}\n"
                 f"symbolic:\n{g}\nnumeric:\n{numeric}"
             )
+
+
+def compare_backends(
+    fn: Callable,
+    inputs: Sequence,
+    grad: bool = True,
+    rtol: float | None = None,
+    atol: float | None = None,
+    wrt: Sequence[int] | None = None,
+    static_shapes: bool = True,
+    rng: np.random.Generator | int | None = 0,
+    backends: Sequence[str] = ("numpy", "jax"),
+) -> list[np.ndarray]:
+    """Compile one graph with several backends and check they agree.
+
+    ``fn`` maps symbolic tensors (one per entry of ``inputs``, with the same
+    dtype and ndim) to a tensor, a list of tensors or a dict of named tensors.
+    Every output must have the same dtype, shape and values (NaNs in the same
+    places) on every backend. With ``grad``, the gradient of
+    ``sum(out * proj)`` over the float outputs (``proj`` fixed random
+    tensors) with respect to each float input is compared as well; an input
+    the cost does not depend on gets a zero gradient.
+
+    Parameters
+    ----------
+    fn : callable
+    inputs : sequence of arrays
+    grad : bool
+        Also compare gradients.
+    rtol, atol : float, optional
+        Tolerances (defaults depend on the dtype: 1e-4/1e-5 for float32,
+        1e-9/1e-12 for float64).
+    wrt : sequence of int, optional
+        Positions of the inputs to differentiate (float inputs by default).
+    static_shapes : bool
+        Give the symbolic inputs the inputs' static shapes; with False every
+        dim is unknown, which exercises run-time shape handling.
+    rng : Generator or int
+        Source of the projections.
+    backends : sequence of str
+        The first is the reference.
+
+    Returns
+    -------
+    list of ndarray
+        The reference backend's outputs (then gradients), as NumPy arrays.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import tessera as ts
+    >>> out = compare_backends(lambda x: ts.exp(x).sum(), [np.array([0.5, 1.0])])
+    >>> len(out)  # the output and the gradient
+    2
+    """
+    from tessera import function
+    from tessera import grad as ts_grad
+    from tessera import sum as ts_sum
+    from tessera.ops.basic import constant, tensor
+
+    rng = np.random.default_rng(rng)
+    arrays = [np.asarray(v) for v in inputs]
+    sym = [
+        tensor(
+            f"in{k}",
+            shape=a.shape if static_shapes else (None,) * a.ndim,
+            dtype=a.dtype,
+        )
+        for k, a in enumerate(arrays)
+    ]
+    res = fn(*sym)
+    if isinstance(res, dict):
+        labels, outs = list(res), list(res.values())
+    elif isinstance(res, list | tuple):
+        labels, outs = [f"output {k}" for k in range(len(res))], list(res)
+    else:
+        labels, outs = ["output 0"], [res]
+    if grad:
+        ref_vals = function(sym, outs, backend=backends[0])(*arrays)
+        terms = []
+        for o, v in zip(outs, ref_vals):
+            v = np.asarray(v)
+            if v.dtype.kind == "f":
+                proj = rng.standard_normal(v.shape).astype(v.dtype)
+                terms.append(ts_sum(o * constant(proj)))
+        if wrt is None:
+            wrt = [k for k, a in enumerate(arrays) if a.dtype.kind == "f"]
+        if terms and wrt:
+            cost = terms[0]
+            for t in terms[1:]:
+                cost = cost + t
+            grads = ts_grad(cost, [sym[k] for k in wrt], disconnected="zero")
+            outs = outs + list(grads)
+            labels = labels + [f"gradient wrt input {k}" for k in wrt]
+    results = [function(sym, outs, backend=b)(*arrays) for b in backends]
+    ref = [np.asarray(v) for v in results[0]]
+    for b, vals in zip(backends[1:], results[1:]):
+        for label, r, v in zip(labels, ref, vals):
+            v = np.asarray(v)
+            where = f"compare_backends: {label}: {b} vs {backends[0]}"
+            if v.dtype != r.dtype:
+                raise AssertionError(f"{where}: dtype {v.dtype} vs {r.dtype}")
+            if v.shape != r.shape:
+                raise AssertionError(f"{where}: shape {v.shape} vs {r.shape}")
+            if r.dtype.kind in "fc":
+                low = r.dtype in (np.float32, np.complex64)
+                rt = rtol if rtol is not None else (1e-4 if low else 1e-9)
+                at = atol if atol is not None else (1e-5 if low else 1e-12)
+                ok = np.allclose(v, r, rtol=rt, atol=at, equal_nan=True)
+            else:
+                ok = np.array_equal(v, r)
+            if not ok:
+                if r.ndim and r.dtype.kind in "fc":
+                    err = np.abs(v.astype(np.float64) - r) - rt * np.abs(r)
+                    err = np.where(np.isnan(err), np.inf, err)
+                    j = tuple(int(i) for i in np.unravel_index(np.argmax(err), r.shape))
+                    detail = f"worst at index {j}: {v[j].item()!r} vs {r[j].item()!r}"
+                else:
+                    detail = f"{v.tolist()!r} vs {r.tolist()!r}"
+                raise AssertionError(f"{where}: values differ; {detail}")
+    return ref

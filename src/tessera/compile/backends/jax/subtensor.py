@@ -1,0 +1,90 @@
+"""JAX lowerings of :mod:`tessera.ops.subtensor` (basic indexing).
+
+Scalar indices may be traced values; slice bounds change the result's shape,
+so they are static inputs. Writes use ``x.at[idx].set / .add``.
+
+Unlike NumPy, JAX does not raise for out-of-bounds indices computed at run
+time: reads clamp them to the last element and writes drop them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import jax.numpy as jnp
+import numpy as np
+
+from tessera.compile.backends.jax.dispatch import jax_funcify, static_inputs
+from tessera.ops.indexing import Slice, Sym
+from tessera.ops.subtensor import IncSubtensor, Subtensor
+
+
+def _bound(v):
+    return None if v is None else int(np.asarray(v))
+
+
+def jax_index(idx_list: Sequence, values: Sequence) -> tuple:
+    """The JAX index for ``idx_list`` with its symbolic entries from ``values``.
+
+    Slice bounds become Python ints (they are static values); other entries
+    (scalar indices, index arrays, masks) are passed through.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tessera.ops.indexing import SYM, Slice
+    >>> jax_index((0, Slice(SYM, None, -1)), [np.int64(2)])
+    (0, slice(2, None, -1))
+    """
+    it = iter(values)
+    out = []
+    for e in idx_list:
+        if isinstance(e, Sym):
+            out.append(next(it))
+        elif isinstance(e, Slice):
+            fields = [
+                next(it) if isinstance(f, Sym) else f for f in (e.start, e.stop, e.step)
+            ]
+            out.append(slice(*(_bound(f) for f in fields)))
+        else:
+            out.append(e)
+    return tuple(out)
+
+
+def static_index_inputs(idx_list: Sequence, idx_inputs: Sequence, offset: int) -> list:
+    """Node-input positions that must be static: slice bounds and boolean masks."""
+    positions, j = [], 0
+    for e in idx_list:
+        if isinstance(e, Sym):
+            v = idx_inputs[j]
+            if v.ndim > 0 and v.dtype == "bool":
+                positions.append(offset + j)
+            j += 1
+        elif isinstance(e, Slice):
+            for f in (e.start, e.stop, e.step):
+                if isinstance(f, Sym):
+                    positions.append(offset + j)
+                    j += 1
+    return positions
+
+
+@jax_funcify.register(Subtensor)
+def _funcify_subtensor(op: Subtensor, node) -> Callable:
+    idx_list = op.idx_list
+
+    def run(x, *idx):
+        return jnp.asarray(x)[jax_index(idx_list, idx)]
+
+    return static_inputs(run, *static_index_inputs(idx_list, node.inputs[1:], 1))
+
+
+@jax_funcify.register(IncSubtensor)
+def _funcify_inc_subtensor(op: IncSubtensor, node) -> Callable:
+    idx_list = op.idx_list
+    set_ = op.set_instead_of_inc
+
+    def run(x, y, *idx):
+        ref = jnp.asarray(x).at[jax_index(idx_list, idx)]
+        return ref.set(y) if set_ else ref.add(y)
+
+    return static_inputs(run, *static_index_inputs(idx_list, node.inputs[2:], 2))
