@@ -194,9 +194,10 @@ def grad(
 def jacobian(expression: Variable, wrt, disconnected: str = "raise"):
     """Jacobian of ``expression`` with respect to ``wrt``.
 
-    The result has shape ``expression.shape + wrt.shape``. Rows are computed
-    by vectorizing one vector-Jacobian product over the identity matrix, so
-    the expression's size must be known statically.
+    The result has shape ``expression.shape + wrt.shape``. One symbolic
+    vector-Jacobian product is built and vectorized over the rows of an
+    identity matrix (:func:`tessera.vectorize_graph`), so all rows are
+    computed in one batched pass and shapes may be unknown until run time.
 
     Examples
     --------
@@ -206,7 +207,17 @@ def jacobian(expression: Variable, wrt, disconnected: str = "raise"):
     array([[2., 0.],
            [0., 6.]])
     """
-    from tessera.ops.shape import reshape, stack
+    from tessera.ops.creation import eye
+    from tessera.ops.shape import (
+        broadcast_to,
+        concatenate,
+        expand_dims,
+        reshape,
+        shape,
+        shape_i,
+    )
+    from tessera.ops.type import TensorType
+    from tessera.ops.vectorize import vectorize_graph
 
     expression = as_tensor(expression)
     single = isinstance(wrt, Variable)
@@ -214,40 +225,36 @@ def jacobian(expression: Variable, wrt, disconnected: str = "raise"):
     if expression.ndim == 0:
         rows = grad(expression, wrt_list, disconnected=disconnected)
         return rows[0] if single else rows
-    size = 1
-    for s in expression.type.shape:
-        if s is None:
-            raise ValueError(
-                f"jacobian: the shape of {expression} is not known statically "
-                f"({expression.type}); give the inputs static shapes"
-            )
-        size *= s
-    if disconnected == "raise":
-        # rows are taken with disconnected="zero" (one row may not depend on a
-        # wrt that others do); the whole expression must depend on each wrt
-        from tessera.ops.creation import ones_like
-
-        probe = pullback_graph([expression], [ones_like(expression)], wrt_list)
-        for w, g in zip(wrt_list, probe):
-            if isinstance(g, DisconnectedType):
+    if is_discrete(expression):
+        raise TypeError(f"jacobian: {expression} has integer dtype {expression.dtype}")
+    flat = reshape(expression, (-1,))
+    n = flat.type.shape[0]
+    cot = TensorType(flat.dtype, (n,)).make_variable("cotangent")
+    vjps = pullback_graph([flat], [cot], wrt_list)
+    basis = eye(n if n is not None else shape_i(flat, 0), dtype=flat.dtype)
+    out = []
+    for w, g in zip(wrt_list, vjps):
+        target = concatenate([shape(expression), shape(w)])
+        if isinstance(g, DisconnectedType):
+            if disconnected == "raise":
                 raise ValueError(
                     f"jacobian: {expression} does not depend on {w} (pass "
                     "disconnected='zero' to get zeros)"
                 )
-    flat = reshape(expression, (size,))
-    per_row = [grad(flat[i], wrt_list, disconnected="zero") for i in range(size)]
-    out = []
-    for k, w in enumerate(wrt_list):
-        shape = tuple(expression.type.shape) + tuple(
-            w.shape[j] if s is None else s for j, s in enumerate(w.type.shape)
-        )
-        if not per_row:  # an empty expression has an empty jacobian
             from tessera.ops.creation import zeros
 
-            out.append(zeros(shape, dtype=w.dtype))
+            out.append(zeros(target, dtype=w.dtype))
             continue
-        rows = stack([r[k] for r in per_row])
-        out.append(reshape(rows, shape))
+        rows = vectorize_graph(g, {cot: basis})
+        if rows.ndim == w.ndim:  # the vjp does not depend on the cotangent
+            rows = broadcast_to(
+                expand_dims(rows, 0), concatenate([shape(flat), shape(w)])
+            )
+        if rows.dtype != w.dtype:
+            from tessera.ops.math import cast
+
+            rows = cast(rows, w.dtype)
+        out.append(reshape(rows, target))
     return out[0] if single else out
 
 

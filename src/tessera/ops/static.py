@@ -66,6 +66,10 @@ def static_vector_entries(var: Variable) -> tuple:
         return tuple(out)
     if node is not None and isinstance(node.op, Shape):
         return tuple(node.inputs[0].type.shape)
+    from tessera.ops.shape import Join
+
+    if node is not None and isinstance(node.op, Join) and var.ndim == 1:
+        return tuple(e for i in node.inputs for e in static_vector_entries(i))
     n = var.type.shape[0] if var.ndim == 1 else None
     if n is None:
         raise ValueError(f"the length of shape vector {var} must be known statically")
