@@ -89,3 +89,4 @@ from tessera.compile import Function, function
 __version__ = "0.1.0"
 from tessera.ops.vectorize import vectorize, vectorize_graph
 from tessera.ops.blockwise import Blockwise
+from tessera.ops import linalg
