@@ -49,15 +49,17 @@ from tessera.ppl.distributions.logprob import (
 )
 from tessera.ppl.distributions.mixture import Mixture
 from tessera.ppl.distributions.positive import (
-    ChiSquared,
     Exponential,
-    Gamma,
     HalfCauchy,
     HalfFlat,
     HalfNormal,
     HalfStudentT,
-    InverseGamma,
     LogNormal,
+)
+from tessera.ppl.distributions.skewed import (
+    ChiSquared,
+    Gamma,
+    InverseGamma,
     Pareto,
     Wald,
     Weibull,

@@ -524,8 +524,8 @@ class VonMises(Continuous):
     .. math:: f(x \mid \mu, \kappa) = \frac{e^{\kappa \cos(x - \mu)}}{2\pi I_0(\kappa)}
 
     Parameters: ``mu`` (mean direction, default 0), ``kappa`` > 0
-    (concentration, default 1). The log-CDF is SciPy's: the probability of
-    ``x - mu`` in ``[-pi, x - mu]`` (exact on ``[mu - pi, mu + pi]``).
+    (concentration, default 1). The log-CDF is that of the angle on
+    ``[-pi, pi]`` (SciPy's ``vonmises.logcdf`` when ``mu = 0``).
 
     Examples
     --------
@@ -562,12 +562,16 @@ class VonMises(Continuous):
 
     @classmethod
     def _logcdf(cls, value, mu, kappa):
-        d = value - mu
-        inside = tm.clip(d, -math.pi, math.pi)
-        lc = tm.log(vonmises_cdf(inside, kappa))
-        return tm.where(
-            tm.lt(d, -math.pi), NEG_INF, tm.where(tm.gt(d, math.pi), 0.0, lc)
-        )
+        # P(X <= x) of the angle on [-pi, pi]: G(x - mu) - G(-pi - mu), with G
+        # the CDF of the centred angle extended by one per turn
+        x = tm.clip(value, -math.pi, math.pi)
+
+        def turns(t):
+            k = tm.floor((t + math.pi) / (2.0 * math.pi))
+            return vonmises_cdf(t - 2.0 * math.pi * k, kappa) + k
+
+        lc = tm.log(turns(x - mu) - turns(-math.pi - mu))
+        return tm.where(tm.lt(value, -math.pi), NEG_INF, lc)
 
     @classmethod
     def _moment(cls, mu, kappa):
