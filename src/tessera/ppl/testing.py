@@ -9,6 +9,22 @@ sampler with the reference over batch shapes; test modules hold the tables.
 Batch patterns: ``"scalar"`` (every parameter 0-d), ``"vector"`` (every
 parameter of shape ``(3,)``) and ``"broadcast"`` (parameters alternately
 ``(2, 1)`` and ``(1, 4)``, so the batch is ``(2, 4)``).
+
+Examples
+--------
+>>> import numpy as np
+>>> import scipy.stats as st
+>>> from tessera import ppl
+>>> case = DistCase(
+...     ppl.Normal,
+...     {"mu": Param(-1, 1), "sigma": Param(0.5, 2)},
+...     lambda mu, sigma: st.norm(mu, sigma),
+...     bad_params={"sigma": -1.0},
+... )
+>>> rng = np.random.default_rng(0)
+>>> for pattern in PATTERNS:
+...     check_logp(case, pattern, rng)
+>>> check_grad(case, rng); check_draws(case, rng); check_out_of_support(case, rng)
 """
 
 from __future__ import annotations

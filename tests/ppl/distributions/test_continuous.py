@@ -380,3 +380,24 @@ def test_moments_lie_in_the_support():
         m = ppl.moment(rv).eval()
         assert m.shape == (3,)
         assert np.all(np.isfinite(ppl.logp(rv, m).eval())), case.id
+
+
+def test_named_variable_needs_a_model():
+    with pytest.raises(TypeError, match=r"ppl.Normal\('x', \.\.\.\).*with ppl.Model"):
+        ppl.Normal("x", 0.0, 1.0)
+
+
+def test_declared_parameters_support_and_transform():
+    assert ppl.Normal.param_ndims() == {"mu": 0, "sigma": 0}
+    assert ppl.Categorical.param_ndims() == {"p": 1}
+    assert (ppl.HalfNormal.support, ppl.HalfNormal.default_transform) == (
+        "nonnegative",
+        "log",
+    )
+    assert ppl.Beta.default_transform == "logodds"
+    assert ppl.Normal.default_transform is None
+    lo, hi = ppl.Uniform._support_bounds(ts.constant(1.0), ts.constant(3.0))
+    assert (float(lo.data), float(hi.data)) == (1.0, 3.0)
+    x = ppl.TruncatedNormal.dist(0.0, 1.0, lower=0.0)
+    bounds = ppl.TruncatedNormal._support_bounds(*x.owner.inputs[2:])
+    assert bounds[1] is None and float(bounds[0].data) == 0.0
