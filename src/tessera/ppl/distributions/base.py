@@ -17,6 +17,27 @@ Public entry points are ``Dist.dist(...)`` (an unregistered random variable),
 ``ppl.logp``, ``ppl.logcdf`` and ``ppl.draw`` (see :mod:`.logprob` and
 :mod:`.draw`), and ``Dist("name", ...)`` inside a model (issue #7).
 
+Writing a distribution
+----------------------
+1. A :class:`~tessera.random.RandomVariable` subclass with ``name``,
+   ``signature`` (e.g. ``"(n),(n,n)->(n)"``), ``dtype`` and a vectorized
+   ``rng_fn(rng, *params, size)`` (``size`` is the full batch shape; use
+   :func:`tessera.random.broadcast_params` for parameters with core dims).
+   Override ``supp_shape_from_params`` when the event shape depends on a
+   parameter's value. Optionally ``scipy_dist(*params)``.
+2. A :class:`Distribution` subclass with ``rv_op = ThatRV()``, ``params``
+   (op input order), ``support``, ``default_transform`` and the maths:
+   ``_logp(value, *params)`` returns the batch-shaped log-density (event dims
+   reduced); ``_support_mask`` and each ``_param_conditions`` entry are
+   boolean graphs that broadcast against it; ``_moment`` gives a finite point
+   (the model's default initial value); ``_canonical_params`` maps
+   alternative parametrizations to the op's parameters.
+
+Registration is automatic: ``logp``/``logcdf``/``moment`` find the class from
+the op of a draw. A model (issue #7) uses ``default_transform`` and
+``_support_bounds`` to pick the transform, and ``Distribution.__new__`` to
+register named variables.
+
 Support keys
 ------------
 ``"real"``, ``"positive"`` (x > 0), ``"nonnegative"`` (x >= 0),
