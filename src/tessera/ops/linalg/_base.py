@@ -69,6 +69,16 @@ def check_square(name: str, x) -> None:
         )
 
 
+def square_value(name: str, a):
+    """Run-time check for dims unknown when the graph was built."""
+    shp = getattr(a, "shape", ())
+    if len(shp) < 2 or shp[-1] != shp[-2]:
+        raise ValueError(
+            f"{name}: expected square matrices in the last two dims, got shape {shp}"
+        )
+    return a
+
+
 def check_rhs(name: str, a, b, b_ndim: int) -> None:
     """Build-time error when the rows of ``b`` cannot match ``a``."""
     m = a.type.shape[-1]

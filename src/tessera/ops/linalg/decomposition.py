@@ -24,6 +24,7 @@ from tessera.ops.linalg._base import (
     mT,
     out_type,
     result_dtype,
+    square_value,
     store,
     sym,
 )
@@ -76,6 +77,7 @@ class Cholesky(LinalgOp):
         return Apply(self, [x], [out_type(result_dtype(x), x.type.shape)])
 
     def perform_batched(self, node, inputs, output_storage):
+        square_value("cholesky", inputs[0])
         dt = node.outputs[0].type.numpy_dtype
         store(
             node, output_storage, K.cholesky(inputs[0], self.lower, dt, self.on_error)
@@ -195,6 +197,7 @@ class LUFactor(LinalgOp):
         )
 
     def perform_batched(self, node, inputs, output_storage):
+        square_value("lu_factor", inputs[0])
         dt = node.outputs[0].type.numpy_dtype
         store(node, output_storage, *KL.lu_factor(inputs[0], dt))
 

@@ -16,6 +16,7 @@ from tessera.ops.linalg._base import (
     mT,
     out_type,
     result_dtype,
+    square_value,
     store,
 )
 
@@ -45,6 +46,7 @@ class Det(LinalgOp):
         return Apply(self, [a], [out_type(result_dtype(a), ())])
 
     def perform_batched(self, node, inputs, output_storage):
+        square_value("det", inputs[0])
         dt = node.outputs[0].type.numpy_dtype
         store(
             node, output_storage, np.asarray(np.linalg.det(K.as_float(inputs[0], dt)))
@@ -89,6 +91,7 @@ class SLogDet(LinalgOp):
         return Apply(self, [a], [out_type(dt, ()), out_type(dt, ())])
 
     def perform_batched(self, node, inputs, output_storage):
+        square_value("slogdet", inputs[0])
         dt = node.outputs[0].type.numpy_dtype
         sign, logabsdet = np.linalg.slogdet(K.as_float(inputs[0], dt))
         store(node, output_storage, np.asarray(sign), np.asarray(logabsdet))

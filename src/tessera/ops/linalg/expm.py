@@ -21,6 +21,7 @@ from tessera.ops.linalg._base import (
     mT,
     out_type,
     result_dtype,
+    square_value,
     store,
 )
 
@@ -45,6 +46,7 @@ class Expm(LinalgOp):
         return Apply(self, [a], [out_type(result_dtype(a), a.type.shape)])
 
     def perform_batched(self, node, inputs, output_storage):
+        square_value("expm", inputs[0])
         dt = node.outputs[0].type.numpy_dtype
         store(node, output_storage, KL.expm(inputs[0], dt))
 

@@ -16,6 +16,7 @@ from tessera.ops.linalg._base import (
     mT,
     out_type,
     result_dtype,
+    square_value,
     store,
 )
 
@@ -43,6 +44,7 @@ class Inv(LinalgOp):
         return Apply(self, [a], [out_type(result_dtype(a), a.type.shape)])
 
     def perform_batched(self, node, inputs, output_storage):
+        square_value("inv", inputs[0])
         dt = node.outputs[0].type.numpy_dtype
         store(node, output_storage, K.inv(inputs[0], dt, self.on_error))
 

@@ -26,6 +26,7 @@ from tessera.ops.linalg._base import (
     outer_or_matmul,
     result_dtype,
     rhs_ndim,
+    square_value,
     store,
     sym,
 )
@@ -54,8 +55,16 @@ class _RHSOp(LinalgOp):
             self, [*mats, b], [out_type(result_dtype(mats[0], b), b.type.shape)]
         )
 
-    def _run(self, node, output_storage, kernel, b):
-        """Call ``kernel(b2)`` with ``b`` as a matrix (..., m, k)."""
+    def _run(self, node, output_storage, kernel, a, b):
+        """Call ``kernel(b2, dtype)`` with ``b`` as a matrix (..., m, k)."""
+        name = type(self).__name__
+        square_value(name, a)
+        rows = b.shape[-self.b_ndim] if b.ndim >= self.b_ndim else None
+        if rows != a.shape[-1]:
+            raise ValueError(
+                f"{name}: a of shape {a.shape} needs a right-hand side with "
+                f"{a.shape[-1]} rows, got b of shape {b.shape}"
+            )
         dt = node.outputs[0].type.numpy_dtype
         if self.b_ndim == 1:
             store(node, output_storage, kernel(b[..., None], dt)[..., 0])
@@ -108,7 +117,7 @@ class Solve(_RHSOp):
         def kernel(b2, dt):
             return K.solve(a, b2, self.assume_a, self.lower, dt, self.on_error)
 
-        self._run(node, output_storage, kernel, b)
+        self._run(node, output_storage, kernel, a, b)
 
     def pullback(self, inputs, outputs, cotangents):
         (a, _), (x,), (g,) = inputs, outputs, cotangents
@@ -204,7 +213,7 @@ class SolveTriangular(_RHSOp):
                 a, b2, self.lower, self.trans, self.unit_diagonal, dt, self.on_error
             )
 
-        self._run(node, output_storage, kernel, b)
+        self._run(node, output_storage, kernel, a, b)
 
     def pullback(self, inputs, outputs, cotangents):
         (a, _), (x,), (g,) = inputs, outputs, cotangents
@@ -286,7 +295,11 @@ class CholeskySolve(_RHSOp):
     def perform_batched(self, node, inputs, output_storage):
         c, b = inputs
         self._run(
-            node, output_storage, lambda b2, dt: K.cho_solve(c, self.lower, b2, dt), b
+            node,
+            output_storage,
+            lambda b2, dt: K.cho_solve(c, self.lower, b2, dt),
+            c,
+            b,
         )
 
     def pullback(self, inputs, outputs, cotangents):
@@ -319,12 +332,9 @@ def cho_solve(c_and_lower, b, b_ndim: int | None = None) -> Variable:
     >>> ts.linalg.cho_solve((L, True), np.array([6.0, 4.0])).eval()
     array([1., 1.])
     """
-    try:
-        c, lower = c_and_lower
-    except (TypeError, ValueError):
-        raise TypeError(
-            "cho_solve: the first argument must be a tuple (c, lower)"
-        ) from None
+    if not (isinstance(c_and_lower, tuple | list) and len(c_and_lower) == 2):
+        raise TypeError("cho_solve: the first argument must be a tuple (c, lower)")
+    c, lower = c_and_lower
     c = matrix_arg("cho_solve", c, square=True)
     b = matrix_arg("cho_solve", b, min_ndim=1)
     nd = rhs_ndim("cho_solve", b, b_ndim)
@@ -367,6 +377,7 @@ class LUSolve(_RHSOp):
             node,
             output_storage,
             lambda b2, dt: KL.lu_solve(lu, piv, b2, self.trans, dt),
+            lu,
             b,
         )
 
@@ -410,12 +421,9 @@ def lu_solve(lu_and_piv, b, trans=0, b_ndim: int | None = None) -> Variable:
     >>> ts.linalg.lu_solve(lu_piv, np.array([2.0, 4.0])).eval()
     array([1., 1.])
     """
-    try:
-        lu, piv = lu_and_piv
-    except (TypeError, ValueError):
-        raise TypeError(
-            "lu_solve: the first argument must be a tuple (lu, piv)"
-        ) from None
+    if not (isinstance(lu_and_piv, tuple | list) and len(lu_and_piv) == 2):
+        raise TypeError("lu_solve: the first argument must be a tuple (lu, piv)")
+    lu, piv = lu_and_piv
     lu = matrix_arg("lu_solve", lu, square=True)
     piv = matrix_arg("lu_solve", piv, min_ndim=1)
     b = matrix_arg("lu_solve", b, min_ndim=1)

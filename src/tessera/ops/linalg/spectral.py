@@ -20,6 +20,7 @@ from tessera.ops.linalg._base import (
     mT,
     out_type,
     result_dtype,
+    square_value,
     store,
     sym,
 )
@@ -85,6 +86,7 @@ class Eigh(LinalgOp):
         return Apply(self, [a], [out_type(dt, (m,)), out_type(dt, (m, m))])
 
     def perform_batched(self, node, inputs, output_storage):
+        square_value("eigh", inputs[0])
         dt = node.outputs[0].type.numpy_dtype
         w, v = np.linalg.eigh(K.as_float(inputs[0], dt), UPLO=_uplo(self.lower))
         store(node, output_storage, w, v)
@@ -124,6 +126,7 @@ class Eigvalsh(LinalgOp):
         return Apply(self, [a], [out_type(result_dtype(a), (a.type.shape[0],))])
 
     def perform_batched(self, node, inputs, output_storage):
+        square_value("eigvalsh", inputs[0])
         dt = node.outputs[0].type.numpy_dtype
         w = np.linalg.eigvalsh(K.as_float(inputs[0], dt), UPLO=_uplo(self.lower))
         store(node, output_storage, w)
