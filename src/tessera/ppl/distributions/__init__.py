@@ -48,6 +48,11 @@ from tessera.ppl.distributions.logprob import (
     moment,
 )
 from tessera.ppl.distributions.mixture import Mixture
+from tessera.ppl.distributions.multivariate import (
+    LowRankMvNormal,
+    MvNormal,
+    MvStudentT,
+)
 from tessera.ppl.distributions.positive import (
     Exponential,
     HalfCauchy,
@@ -55,6 +60,12 @@ from tessera.ppl.distributions.positive import (
     HalfNormal,
     HalfStudentT,
     LogNormal,
+)
+from tessera.ppl.distributions.simplex import (
+    Dirichlet,
+    DirichletMultinomial,
+    Multinomial,
+    StickBreakingWeights,
 )
 from tessera.ppl.distributions.skewed import (
     ChiSquared,
@@ -81,6 +92,8 @@ __all__ = [
     "Cauchy",
     "ChiSquared",
     "Continuous",
+    "Dirichlet",
+    "DirichletMultinomial",
     "Discrete",
     "DiscreteUniform",
     "Distribution",
@@ -100,13 +113,18 @@ __all__ = [
     "Laplace",
     "LogNormal",
     "Logistic",
+    "LowRankMvNormal",
     "Mixture",
+    "Multinomial",
+    "MvNormal",
+    "MvStudentT",
     "NegativeBinomial",
     "Normal",
     "ParameterValueError",
     "Pareto",
     "Poisson",
     "SkewNormal",
+    "StickBreakingWeights",
     "StudentT",
     "Truncated",
     "TruncatedNormal",

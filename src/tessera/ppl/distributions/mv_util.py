@@ -1,0 +1,215 @@
+"""Shared pieces of the multivariate distributions.
+
+* :class:`MvMixin`: eager parameter checks that name the failing batch index;
+* :func:`literal_signature`: gufunc signatures whose event shape is fixed by
+  a static size (LKJ's ``n``, StickBreakingWeights' ``K``, ZeroSumNormal's
+  support shape), written with integer literals;
+* :func:`simplex_tol`: the tolerance of ``sum(x) == 1`` checks;
+* :func:`chol_param`, :func:`chol_logdet`, :func:`mahalanobis_sq`: the
+  Cholesky-based building blocks of Gaussian-family log-densities, made of the
+  batched :mod:`tessera.linalg` ops (batch dims broadcast, no Python loop);
+* :func:`embedded_dist`: a univariate distribution used inside another one
+  (LKJCholeskyCov's ``sd_dist``, MvGaussianRandomWalk's ``init_dist``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from tessera.config import config
+from tessera.graph.basic import Variable
+from tessera.ops import math as tm
+from tessera.ops.basic import as_tensor
+from tessera.ops.shape import broadcast_to, expand_dims, squeeze
+from tessera.ppl.distributions.base import static_value
+from tessera.random.op import RandomVariable
+
+__all__ = [
+    "MvMixin",
+    "chol_logdet",
+    "dim_float",
+    "chol_param",
+    "embedded_dist",
+    "literal_signature",
+    "mahalanobis_sq",
+    "raise_if_invalid",
+    "simplex_tol",
+]
+
+
+def raise_if_invalid(name: str, conditions) -> None:
+    """Raise a ValueError for the first condition known to fail at build time.
+
+    The message names the condition and, for batched parameters, the first
+    failing batch index.
+
+    Examples
+    --------
+    >>> import tessera as ts
+    >>> raise_if_invalid("D", [(ts.constant([1.0, -1.0]) > 0, "s > 0")])
+    Traceback (most recent call last):
+    ...
+    ValueError: D: invalid parameters, s > 0 does not hold at batch index (1,)
+    """
+    for cond, text in conditions:
+        val = static_value(cond)
+        if val is None or np.all(val):
+            continue
+        val = np.asarray(val)
+        where = ""
+        if val.ndim:
+            idx = tuple(int(i) for i in np.argwhere(~val.astype(bool))[0])
+            where = f" at batch index {idx}"
+        raise ValueError(f"{name}: invalid parameters, {text} does not hold{where}")
+
+
+class MvMixin:
+    """Eager parameter checks naming the first failing batch index."""
+
+    @classmethod
+    def _check_static(cls, params: Sequence[Variable]) -> None:
+        raise_if_invalid(cls.__name__, cls._param_conditions(*params))
+
+
+def literal_signature(inputs: Sequence[str], event_shape: Sequence[int]) -> str:
+    """A gufunc signature with a literal (static) event shape.
+
+    Examples
+    --------
+    >>> literal_signature(["()"], (3, 3))
+    '()->(3,3)'
+    """
+    out = "(" + ",".join(str(int(s)) for s in event_shape) + ")"
+    return ",".join(inputs) + "->" + out
+
+
+def simplex_tol(dtype: str) -> float:
+    """Tolerance of ``|sum(x) - 1|`` for values on the simplex."""
+    return 1e-4 if dtype == "float32" else 1e-6
+
+
+def as_float(x: Any) -> Variable:
+    """``x`` as a tensor of ``config.floatX`` (or a wider float it already is)."""
+    x = as_tensor(x)
+    if x.dtype != config.floatX:
+        x = x.astype(config.floatX)
+    return x
+
+
+def dim_float(x: Variable, axis: int) -> Any:
+    """The size of ``x`` along ``axis`` as a float (symbolic where not static)."""
+    from tessera.ops.shape import shape_i
+
+    s = shape_i(x, axis)
+    return float(s) if isinstance(s, int | np.integer) else s.astype(x.dtype)
+
+
+# --- Cholesky-based building blocks -------------------------------------------------
+def chol_param(
+    who: str,
+    cov: Any = None,
+    chol: Any = None,
+    tau: Any = None,
+    names: tuple[str, str, str] = ("cov", "chol", "tau"),
+) -> Variable:
+    """The lower Cholesky factor from exactly one of ``cov``, ``chol``, ``tau``.
+
+    A covariance (or precision) that is not positive definite gives a factor
+    of NaN for that batch element (``on_error="nan"``); the distributions'
+    parameter conditions turn it into ``-inf`` log-density (or a build-time
+    error naming the batch index for constant parameters).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> L = chol_param("D", cov=np.array([[4.0, 2.0], [2.0, 2.0]]))
+    >>> L.eval()
+    array([[2., 0.],
+           [1., 1.]])
+    """
+    from tessera.ops import linalg
+
+    given = [(n, v) for n, v in zip(names, (cov, chol, tau)) if v is not None]
+    if len(given) != 1:
+        raise ValueError(
+            f"{who}: give exactly one of {', '.join(names)}; got "
+            f"{[n for n, _ in given] or 'none'}"
+        )
+    (name, value), kind = given[0], names.index(given[0][0])
+    value = as_float(value)
+    if value.ndim < 2:
+        raise ValueError(
+            f"{who}: {name} must be a (batch of) square matrices, got shape "
+            f"{value.type.shape}"
+        )
+    if kind == 1:
+        return value
+    if kind == 0:
+        return linalg.cholesky(value, lower=True, on_error="nan")
+    # the covariance's factor: the rv and the density both work from it
+    return linalg.cholesky(linalg.inv(value, on_error="nan"), on_error="nan")
+
+
+def chol_diag(chol: Variable) -> Variable:
+    """The diagonal of a (batch of) factor(s), shape ``(..., n)``."""
+    from tessera.ops import linalg
+
+    return linalg.diagonal(chol)
+
+
+def chol_is_valid(chol: Variable) -> Variable:
+    """Whether each factor is finite with a positive diagonal (batch-shaped)."""
+    finite = tm.isfinite(chol).all(axis=(-2, -1))
+    return tm.logical_and(finite, tm.gt(chol_diag(chol), 0.0).all(axis=-1))
+
+
+def chol_logdet(chol: Variable) -> Variable:
+    """``log det(L L^T) / 2 = sum(log diag(L))`` of lower factors, batch-shaped."""
+    return tm.log(chol_diag(chol)).sum(axis=-1)
+
+
+def mahalanobis_sq(delta: Variable, chol: Variable) -> Variable:
+    """``delta^T (L L^T)^{-1} delta`` for vectors ``(..., n)``; batches broadcast.
+
+    One batched triangular solve with the vectors as single-column matrices.
+    """
+    from tessera.ops import linalg
+
+    z = linalg.solve_triangular(chol, expand_dims(delta, -1), lower=True)
+    return tm.square(squeeze(z, -1)).sum(axis=-1)
+
+
+# --- distributions used inside other distributions -------------------------------------
+def embedded_dist(
+    who: str, what: str, rv: Any, event: Sequence[Any]
+) -> tuple[RandomVariable, list[Variable]]:
+    """The op and parameters of a univariate ``rv`` that fills an event axis.
+
+    ``rv`` (a ``.dist(...)`` draw) must be univariate; its parameters are
+    broadcast to ``rv``'s full shape so that the last ``len(event)`` axes are
+    the event axes of the outer distribution (each parameter then has core
+    dims ``event``). Returns ``(op, params)``.
+    """
+    node = getattr(rv, "owner", None)
+    if node is None or not isinstance(node.op, RandomVariable):
+        raise TypeError(
+            f"{who}: {what} must be a distribution made with "
+            f"ppl.<Distribution>.dist(...), got {rv!r}"
+        )
+    op = node.op
+    if op.ndim_supp != 0:
+        raise ValueError(f"{who}: {what} must be univariate, got {op}")
+    shape = rv.type.shape
+    k = len(event)
+    if rv.ndim < k or any(
+        s is not None and e is not None and s != e for s, e in zip(shape[-k:], event)
+    ):
+        raise ValueError(
+            f"{who}: {what} must have trailing shape {tuple(event)} (the event), got "
+            f"{shape}; give it size=(..., {', '.join(map(str, event))})"
+        )
+    params = [broadcast_to(p, rv.shape) for p in node.inputs[2:]]
+    return op, params
