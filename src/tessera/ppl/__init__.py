@@ -14,3 +14,25 @@ from tessera.ppl.distributions import *  # noqa: F403
 from tessera.ppl.distributions import __all__ as _dist_all
 
 __all__ = list(_dist_all)
+
+from tessera.ppl.model import (  # noqa: E402
+    Data,
+    Deterministic,
+    Model,
+    Potential,
+    modelcontext,
+    sample_posterior_predictive,
+    sample_prior_predictive,
+    set_data,
+)
+
+__all__ += [
+    "Data",
+    "Deterministic",
+    "Model",
+    "Potential",
+    "modelcontext",
+    "sample_posterior_predictive",
+    "sample_prior_predictive",
+    "set_data",
+]

@@ -1,0 +1,48 @@
+"""Models: named random variables, their joint log-density, and sampling.
+
+* :mod:`.context`: the ``with ppl.Model():`` stack;
+* :mod:`.core`: :class:`Model` (registration, coords and dims);
+* :mod:`.data`: ``Data``, ``set_data``, ``Deterministic``, ``Potential``;
+* :mod:`.compile`: log-density, gradients, flat vectors, initial point;
+* :mod:`.predictive`: prior and posterior predictive sampling;
+* :mod:`.idata`: ArviZ ``InferenceData`` construction;
+* :mod:`.printing`: the text summary of a model.
+"""
+
+from tessera.ppl.model.compile import (
+    ConstrainedDraws,
+    FlatLayout,
+    FlatLogpDlogp,
+    PointFunction,
+)
+from tessera.ppl.model.context import modelcontext, modelcontext_or_none
+from tessera.ppl.model.core import Model
+from tessera.ppl.model.data import Data, Deterministic, Potential, set_data
+from tessera.ppl.model.idata import (
+    dict_to_dataset,
+    posterior_from_flat,
+    to_inference_data,
+)
+from tessera.ppl.model.predictive import (
+    sample_posterior_predictive,
+    sample_prior_predictive,
+)
+
+__all__ = [
+    "ConstrainedDraws",
+    "Data",
+    "Deterministic",
+    "FlatLayout",
+    "FlatLogpDlogp",
+    "Model",
+    "PointFunction",
+    "Potential",
+    "dict_to_dataset",
+    "modelcontext",
+    "modelcontext_or_none",
+    "posterior_from_flat",
+    "sample_posterior_predictive",
+    "sample_prior_predictive",
+    "set_data",
+    "to_inference_data",
+]

@@ -1,0 +1,626 @@
+"""The model's log-density and its compiled functions.
+
+Values
+------
+Each free random variable ``x`` has a *value variable* on the unconstrained
+space (``model.rvs_to_values[x]``, named ``x`` or ``x_<transform>__``); its
+constrained value is ``transform.backward(value)``. The model's
+log-density is
+
+.. math:: \\log p = \\sum_{\\text{RVs}} \\log p(x_i \\mid \\text{parents})
+          + \\sum \\text{potentials}
+          + \\sum_{\\text{transformed}} \\log |J_i|
+
+with observed RVs at their data, every random variable replaced by its
+value wherever it appears (in other distributions' parameters, transform
+bounds, potentials), and the Jacobian terms optional (``jacobian=False``).
+
+Points and flat vectors
+-----------------------
+A *point* is a dict of value-variable name to array (unconstrained). The
+flat vector of a point is the concatenation of its raveled (C order)
+continuous value variables in ``model.value_vars`` order, as float64; see
+:class:`FlatLayout` (``model.flat_layout()``), ``model.point_to_array`` and
+``model.array_to_point``. :class:`FlatLogpDlogp` is the log-density and
+gradient over that vector, compiled once (what NUTS, MAP and ADVI call).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from tessera.graph.basic import SharedValue, Variable
+from tessera.graph.traversal import clone_replace, toposort
+from tessera.ops.basic import as_tensor
+from tessera.ops.type import TensorType
+from tessera.ppl.transforms.base import sum_trailing
+from tessera.random.op import RandomVariable
+
+if TYPE_CHECKING:
+    from tessera.ppl.model.core import Model
+
+
+# --- replacing random variables by values ------------------------------------
+def value_replacements(model: Model) -> dict[Variable, Variable]:
+    """``{rv: constrained value}`` for every registered random variable.
+
+    Free RVs map to ``transform.backward(value_var)`` (bounds of the
+    transform already in terms of values), observed ones to their data.
+    """
+    cached = model._cache.get("replacements")
+    if cached is not None:
+        return cached
+    repl: dict[Variable, Variable] = {}
+    for rv in model.basic_RVs:
+        value = model.rvs_to_values[rv]
+        t = model.rvs_to_transforms[rv]
+        if t is not None:
+            value = clone_replace(t.backward(value), repl)
+        repl[rv] = value
+    model._cache["replacements"] = repl
+    return repl
+
+
+def replace_rvs_by_values(model: Model, graphs):
+    """``graphs`` with the model's RVs replaced by their constrained values."""
+    single = isinstance(graphs, Variable)
+    outs = [as_tensor(graphs)] if single else [as_tensor(g) for g in graphs]
+    outs = clone_replace(outs, value_replacements(model))
+    return outs[0] if single else outs
+
+
+def _check_no_random(model: Model, graphs: Sequence[Variable], what: str) -> None:
+    for node in toposort(graphs):
+        if isinstance(node.op, RandomVariable):
+            rv = node.outputs[1]
+            raise ValueError(
+                f"the model's {what} depends on the random variable {rv} "
+                f"({node.op}), which is not registered in the model: create it with "
+                "a name, ppl.<Distribution>('name', ...), inside the model"
+            )
+
+
+def _resolve_vars(model: Model, vars) -> list[Variable]:
+    if vars is None:
+        return list(model.basic_RVs) + list(model.potentials)
+    vars = [vars] if isinstance(vars, str | Variable) else list(vars)
+    out = []
+    for v in vars:
+        var = model[v] if isinstance(v, str) else v
+        if var not in model.basic_RVs and var not in model.potentials:
+            raise ValueError(
+                f"{v}: not a random variable or potential of the model (a "
+                f"free or observed RV, or a Potential)"
+            )
+        out.append(var)
+    return out
+
+
+def model_logp(
+    model: Model, vars=None, jacobian: bool = True, sum: bool = True
+) -> Variable | list[Variable]:
+    """The symbolic log-density over the model's value variables.
+
+    Parameters
+    ----------
+    vars : list of RVs, potentials or names, optional
+        Terms to include (default: every RV and potential).
+    jacobian : bool
+        Add the log-det-Jacobian of each free RV's transform.
+    sum : bool
+        True: one float64 scalar. False: one term per entry of ``vars``
+        (each RV's log-density with its batch shape; a potential as is).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tessera import ppl
+    >>> with ppl.Model() as m:
+    ...     s = ppl.Exponential("s", 1.0)
+    >>> lp = m.logp()  # log p(exp(y)) + y, at y = 0: -1
+    >>> float(lp.eval({m.value_vars[0]: 0.0}))
+    -1.0
+    """
+    from tessera.ppl.distributions.logprob import logp
+
+    terms = []
+    for var in _resolve_vars(model, vars):
+        if var in model.potentials:
+            terms.append(var)
+            continue
+        value = model.rvs_to_values[var]
+        t = model.rvs_to_transforms[var]
+        constrained = value if t is None else t.backward(value)
+        lp = logp(var, constrained)
+        if jacobian and t is not None:
+            jac = t.log_jac_det(value)
+            if jac.ndim > lp.ndim:
+                jac = sum_trailing(jac, jac.ndim - lp.ndim)
+            elif jac.ndim < lp.ndim:
+                lp = sum_trailing(lp, lp.ndim - jac.ndim)
+            lp = lp + jac
+        terms.append(lp)
+    terms = clone_replace(terms, value_replacements(model)) if terms else []
+    _check_no_random(model, terms, "log-density")
+    if not sum:
+        return terms
+    from tessera.ops.reduction import sum as ts_sum
+
+    total = as_tensor(np.float64(0.0))
+    for term in terms:
+        s = ts_sum(term) if term.ndim else term
+        total = total + (s if s.dtype == "float64" else s.astype("float64"))
+    return total
+
+
+def _continuous_values(model: Model) -> list[Variable]:
+    return [v for v in model.value_vars if not v.dtype.startswith(("int", "uint"))]
+
+
+def model_dlogp(model: Model, vars=None, jacobian: bool = True) -> Variable:
+    """Gradient of :func:`model_logp` w.r.t. the continuous value variables,
+    raveled and concatenated in ``value_vars`` order (a float64 vector)."""
+    from tessera.grad import grad
+    from tessera.ops.shape import concatenate
+
+    wrt = _continuous_values(model)
+    if not wrt:
+        return as_tensor(np.zeros(0))
+    lp = model_logp(model, vars=vars, jacobian=jacobian)
+    grads = grad(lp, wrt, disconnected="zero")
+    flat = [g.reshape((-1,)).astype("float64") for g in grads]
+    return flat[0] if len(flat) == 1 else concatenate(flat)
+
+
+# --- point functions ----------------------------------------------------------
+class PointFunction:
+    """A compiled function of a point (dict of value-variable name to array).
+
+    Keys that are not inputs are ignored; a missing input raises a KeyError
+    naming it.
+
+    Attributes
+    ----------
+    input_names : list of str
+    fn : tessera.Function
+        The compiled function (positional inputs in ``input_names`` order).
+    """
+
+    def __init__(self, fn, input_names: list[str], post=None):
+        self.fn = fn
+        self.input_names = input_names
+        self._post = post
+
+    def __call__(self, point: Mapping[str, Any]):
+        try:
+            args = [point[n] for n in self.input_names]
+        except KeyError as err:
+            raise KeyError(
+                f"the point has no value for {err.args[0]!r}; it needs "
+                f"{self.input_names}"
+            ) from None
+        out = self.fn(*args)
+        return out if self._post is None else self._post(out)
+
+
+def _point_inputs(model: Model) -> list[Variable]:
+    return list(model.value_vars)
+
+
+def compile_logp(model: Model, vars=None, jacobian: bool = True, sum: bool = True):
+    """``point -> float`` (or a list of arrays with ``sum=False``).
+
+    Examples
+    --------
+    >>> from tessera import ppl
+    >>> with ppl.Model() as m:
+    ...     x = ppl.Normal("x", 0.0, 1.0)
+    >>> round(m.compile_logp()({"x": 0.0}), 4)
+    -0.9189
+    """
+    from tessera.compile.function import function
+
+    out = model_logp(model, vars=vars, jacobian=jacobian, sum=sum)
+    inputs = _point_inputs(model)
+    fn = function(inputs, out)
+    post = float if sum else None
+    return PointFunction(fn, [v.name for v in inputs], post)
+
+
+def compile_dlogp(
+    model: Model, vars=None, jacobian: bool = True, as_dict: bool = False
+):
+    """``point -> gradient`` over the continuous value variables: a flat
+    float64 vector in ``value_vars`` order, or a dict with ``as_dict``.
+
+    Examples
+    --------
+    >>> from tessera import ppl
+    >>> with ppl.Model() as m:
+    ...     x = ppl.Normal("x", 0.0, 1.0, shape=2)
+    >>> m.compile_dlogp()({"x": [1.0, -2.0]})
+    array([-1.,  2.])
+    """
+    from tessera.compile.function import function
+
+    out = model_dlogp(model, vars=vars, jacobian=jacobian)
+    inputs = _point_inputs(model)
+    fn = function(inputs, out)
+    post = None
+    if as_dict:
+        layout = flat_layout(model)
+        post = layout.array_to_point
+    return PointFunction(fn, [v.name for v in inputs], post)
+
+
+def compile_fn(model: Model, outputs, point_fn: bool = True):
+    """Compile graphs of the model's variables (RVs replaced by values).
+
+    With ``point_fn`` the result is called with a point; otherwise it is a
+    :func:`tessera.function` of the value variables, in ``value_vars`` order.
+
+    Examples
+    --------
+    >>> from tessera import ppl
+    >>> with ppl.Model() as m:
+    ...     s = ppl.HalfNormal("s", 1.0)
+    >>> float(m.compile_fn(s * 2)({"s_log__": 0.0}))
+    2.0
+    """
+    from tessera.compile.function import function
+
+    outs = replace_rvs_by_values(model, outputs)
+    inputs = _point_inputs(model)
+    fn = function(inputs, outs)
+    return PointFunction(fn, [v.name for v in inputs]) if point_fn else fn
+
+
+# --- flat vectors -------------------------------------------------------------
+@dataclass(frozen=True)
+class FlatLayout:
+    """How points map to flat float64 vectors.
+
+    ``x[slices[k]].reshape(shapes[k])`` is the value of ``names[k]``; the
+    names are the continuous value variables in ``model.value_vars`` order
+    (discrete free variables have no place in the vector).
+
+    Examples
+    --------
+    >>> from tessera import ppl
+    >>> with ppl.Model() as m:
+    ...     a = ppl.Normal("a", 0.0, 1.0, shape=(2, 2))
+    ...     b = ppl.HalfNormal("b", 1.0)
+    >>> lay = m.flat_layout()
+    >>> lay.names, lay.shapes, lay.size
+    (('a', 'b_log__'), ((2, 2), ()), 5)
+    >>> x = lay.point_to_array({"a": [[1, 2], [3, 4]], "b_log__": 5.0})
+    >>> x
+    array([1., 2., 3., 4., 5.])
+    >>> lay.array_to_point(x)["a"]
+    array([[1., 2.],
+           [3., 4.]])
+    """
+
+    names: tuple[str, ...]
+    shapes: tuple[tuple[int, ...], ...]
+    dtypes: tuple[str, ...]
+
+    @property
+    def sizes(self) -> tuple[int, ...]:
+        return tuple(int(np.prod(s, dtype=np.int64)) for s in self.shapes)
+
+    @property
+    def slices(self) -> tuple[slice, ...]:
+        out, start = [], 0
+        for n in self.sizes:
+            out.append(slice(start, start + n))
+            start += n
+        return tuple(out)
+
+    @property
+    def size(self) -> int:
+        return int(sum(self.sizes))
+
+    def point_to_array(self, point: Mapping[str, Any]) -> np.ndarray:
+        """The flat float64 vector of ``point`` (extra keys are ignored)."""
+        parts = []
+        for name, shape in zip(self.names, self.shapes):
+            if name not in point:
+                raise KeyError(f"the point has no value for {name!r}")
+            v = np.asarray(point[name], dtype=np.float64)
+            if v.shape != shape:
+                raise ValueError(
+                    f"value of {name!r} has shape {v.shape}, expected {shape}"
+                )
+            parts.append(v.ravel())
+        return np.concatenate(parts) if parts else np.zeros(0)
+
+    def array_to_point(self, x: np.ndarray) -> dict[str, np.ndarray]:
+        """The point of a flat vector (arrays of each value variable's dtype)."""
+        x = np.asarray(x)
+        if x.shape != (self.size,):
+            raise ValueError(
+                f"expected a vector of shape ({self.size},), got {x.shape}"
+            )
+        return {
+            n: x[s].reshape(shape).astype(dt)
+            for n, s, shape, dt in zip(
+                self.names, self.slices, self.shapes, self.dtypes
+            )
+        }
+
+
+def flat_layout(model: Model) -> FlatLayout:
+    """The :class:`FlatLayout` of the model's current value variables."""
+    cached = model._cache.get("layout")
+    if cached is not None:
+        return cached
+    values = _continuous_values(model)
+    shapes: list = [v.type.shape for v in values]
+    unknown = [k for k, s in enumerate(shapes) if None in s]
+    if unknown:
+        # sizes that follow data or symbolic sizes: evaluate them now
+        from tessera.compile.function import function
+
+        graphs = []
+        for k in unknown:
+            rv = model.values_to_rvs[values[k]]
+            t = model.rvs_to_transforms[rv]
+            shp = tuple(rv.shape[i] for i in range(rv.ndim))
+            if t is not None:
+                shp = t.unconstrained_shape(shp)
+            graphs.extend(as_tensor(s) for s in shp)
+        got = iter(function([], graphs, rewrites="fast_run")() if graphs else [])
+        for k in unknown:
+            shapes[k] = tuple(int(next(got)) for _ in shapes[k])
+    layout = FlatLayout(
+        tuple(v.name for v in values),
+        tuple(tuple(int(d) for d in s) for s in shapes),
+        tuple(v.dtype for v in values),
+    )
+    model._cache["layout"] = layout
+    return layout
+
+
+def _flat_input_replacements(layout: FlatLayout, values, x: Variable) -> dict:
+    repl = {}
+    for v, sl, shape in zip(values, layout.slices, layout.shapes):
+        part = x[sl].reshape(shape)
+        if v.dtype != "float64":
+            part = part.astype(v.dtype)
+        repl[v] = part
+    return repl
+
+
+class FlatLogpDlogp:
+    """The model's log-density and gradient over a flat vector, compiled once.
+
+    ``f(x) -> (logp, grad)`` with ``x`` a float64 vector of
+    ``layout.size`` entries (see :class:`FlatLayout`), ``logp`` a Python
+    float and ``grad`` a float64 vector like ``x``. One compiled call
+    computes both; nothing else happens per call.
+
+    Parameters
+    ----------
+    model : Model
+    jacobian : bool
+        Include the transforms' log-det-Jacobians (needed for sampling on
+        the unconstrained space; MAP estimates in the constrained space
+        drop them).
+    backend : str
+        Passed to :func:`tessera.function`.
+
+    Attributes
+    ----------
+    layout : FlatLayout
+    size : int
+    fn : tessera.Function
+        The compiled function, ``fn(x) -> [logp array, grad]``.
+
+    Raises
+    ------
+    TypeError
+        If the model has discrete free variables (no gradient).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tessera import ppl
+    >>> with ppl.Model() as m:
+    ...     x = ppl.Normal("x", 0.0, 1.0, shape=2)
+    >>> f = m.logp_dlogp_function()
+    >>> lp, g = f(np.array([1.0, -1.0]))
+    >>> round(lp, 4), g
+    (-2.8379, array([-1.,  1.]))
+    """
+
+    def __init__(self, model: Model, jacobian: bool = True, backend: str = "numpy"):
+        from tessera.compile.function import function
+
+        discrete = [
+            v.name for v in model.value_vars if v.dtype.startswith(("int", "uint"))
+        ]
+        if discrete:
+            raise TypeError(
+                f"the model has discrete free variables {discrete}: a gradient "
+                "over a flat vector needs continuous variables only"
+            )
+        self.model = model
+        self.layout = flat_layout(model)
+        self.size = self.layout.size
+        values = _continuous_values(model)
+        x = TensorType("float64", (self.size,))(name="x")
+        lp = model_logp(model, jacobian=jacobian)
+        g = model_dlogp(model, jacobian=jacobian)
+        outs = clone_replace([lp, g], _flat_input_replacements(self.layout, values, x))
+        self.fn = function([x], outs, backend=backend)
+        self._call = self.fn._fn
+
+    def __call__(self, x: np.ndarray) -> tuple[float, np.ndarray]:
+        lp, g = self._call(x)
+        return float(lp), g
+
+    def point_to_array(self, point: Mapping[str, Any]) -> np.ndarray:
+        return self.layout.point_to_array(point)
+
+    def array_to_point(self, x: np.ndarray) -> dict[str, np.ndarray]:
+        return self.layout.array_to_point(x)
+
+
+class ConstrainedDraws:
+    """Map flat unconstrained draws to the values a posterior records.
+
+    ``f(samples)`` with ``samples`` of shape ``(..., layout.size)`` returns
+    ``{name: array of shape (..., *var_shape)}`` for the free RVs (on their
+    constrained space) and deterministics, computed for every draw in one
+    compiled, vectorized call.
+
+    Parameters
+    ----------
+    model : Model
+    var_names : list of str, optional
+        Default: every free RV and deterministic.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tessera import ppl
+    >>> with ppl.Model() as m:
+    ...     s = ppl.HalfNormal("s", 1.0)
+    ...     _ = ppl.Deterministic("s2", s * 2)
+    >>> out = m.compile_constrained_draws()(np.zeros((2, 3, 1)))
+    >>> out["s"].shape, float(out["s2"][0, 0])
+    ((2, 3), 2.0)
+    """
+
+    def __init__(self, model: Model, var_names: Sequence[str] | None = None):
+        from tessera.compile.function import function
+        from tessera.ops.vectorize import vectorize_graph
+
+        if var_names is None:
+            var_names = [v.name for v in model.unobserved_RVs]
+        self.var_names = list(var_names)
+        self.layout = flat_layout(model)
+        values = _continuous_values(model)
+        if len(values) != len(model.value_vars):
+            raise TypeError("ConstrainedDraws: the model has discrete free variables")
+        outs = replace_rvs_by_values(model, [model[n] for n in self.var_names])
+        x = TensorType("float64", (self.layout.size,))(name="x")
+        outs = clone_replace(outs, _flat_input_replacements(self.layout, values, x))
+        xs = TensorType("float64", (None, self.layout.size))(name="xs")
+        batched = vectorize_graph(outs, {x: xs}) if outs else []
+        self._core_ndim = [o.ndim for o in outs]
+        self.fn = function([xs], batched)
+
+    def __call__(self, samples: np.ndarray) -> dict[str, np.ndarray]:
+        samples = np.asarray(samples, dtype=np.float64)
+        if samples.ndim < 1 or samples.shape[-1] != self.layout.size:
+            raise ValueError(
+                f"expected draws of shape (..., {self.layout.size}), got "
+                f"{samples.shape}"
+            )
+        lead = samples.shape[:-1]
+        flat = samples.reshape((-1, self.layout.size))
+        res = self.fn(flat) if self.var_names else []
+        out = {}
+        for name, r, nd in zip(self.var_names, res, self._core_ndim):
+            r = np.asarray(r)
+            if r.ndim == nd:  # does not depend on the draws
+                r = np.broadcast_to(r, (flat.shape[0],) + r.shape)
+            out[name] = np.ascontiguousarray(r).reshape(lead + r.shape[1:])
+        return out
+
+
+# --- initial point --------------------------------------------------------------
+def _fresh_rngs(graphs) -> dict:
+    from tessera.random.type import rng as make_rng
+
+    fresh = {}
+    for node in toposort(graphs):
+        if isinstance(node.op, RandomVariable):
+            g = node.inputs[0]
+            if isinstance(g, SharedValue) and g not in fresh:
+                fresh[g] = make_rng(0)
+    return fresh
+
+
+def _initial_point_function(model: Model):
+    cached = model._cache.get("initial_point")
+    if cached is not None:
+        return cached
+    from tessera.compile.function import function
+    from tessera.ops.shape import broadcast_to
+    from tessera.ppl.distributions.logprob import moment
+
+    start: dict[Variable, Variable] = {}
+    outs = []
+    for rv in model.basic_RVs:
+        if rv in model.observed_RVs:
+            start[rv] = model.rvs_to_values[rv]
+            continue
+        if rv in model.rvs_to_initial_values:
+            c = broadcast_to(as_tensor(model.rvs_to_initial_values[rv]), rv.shape)
+        else:
+            try:
+                c = moment(rv)
+            except NotImplementedError:
+                c = rv  # no moment: a draw from the prior given the parents
+        t = model.rvs_to_transforms[rv]
+        u = c if t is None else t.forward(c)
+        c, u = clone_replace([c, u], start)
+        start[rv] = c
+        outs.append(u)
+    fresh = _fresh_rngs(outs)
+    if fresh:
+        outs = clone_replace(outs, fresh)
+    fn = function([], outs) if outs else None
+    cached = (fn, list(fresh.values()))
+    model._cache["initial_point"] = cached
+    return cached
+
+
+def initial_point(
+    model: Model, random_seed: Any = None, jitter: bool = False
+) -> dict[str, np.ndarray]:
+    """The default starting point, on the unconstrained space.
+
+    Each free RV starts at its ``initval`` or its distribution's moment (a
+    prior draw where there is none), given its parents' starting values,
+    mapped with its transform's ``forward``.
+
+    Parameters
+    ----------
+    random_seed : int, optional
+        Seeds the prior draws and the jitter.
+    jitter : bool
+        Add uniform(-1, 1) noise to every continuous value (different
+        starting points for several chains).
+
+    Examples
+    --------
+    >>> from tessera import ppl
+    >>> with ppl.Model() as m:
+    ...     mu = ppl.Normal("mu", 3.0, 1.0)
+    ...     s = ppl.Exponential("s", 2.0)
+    >>> {k: float(v) for k, v in m.initial_point().items()}  # log(1 / 2)
+    {'mu': 3.0, 's_log__': -0.6931471805599453}
+    """
+    fn, rngs = _initial_point_function(model)
+    if fn is None:
+        return {}
+    seeds = np.random.SeedSequence(random_seed).spawn(len(rngs) + 1)
+    for g, s in zip(rngs, seeds):
+        g.set_value(np.random.default_rng(s))
+    values = fn()
+    point = {}
+    jitter_rng = np.random.default_rng(seeds[-1])
+    for v, val in zip(model.value_vars, values):
+        val = np.asarray(val)
+        if jitter and val.dtype.kind == "f":
+            val = val + jitter_rng.uniform(-1.0, 1.0, size=val.shape)
+        point[v.name] = val
+    return point

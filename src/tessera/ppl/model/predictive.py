@@ -1,0 +1,310 @@
+"""Prior and posterior predictive sampling, vectorized over draws.
+
+Both rebuild the model's generative graph with a leading *sample* axis and
+draw every sample in one compiled call (no Python loop over draws):
+
+* a random variable whose parameters gained the sample axis is batched by
+  its op's ``vectorize_node`` (so multivariate likelihoods with batched
+  parameters work);
+* one whose parameters did not (a root of the graph) draws ``n`` samples
+  at once by broadcasting a parameter along the new axis;
+* for the posterior predictive, free RVs found in the posterior are
+  replaced by their ``(chain * draw, ...)`` values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from tessera.graph.basic import SharedValue, Variable
+from tessera.graph.traversal import clone_replace, toposort
+from tessera.ops.type import TensorType
+from tessera.ppl.model.context import modelcontext
+from tessera.ppl.model.core import Model
+from tessera.random.op import RandomVariable
+from tessera.random.type import is_none_const
+
+
+def _batched_rv(node, new_inputs, n: Variable) -> list[Variable]:
+    from tessera.ops.shape import (
+        broadcast_to,
+        concatenate,
+        expand_dims,
+        make_vector,
+        shape_tuple,
+    )
+
+    op = node.op
+    rng, size, *params = new_inputs
+    if any(p.ndim > o.ndim for p, o in zip(params, node.inputs[2:])):
+        return op.vectorize_node(node, *new_inputs)
+    if not is_none_const(size):
+        new_size = concatenate([make_vector(n), size])
+        return op.make_node(rng, new_size, *params).outputs
+    if not params:
+        return op.make_node(rng, make_vector(n), *params).outputs
+    # a root with its batch from its parameters: give one of them the sample
+    # axis (a broadcast view), then batch as if it came from upstream
+    p0 = params[0]
+    p0 = broadcast_to(expand_dims(p0, 0), (n, *shape_tuple(p0)))
+    return op.vectorize_node(node, rng, size, p0, *params[1:])
+
+
+def batched_graph(
+    outputs: Sequence[Variable], n: Variable, given: Mapping[Variable, Variable]
+) -> list[Variable]:
+    """``outputs`` rebuilt with a leading sample axis of length ``n``.
+
+    Parameters
+    ----------
+    outputs : list of Variable
+        Graphs of the model's random variables.
+    n : int64 scalar variable
+        Number of samples.
+    given : dict
+        Random variables (or any variables) to replace by batched values of
+        shape ``(n, *var.shape)``.
+
+    Returns
+    -------
+    list of Variable
+        Each output with shape ``(n, *output.shape)`` (outputs that depend on
+        no random variable are broadcast).
+    """
+    from tessera.ops.shape import broadcast_to, expand_dims, shape_tuple
+
+    equiv: dict[Variable, Variable] = dict(given)
+    for node in toposort(list(outputs), list(given)):
+        new_inputs = [equiv.get(i, i) for i in node.inputs]
+        if isinstance(node.op, RandomVariable):
+            new_outs = _batched_rv(node, new_inputs, n)
+        elif all(a is b for a, b in zip(new_inputs, node.inputs)):
+            continue
+        elif all(a.ndim == b.ndim for a, b in zip(new_inputs, node.inputs)):
+            new_outs = node.op.make_node(*new_inputs).outputs
+        else:
+            new_outs = node.op.vectorize_node(node, *new_inputs)
+        equiv.update(zip(node.outputs, new_outs))
+    result = []
+    for o in outputs:
+        b = equiv.get(o, o)
+        if b.ndim == o.ndim:
+            b = broadcast_to(expand_dims(b, 0), (n, *shape_tuple(b)))
+        result.append(b)
+    return result
+
+
+def _run(outputs, inputs, values, random_seed) -> list[np.ndarray]:
+    """Compile with fresh generators seeded from ``random_seed``; call once."""
+    from tessera.compile.function import function
+    from tessera.random.type import rng as make_rng
+    from tessera.random.utils import rng_updates
+
+    rngs = []
+    for node in toposort(outputs):
+        if isinstance(node.op, RandomVariable):
+            g = node.inputs[0]
+            if isinstance(g, SharedValue) and g not in rngs:
+                rngs.append(g)
+    seeds = np.random.SeedSequence(_seed(random_seed)).spawn(len(rngs))
+    fresh = {g: make_rng(s) for g, s in zip(rngs, seeds)}
+    if fresh:
+        outputs = clone_replace(outputs, fresh)
+    fn = function(inputs, outputs, updates=rng_updates(outputs))
+    return [np.asarray(v) for v in fn(*values)]
+
+
+def _seed(random_seed: Any):
+    if isinstance(random_seed, np.random.Generator):
+        return random_seed.integers(2**63)
+    return random_seed
+
+
+def _names(model: Model, var_names, default) -> list[str]:
+    if var_names is None:
+        return [v.name for v in default]
+    names = [var_names] if isinstance(var_names, str) else list(var_names)
+    for name in names:
+        kind = model.kind(name)
+        if kind in ("potential", "data"):
+            raise ValueError(f"{name!r} is a {kind}: it cannot be sampled")
+    return names
+
+
+def sample_prior_predictive(
+    draws: int = 500,
+    model: Model | None = None,
+    var_names: Sequence[str] | None = None,
+    random_seed: Any = None,
+    return_inferencedata: bool = True,
+):
+    """Draw from the model's prior and prior predictive distributions.
+
+    All ``draws`` samples come from one compiled, vectorized call.
+
+    Parameters
+    ----------
+    draws : int
+    model : Model, optional
+        Default: the active model.
+    var_names : list of str, optional
+        Default: every free RV, deterministic and observed RV.
+    random_seed : int, SeedSequence or Generator, optional
+    return_inferencedata : bool
+        False: a dict of name to array of shape ``(draws, ...)``.
+
+    Returns
+    -------
+    arviz.InferenceData
+        Groups ``prior`` (free RVs and deterministics), ``prior_predictive``
+        (observed RVs), ``observed_data`` and ``constant_data``; each
+        variable of shape ``(1, draws, ...)`` with the model's dims.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tessera import ppl
+    >>> with ppl.Model(coords={"obs": range(3)}) as m:
+    ...     mu = ppl.Normal("mu", 0.0, 1.0)
+    ...     y = ppl.Normal("y", mu, 1.0, observed=np.zeros(3), dims="obs")
+    ...     idata = ppl.sample_prior_predictive(draws=10, random_seed=0)
+    >>> idata.prior_predictive["y"].dims
+    ('chain', 'draw', 'obs')
+    """
+    from tessera.ops.basic import as_tensor
+
+    model = modelcontext(model)
+    draws = int(draws)
+    if draws < 1:
+        raise ValueError(f"draws must be at least 1, got {draws}")
+    default = model.free_RVs + model.deterministics + model.observed_RVs
+    names = _names(model, var_names, default)
+    outs = batched_graph([model[n] for n in names], as_tensor(np.int64(draws)), {})
+    values = _run(outs, [], [], random_seed) if outs else []
+    samples = dict(zip(names, values))
+    if not return_inferencedata:
+        return samples
+    from tessera.ppl.model.idata import to_inference_data
+
+    observed = {rv.name for rv in model.observed_RVs}
+    prior = {k: v[None] for k, v in samples.items() if k not in observed}
+    prior_pred = {k: v[None] for k, v in samples.items() if k in observed}
+    return to_inference_data(
+        model, prior=prior or None, prior_predictive=prior_pred or None
+    )
+
+
+def _posterior_arrays(trace) -> dict[str, np.ndarray]:
+    posterior = getattr(trace, "posterior", trace)
+    if hasattr(posterior, "data_vars"):  # an xarray Dataset
+        return {
+            k: posterior[k].transpose("chain", "draw", ...).values
+            for k in posterior.data_vars
+        }
+    if isinstance(posterior, Mapping):
+        return {k: np.asarray(v) for k, v in posterior.items()}
+    raise TypeError(
+        "expected an InferenceData with a posterior group, an xarray Dataset, or "
+        f"a dict of arrays of shape (chain, draw, ...), got {type(trace).__name__}"
+    )
+
+
+def sample_posterior_predictive(
+    trace,
+    model: Model | None = None,
+    var_names: Sequence[str] | None = None,
+    random_seed: Any = None,
+    extend_inferencedata: bool = False,
+    return_inferencedata: bool = True,
+):
+    """Draw from the posterior predictive distribution.
+
+    Every free RV found in the posterior takes its posterior values (one
+    sample per chain and draw); the others are drawn given them. All
+    samples come from one compiled, vectorized call. Data changed with
+    :func:`set_data` since sampling is used (out-of-sample predictions).
+
+    Parameters
+    ----------
+    trace : InferenceData, xarray Dataset or dict of arrays
+        Posterior values of shape ``(chain, draw, *var_shape)``.
+    model : Model, optional
+    var_names : list of str, optional
+        Default: the observed RVs. Deterministics are recomputed; free RVs in
+        the posterior are copied.
+    random_seed : int, SeedSequence or Generator, optional
+    extend_inferencedata : bool
+        Add the groups to ``trace`` (an InferenceData) and return it.
+    return_inferencedata : bool
+        False: a dict of name to array of shape ``(chain, draw, ...)``.
+
+    Returns
+    -------
+    arviz.InferenceData
+        Groups ``posterior_predictive`` and ``observed_data``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tessera import ppl
+    >>> with ppl.Model() as m:
+    ...     mu = ppl.Normal("mu", 0.0, 1.0)
+    ...     y = ppl.Normal("y", mu, 1.0, observed=np.zeros(3))
+    >>> post = {"mu": np.zeros((2, 5))}
+    >>> pp = ppl.sample_posterior_predictive(post, model=m, random_seed=0)
+    >>> pp.posterior_predictive["y"].shape
+    (2, 5, 3)
+    """
+    model = modelcontext(model)
+    arrays = _posterior_arrays(trace)
+    names = _names(model, var_names, model.observed_RVs)
+    lead = None
+    given, inputs, values = {}, [], []
+    for rv in model.free_RVs:
+        if rv.name not in arrays:
+            continue
+        arr = arrays[rv.name]
+        if arr.ndim != rv.ndim + 2 or any(
+            s is not None and s != a for s, a in zip(rv.type.shape, arr.shape[2:])
+        ):
+            raise ValueError(
+                f"posterior of {rv.name!r} has shape {arr.shape}; expected "
+                f"(chain, draw) + the variable's shape {rv.type.shape}"
+            )
+        if lead is None:
+            lead = arr.shape[:2]
+        elif arr.shape[:2] != lead:
+            raise ValueError(
+                f"posterior variables disagree on (chain, draw): {lead} and "
+                f"{arr.shape[:2]} ({rv.name!r})"
+            )
+        flat = arr.reshape((-1, *arr.shape[2:])).astype(rv.dtype, copy=False)
+        placeholder = TensorType(rv.dtype, (None, *rv.type.shape))(name=rv.name)
+        given[rv] = placeholder
+        inputs.append(placeholder)
+        values.append(flat)
+    if lead is None:
+        raise ValueError(
+            "the posterior holds none of the model's free variables "
+            f"{[rv.name for rv in model.free_RVs]}"
+        )
+    from tessera.ops.basic import as_tensor
+
+    n = as_tensor(np.int64(lead[0] * lead[1]))
+    outs = batched_graph([model[k] for k in names], n, given)
+    res = _run(outs, inputs, values, random_seed)
+    samples = {k: v.reshape(lead + v.shape[1:]) for k, v in zip(names, res)}
+    if not return_inferencedata:
+        return samples
+    from tessera.ppl.model.idata import to_inference_data
+
+    new = to_inference_data(model, posterior_predictive=samples, constant_data=False)
+    if extend_inferencedata:
+        if not hasattr(trace, "extend"):
+            raise TypeError("extend_inferencedata needs an InferenceData trace")
+        trace.extend(new, join="right")
+        return trace
+    return new
