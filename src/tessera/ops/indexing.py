@@ -329,6 +329,7 @@ def indexed_static_shape(
     shp = x.type.shape
     items, adv_pos = index_items(idx_list, idx_inputs, x.ndim, shp)
     out, adv_shapes = [], []
+    pending = None  # NumPy skips bounds checks when the selection is empty
     for kind, p, axis in items:
         if kind == "new":
             out.append(1)
@@ -353,13 +354,15 @@ def indexed_static_shape(
             n, val = shp[axis], get_static_value(p)
             if n is not None and val is not None and val.size:
                 bad = val[(val < -n) | (val >= n)]
-                if bad.size:
-                    raise out_of_bounds(int(bad.ravel()[0]), axis, n, shp)
+                if bad.size and pending is None:
+                    pending = out_of_bounds(int(bad.ravel()[0]), axis, n, shp)
             adv_shapes.append(p.type.shape)
         else:  # mask
             dims = shp[axis : axis + p.ndim]
+            # NumPy accepts an empty mask against any dims (it selects nothing)
+            empty = 0 in p.type.shape
             for d, (m, s) in enumerate(zip(p.type.shape, dims)):
-                if m is not None and s is not None and m != s:
+                if not empty and m is not None and s is not None and m != s:
                     raise IndexError(
                         f"boolean index of shape {shape_str(p.type.shape)} does not "
                         f"match dims {axis}..{axis + p.ndim - 1} of the indexed tensor "
@@ -376,6 +379,8 @@ def indexed_static_shape(
                 "with shapes " + ", ".join(shape_str(s) for s in adv_shapes)
             ) from None
         out[adv_pos:adv_pos] = block
+        if pending is not None and 0 not in block:
+            raise pending
     return tuple(out)
 
 
@@ -467,6 +472,7 @@ def indexed_symbolic_shape(
     items, adv_pos = index_items(node.op.idx_list, idx_inputs, x.ndim)
     shapes = dict(zip(idx_inputs, idx_shapes))
     out, adv_shapes = [], []
+    pending = None  # NumPy skips bounds checks when the selection is empty
     for kind, p, axis in items:
         if kind == "new":
             out.append(1)
