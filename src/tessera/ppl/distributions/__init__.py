@@ -47,6 +47,12 @@ from tessera.ppl.distributions.logprob import (
     logp,
     moment,
 )
+from tessera.ppl.distributions.matrix import (
+    InverseWishart,
+    KroneckerNormal,
+    MatrixNormal,
+    Wishart,
+)
 from tessera.ppl.distributions.mixture import Mixture
 from tessera.ppl.distributions.multivariate import (
     LowRankMvNormal,
@@ -109,11 +115,14 @@ __all__ = [
     "HalfStudentT",
     "HyperGeometric",
     "InverseGamma",
+    "InverseWishart",
+    "KroneckerNormal",
     "Kumaraswamy",
     "Laplace",
     "LogNormal",
     "Logistic",
     "LowRankMvNormal",
+    "MatrixNormal",
     "Mixture",
     "Multinomial",
     "MvNormal",
@@ -132,6 +141,7 @@ __all__ = [
     "VonMises",
     "Wald",
     "Weibull",
+    "Wishart",
     "ZeroInflatedBinomial",
     "ZeroInflatedNegativeBinomial",
     "ZeroInflatedPoisson",
