@@ -193,8 +193,9 @@ def test_elementwise_table(rng, static_shapes):
     tight = [n for n in OPS if n not in LOOSE]
     fn, arrays, wrt = _elemwise_case(tight, rng)
     compare_backends(fn, arrays, wrt=wrt, static_shapes=static_shapes)
-    fn, arrays, wrt = _elemwise_case([n for n in OPS if n in LOOSE], rng)
-    compare_backends(fn, arrays, wrt=wrt, static_shapes=static_shapes, rtol=1e-6)
+    if static_shapes:  # (shape handling does not depend on the function)
+        fn, arrays, wrt = _elemwise_case([n for n in OPS if n in LOOSE], rng)
+        compare_backends(fn, arrays, wrt=wrt, rtol=1e-6)
 
 
 def test_elementwise_dtypes(rng):
@@ -600,3 +601,185 @@ def test_random_variable_without_sampler():
     x = _Other()(1.0, rng=tr.rng(0))
     with pytest.raises(JaxLoweringError, match="random variable"):
         ts.function([], x, backend="jax")
+
+
+# --- linear algebra ---------------------------------------------------------------
+
+
+def _spd(rng, *shape):
+    a = rng.standard_normal((*shape, shape[-1]))
+    return a @ np.swapaxes(a, -1, -2) + shape[-1] * np.eye(shape[-1])
+
+
+def test_linalg(rng):
+    la = ts.linalg
+    s = _spd(rng, 2, 3)  # a batch of two 3x3 SPD matrices
+    g = rng.standard_normal((2, 3, 3)) + 3 * np.eye(3)  # well conditioned
+    b = rng.standard_normal((3, 2))  # broadcast over the batch
+    v = rng.standard_normal((2, 3))
+    t = rng.standard_normal((4, 3))  # tall
+    w = rng.standard_normal((2, 4))  # wide
+
+    def fn(s, g, b, v, t, w):
+        c = la.cholesky(s)
+        lu, piv = la.lu_factor(g)
+        sign, logdet = la.slogdet(g)
+        evals, evecs = la.eigh(s)
+        q, r = la.qr(t)
+        u, sv, vh = la.svd(t, full_matrices=False)
+        return {
+            "cholesky": c,
+            "cholesky upper": la.cholesky(s, lower=False),
+            "solve": la.solve(g, b),
+            "solve vector": la.solve(g, v, b_ndim=1),
+            "solve pos": la.solve(s, b, assume_a="pos"),
+            "solve sym": la.solve(s, v, assume_a="sym", lower=True, b_ndim=1),
+            "solve_triangular": la.solve_triangular(c, b, lower=True),
+            "solve_triangular trans": la.solve_triangular(g, v, trans=1, b_ndim=1),
+            "cho_solve": la.cho_solve((c, True), b),
+            "lu": lu,
+            "piv": piv,
+            "lu_solve": la.lu_solve((lu, piv), b),
+            "lu_solve trans": la.lu_solve((lu, piv), v, trans=1, b_ndim=1),
+            "inv": la.inv(g),
+            "pinv": la.pinv(t),
+            "pinv wide": la.pinv(w),
+            "det": la.det(g),
+            "slogdet": sign * logdet,
+            "eigvalsh": la.eigvalsh(s),
+            "eigh": evals,
+            "eigh vectors": evecs * evecs,  # invariant to the sign choice
+            "qr": q @ r,
+            "qr r": la.qr(t, mode="r") ** 2,
+            "svd": sv,
+            "svd product": (u * sv[None, :]) @ vh,
+            "svd values": la.svd(w, compute_uv=False),
+            "expm": la.expm(g * 0.3),
+            "tril": la.tril(g, -1),
+            "triu": la.triu(t, 1),
+            "diagonal": la.diagonal(g, 1),
+            "diag": la.diag(v[0]),
+            "trace": la.trace(g),
+            "kron": la.kron(b, v),
+            "matrix_power": la.matrix_power(g, 3),
+        }
+
+    compare_backends(fn, [s, g, b, v, t, w], rtol=1e-8, atol=1e-10)
+
+
+def test_linalg_errors_and_nan_mode(rng):
+    s = _spd(rng, 3, 3)
+    s[1] = -s[1]  # not positive definite
+    x = ts.tensor("x", shape=(None, 3, 3))
+    f = ts.function([x], ts.linalg.cholesky(x), backend="jax")
+    with pytest.raises(np.linalg.LinAlgError, match="not positive definite"):
+        f(s)
+    w = ts.shared(np.zeros(2), "w")
+    f = ts.function([x], ts.linalg.inv(x), updates={w: w + 1}, backend="jax")
+    with pytest.raises(np.linalg.LinAlgError, match="singular"):
+        f(np.zeros((2, 3, 3)))
+    np.testing.assert_array_equal(np.asarray(w.get_value()), 0.0)  # not updated
+    out = compare_backends(
+        lambda x: ts.linalg.cholesky(x, on_error="nan"), [s], grad=False
+    )
+    assert np.isnan(out[0][1]).all() and np.isfinite(out[0][[0, 2]]).all()
+
+
+# --- distributions ----------------------------------------------------------------
+
+
+def _distribution_cases():
+    """The case tables of tests/ppl/distributions: DistCase and MvCase lists."""
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parents[2] / "ppl" / "distributions"
+    cases = []
+    sys.path.insert(0, str(folder))  # the test modules import their helpers
+    try:
+        for path in sorted(folder.glob("test_*.py")):
+            spec = importlib.util.spec_from_file_location(f"_jax_{path.stem}", path)
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            for value in vars(module).values():
+                if (
+                    isinstance(value, list)
+                    and value
+                    and type(value[0]).__name__
+                    in (
+                        "DistCase",
+                        "MvCase",
+                    )
+                ):
+                    cases += value
+    finally:
+        sys.path.remove(str(folder))
+    return cases
+
+
+def _case_inputs(case, rng):
+    """``(param arrays, fixed kwargs, value, whether it has a logcdf)``."""
+    from tessera import ppl
+    from tessera.ppl.testing import _ref_values, batch_of, sample_params
+
+    if type(case).__name__ == "DistCase":
+        pvals = sample_params(case, "broadcast", rng)
+        value = _ref_values(case, pvals, rng, batch_of(case, pvals))
+        return pvals, {}, value, case.logcdf
+    params, full = case.make(rng, "broadcast")
+    if case.value is not None:
+        value = case.value(rng, full, params)
+    else:
+        rv = case.dist.dist(**params, **case.kwargs)
+        value = ppl.draw(rv, random_seed=int(rng.integers(2**31)))
+    value = np.asarray(value)
+    return params, case.kwargs, value, False
+
+
+def test_every_distribution_logp(rng):
+    pytest.importorskip("tessera.ppl")
+    from tessera.ppl import logcdf, logp
+
+    cases = _distribution_cases()
+    assert len(cases) >= 20
+    arrays, spans = [], []
+    for case in cases:
+        pvals, kwargs, x, has_cdf = _case_inputs(case, rng)
+        pvals = {k: np.asarray(v) for k, v in pvals.items()}
+        spans.append((case, list(pvals), kwargs, len(arrays), has_cdf))
+        arrays += [*pvals.values(), x]
+
+    def rv(span, xs):
+        case, names, kwargs, s, _ = span
+        return case.dist.dist(**dict(zip(names, xs[s:])), **kwargs)
+
+    def value(span, xs):
+        return xs[span[3] + len(span[1])]
+
+    def logps(*xs):
+        return {sp[0].id: logp(rv(sp, xs), value(sp, xs)) for sp in spans}
+
+    # forward values: XLA's compile time of the special functions dominates
+    # this test, and the elementwise and linalg tests compare the gradients
+    # of every op these graphs use
+    compare_backends(logps, arrays, grad=False, rtol=1e-8, atol=1e-10)
+
+    # log-CDFs: parity, or (discrete distributions summing their mass up to
+    # the largest value) the clear compile-time error about dynamic shapes
+    ok = []
+    syms = [ts.tensor(shape=np.shape(a), dtype=a.dtype) for a in arrays]
+    for sp in spans:
+        if not sp[4]:
+            continue
+        try:
+            ts.function(syms, logcdf(rv(sp, syms), value(sp, syms)), backend="jax")
+            ok.append(sp)
+        except JaxLoweringError as e:
+            assert sp[0].discrete and "while tracing" in str(e), (sp[0].id, str(e))
+    assert len(ok) >= 15
+
+    def logcdfs(*xs):
+        return {sp[0].id: logcdf(rv(sp, xs), value(sp, xs)) for sp in ok}
+
+    compare_backends(logcdfs, arrays, grad=False, rtol=1e-7, atol=1e-10)

@@ -15,6 +15,9 @@ hands them to the lowering as NumPy values.
 
 from __future__ import annotations
 
+import importlib
+import sys
+import threading
 from collections.abc import Callable
 from functools import singledispatch
 
@@ -75,7 +78,35 @@ def jax_funcify(op: Op, node) -> Callable:
     >>> ts.function([x], Double()(x), backend="jax")([1.0, 2.0])
     Array([2., 4.], dtype=float64)
     """
+    if load_lazy_lowerings():
+        return jax_funcify(op, node)
     raise no_lowering(op)
+
+
+#: Lowerings of ops defined outside ``tessera.ops`` live in modules imported
+#: the first time such an op is lowered, so importing the backend does not
+#: import those packages: op-module prefix -> lowering module.
+LAZY_LOWERINGS = {"tessera.ppl.": "tessera.compile.backends.jax.ppl"}
+_lazy_loaded: set[str] = set()
+
+
+def load_lazy_lowerings() -> bool:
+    """Import the lowering modules of the op packages imported so far.
+
+    Returns whether any was imported (then a failed lookup is worth retrying).
+
+    Examples
+    --------
+    >>> load_lazy_lowerings() in (True, False)
+    True
+    """
+    loaded = False
+    for prefix, target in LAZY_LOWERINGS.items():
+        if target not in _lazy_loaded and prefix.rstrip(".") in sys.modules:
+            _lazy_loaded.add(target)
+            importlib.import_module(target)
+            loaded = True
+    return loaded
 
 
 def static_inputs(fn: Callable, *positions: int) -> Callable:
@@ -108,3 +139,37 @@ def static_ints(value) -> tuple[int, ...]:
     import numpy as np
 
     return tuple(int(v) for v in np.asarray(value).reshape(-1))
+
+
+class _TraceChecks(threading.local):
+    """The run-time checks recorded while one graph is being traced."""
+
+    checks: list | None = None
+
+
+_TRACE = _TraceChecks()
+
+
+def runtime_check(ok, error: Exception) -> None:
+    """Raise ``error`` after the call if ``ok`` (a traced boolean array) is not all true.
+
+    A lowering cannot raise on traced values, so it records the condition;
+    the compiled function reduces it with ``all``, returns it with the
+    results and raises on the host before any update is written. Outside a
+    JAX-backend trace the condition is checked at once.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> runtime_check(np.array([True, False]), ValueError("negative scale"))
+    Traceback (most recent call last):
+    ...
+    ValueError: negative scale
+    """
+    if _TRACE.checks is None:
+        import numpy as np
+
+        if not np.all(np.asarray(ok)):
+            raise error
+        return
+    _TRACE.checks.append((ok, error))

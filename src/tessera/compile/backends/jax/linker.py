@@ -21,10 +21,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 from tessera.compile.backends.jax import random as jrandom
-from tessera.compile.backends.jax.dispatch import JaxLoweringError, jax_funcify
+from tessera.compile.backends.jax.dispatch import _TRACE, JaxLoweringError, jax_funcify
 from tessera.compile.backends.numpy.dispatch import numpy_funcify
 from tessera.graph.basic import Apply, Constant, SharedValue, Variable
 from tessera.graph.fg import FunctionGraph
@@ -94,12 +95,13 @@ def _plan(nodes: Sequence[Apply]) -> list[_Step]:
         for k in getattr(lowered[node], "static_inputs", ()):
             var = node.inputs[k]
             if var not in static:
+                what = f"the output of {var.owner.op}" if var.owner else _name(var)
                 raise JaxLoweringError(
-                    f"JAX backend: {node.op} needs its input {k} ({var}) while "
-                    "tracing, because JAX compiles fixed shapes, but it depends on "
-                    "the values of the inputs, not only on constants and shapes. "
-                    "Make it a constant (or compute it from shapes), or use the "
-                    "NumPy backend"
+                    f"JAX backend: {node.op} needs its input {k} ({what}) while "
+                    "tracing, because JAX compiles fixed shapes, but that input "
+                    "depends on the values of the function's inputs, not only on "
+                    "constants and shapes. Make it a constant (or compute it from "
+                    "shapes), or use the NumPy backend"
                 )
             needed.add(var)
     steps = []
@@ -133,7 +135,7 @@ def _run_step(step: _Step, args):
             elif getattr(val, "dtype", None) != dtype:
                 # JAX's promotion differs from NumPy's in places: the graph's
                 # dtypes (NumPy's) are the contract
-                val = jax.numpy.asarray(val).astype(dtype)
+                val = jnp.asarray(val).astype(dtype)
         fixed.append(val)
     return fixed
 
@@ -258,16 +260,26 @@ def jax_link(
     jax_outputs = [v for v in outputs[:n_outputs] if _is_tensor(v)]
     jax_outputs += [v for _, v in tensor_updates]
 
+    # errors of the run-time checks recorded by the last trace (every trace
+    # of one graph records the same checks in the same order)
+    check_errors: list[Exception] = []
+
     def traced(in_vals, shared_vals, keys):
         env: dict[Variable, object] = dict(const_values)
         env.update(zip(tensor_inputs, in_vals))
         env.update(zip(shared_t, shared_vals))
         for root, key in zip(rng_roots, keys):
             env[root] = jrandom.wrap_key(key)
-        for step in steps:
-            args = [env[v] for v in step.node.inputs]
-            env.update(zip(step.node.outputs, _run_step(step, args)))
-        return [jax.numpy.asarray(env[v]) for v in jax_outputs]
+        _TRACE.checks = checks = []
+        try:
+            for step in steps:
+                args = [env[v] for v in step.node.inputs]
+                env.update(zip(step.node.outputs, _run_step(step, args)))
+        finally:
+            _TRACE.checks = None
+        check_errors[:] = [err for _, err in checks]
+        flags = jnp.stack([jnp.all(ok) for ok, _ in checks]) if checks else None
+        return [jnp.asarray(env[v]) for v in jax_outputs], flags
 
     jitted = jax.jit(traced)
     n_out_t = len(jax_outputs) - len(tensor_updates)
@@ -292,7 +304,11 @@ def jax_link(
             )
             key, after[root] = jrandom.key_from_generator(value, _name(root))
             keys.append(key)
-        results = jitted(in_vals, [v._value for v in shared_t], keys)
+        results, flags = jitted(in_vals, [v._value for v in shared_t], keys)
+        if flags is not None:
+            flags = np.asarray(flags)
+            if not flags.all():
+                raise check_errors[int(np.argmin(flags))]
         for (target, _), value in zip(tensor_updates, results[n_out_t:]):
             target._value = value
         for target, root in rng_updates:
