@@ -70,9 +70,9 @@ class Model:
     >>> [v.name for v in model.value_vars]
     ['mu', 'sigma_log__']
     >>> print(model)
-       mu ~ Normal(0, 1)     dims=(group,) shape=(2,)
-    sigma ~ HalfNormal(0, 1)               shape=()
-        y ~ Normal(mu, sigma)              shape=(2,) observed
+       mu ~ Normal(0, 1)      dims=(group,) shape=(2,)
+    sigma ~ HalfNormal(1)                   shape=()
+        y ~ Normal(mu, sigma)               shape=(2,) observed
     """
 
     def __init__(self, coords: Mapping[str, Any] | None = None):

@@ -140,11 +140,19 @@ def _attrs(attrs: Mapping[str, Any] | None) -> dict:
 
 
 def observed_data_dict(model: Model) -> dict[str, np.ndarray]:
-    """The current data of each observed RV."""
+    """The current data of each observed RV.
+
+    Data that no longer fits the variable's dims (a constant array whose
+    dims were resized by ``set_data``) is left out.
+    """
     out = {}
     for rv in model.observed_RVs:
         v = model.rvs_to_values[rv]
-        out[rv.name] = np.asarray(v.get_value() if hasattr(v, "get_value") else v.data)
+        arr = np.asarray(v.get_value() if hasattr(v, "get_value") else v.data)
+        dims = model.named_vars_to_dims.get(rv.name)
+        if dims is not None and arr.shape != tuple(model.dim_lengths[d] for d in dims):
+            continue
+        out[rv.name] = arr
     return out
 
 
@@ -165,6 +173,7 @@ _SAMPLE_GROUPS = (
     "sample_stats_prior",
     "warmup_posterior",
     "warmup_sample_stats",
+    "predictions_constant_data",
 )
 
 
@@ -222,6 +231,7 @@ def to_inference_data(
             None if stats else model,
             coords=coords,
             dims=None if stats else dims,
+            sample_dims=() if group == "predictions_constant_data" else SAMPLE_DIMS,
             attrs=attrs,
         )
     for group, value, default in (

@@ -218,6 +218,7 @@ def sample_posterior_predictive(
     var_names: Sequence[str] | None = None,
     random_seed: Any = None,
     extend_inferencedata: bool = False,
+    predictions: bool = False,
     return_inferencedata: bool = True,
 ):
     """Draw from the posterior predictive distribution.
@@ -238,13 +239,18 @@ def sample_posterior_predictive(
     random_seed : int, SeedSequence or Generator, optional
     extend_inferencedata : bool
         Add the groups to ``trace`` (an InferenceData) and return it.
+    predictions : bool
+        Out-of-sample predictions: groups ``predictions`` and
+        ``predictions_constant_data`` (the current Data) instead of
+        ``posterior_predictive`` and ``observed_data``.
     return_inferencedata : bool
         False: a dict of name to array of shape ``(chain, draw, ...)``.
 
     Returns
     -------
     arviz.InferenceData
-        Groups ``posterior_predictive`` and ``observed_data``.
+        Groups ``posterior_predictive`` and ``observed_data`` (observed data
+        that no longer fits its dims after ``set_data`` is left out).
 
     Examples
     --------
@@ -301,7 +307,20 @@ def sample_posterior_predictive(
         return samples
     from tessera.ppl.model.idata import to_inference_data
 
-    new = to_inference_data(model, posterior_predictive=samples, constant_data=False)
+    if predictions:
+        from tessera.ppl.model.idata import constant_data_dict
+
+        new = to_inference_data(
+            model,
+            predictions=samples,
+            predictions_constant_data=constant_data_dict(model) or None,
+            observed_data=False,
+            constant_data=False,
+        )
+    else:
+        new = to_inference_data(
+            model, posterior_predictive=samples, constant_data=False
+        )
     if extend_inferencedata:
         if not hasattr(trace, "extend"):
             raise TypeError("extend_inferencedata needs an InferenceData trace")
