@@ -3,21 +3,19 @@
 * :mod:`.context`: the ``with ppl.Model():`` stack;
 * :mod:`.core`: :class:`Model` (registration, coords and dims);
 * :mod:`.data`: ``Data``, ``set_data``, ``Deterministic``, ``Potential``;
-* :mod:`.compile`: log-density, gradients, flat vectors, initial point;
+* :mod:`.values`: value variables, transforms, observed data;
+* :mod:`.compile`: log-density, gradients, point functions, initial point;
+* :mod:`.flat`: flat vectors, the flat log-density and gradient;
 * :mod:`.predictive`: prior and posterior predictive sampling;
 * :mod:`.idata`: ArviZ ``InferenceData`` construction;
 * :mod:`.printing`: the text summary of a model.
 """
 
-from tessera.ppl.model.compile import (
-    ConstrainedDraws,
-    FlatLayout,
-    FlatLogpDlogp,
-    PointFunction,
-)
+from tessera.ppl.model.compile import PointFunction
 from tessera.ppl.model.context import modelcontext, modelcontext_or_none
 from tessera.ppl.model.core import Model
 from tessera.ppl.model.data import Data, Deterministic, Potential, set_data
+from tessera.ppl.model.flat import ConstrainedDraws, FlatLayout, FlatLogpDlogp
 from tessera.ppl.model.idata import (
     dict_to_dataset,
     posterior_from_flat,

@@ -261,9 +261,9 @@ def posterior_from_flat(
     """InferenceData from flat unconstrained draws of shape ``(chain, draw, n)``.
 
     The draws (vectors in the model's flat layout, see
-    :class:`~tessera.ppl.model.compile.FlatLayout`) are mapped to the free
+    :class:`~tessera.ppl.model.flat.FlatLayout`) are mapped to the free
     RVs on their constrained space and the deterministics in one vectorized
-    call (:class:`~tessera.ppl.model.compile.ConstrainedDraws`).
+    call (:class:`~tessera.ppl.model.flat.ConstrainedDraws`).
 
     Parameters
     ----------

@@ -52,10 +52,31 @@ def _param_str(model: Model, p: Variable, top: bool = False) -> str:
     return f"f({', '.join(names)})"
 
 
-def _shape_str(model: Model, name: str, var: Variable) -> str:
+def _current_shapes(model: Model) -> dict[str, tuple]:
+    """Shapes of variables with unknown static sizes (data-sized), evaluated."""
+    from tessera.compile.function import function
+    from tessera.ops.shape import shape as ts_shape
+
+    unknown = [
+        (n, v)
+        for n, v in model.named_vars.items()
+        if None in v.type.shape and n not in model.named_vars_to_dims
+    ]
+    if not unknown:
+        return {}
+    try:
+        values = function([], [ts_shape(v) for _, v in unknown])()
+    except Exception:  # a shape that needs values: shown as '?'
+        return {}
+    return {n: tuple(int(d) for d in val) for (n, _), val in zip(unknown, values)}
+
+
+def _shape_str(model: Model, name: str, var: Variable, current: dict) -> str:
     dims = model.named_vars_to_dims.get(name)
     if dims is not None:
         shape = tuple(model.dim_lengths[d] for d in dims)
+    elif name in current:
+        shape = current[name]
     else:
         shape = tuple("?" if s is None else s for s in var.type.shape)
     if len(shape) == 1:
@@ -84,6 +105,7 @@ def model_str(model: Model) -> str:
     if not model.named_vars:
         return "<empty Model>"
     rows = []
+    current = _current_shapes(model)
     for name, var in model.named_vars.items():
         dims = model.named_vars_to_dims.get(name)
         dims_s = f"dims=({', '.join(dims)},)" if dims and len(dims) == 1 else ""
@@ -95,7 +117,7 @@ def model_str(model: Model) -> str:
                 name,
                 describe(model, name),
                 dims_s,
-                f"shape={_shape_str(model, name, var)}",
+                f"shape={_shape_str(model, name, var, current)}",
             )
             + (extra,)
         )

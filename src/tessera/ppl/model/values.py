@@ -1,0 +1,156 @@
+"""Value variables, transforms and observed data of registered variables.
+
+A free random variable's *value variable* lives on the unconstrained space
+of its transform (named ``<name>_<transform>__``); observed data become
+constants, or stay the shared variable of a ``ppl.Data``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from tessera.graph.basic import Variable
+from tessera.ops.basic import as_tensor
+from tessera.ops.type import TensorType, shape_str
+from tessera.ppl.transforms import Transform, get_transform
+
+
+def observed_input(model, name: str, cls, observed: Any):
+    """The data variable of ``observed`` and the shape it gives the variable.
+
+    Arrays are checked (no NaN, integers for discrete distributions) and
+    become constants; a ``ppl.Data`` variable of ``model`` is used as is
+    (its symbolic shape follows ``set_data``).
+    """
+    if isinstance(observed, Variable):
+        if observed not in model.data_vars:
+            raise TypeError(
+                f"variable {name!r}: observed must be an array or a ppl.Data "
+                f"variable of this model, got {observed}"
+            )
+        check_no_nan(name, observed.get_value(borrow=True))
+        model._observed_data[observed.name] = name
+        shape = tuple(observed.shape[i] for i in range(observed.ndim))
+        return observed, shape
+    if np.ma.isMaskedArray(observed):
+        raise ValueError(
+            f"observed data of {name!r} is a masked array; missing values are "
+            "not supported (drop them or model them as free variables)"
+        )
+    arr = np.asarray(observed)
+    if arr.dtype == object:
+        raise TypeError(f"observed data of {name!r}: cannot convert to numbers")
+    check_no_nan(name, arr)
+    discrete = cls.rv_op.out_dtype().startswith(("int", "uint"))
+    if discrete:
+        if arr.dtype.kind == "f":
+            if not np.all(arr == np.round(arr)):
+                raise ValueError(
+                    f"observed data of {name!r} must be integers "
+                    f"({cls.__name__} is discrete)"
+                )
+        arr = arr.astype(np.int64)
+    elif arr.dtype.kind in "biu":
+        arr = arr.astype(cls.rv_op.out_dtype())
+    var = as_tensor(arr)
+    return var, arr.shape
+
+
+def check_no_nan(name: str, arr: Any) -> None:
+    """Raise a ValueError naming ``name`` if ``arr`` has NaN entries."""
+    arr = np.asarray(arr)
+    if arr.dtype.kind in "fc":
+        bad = np.isnan(arr)
+        if bad.any():
+            where = np.argwhere(bad)[:3].tolist()
+            raise ValueError(
+                f"observed data of {name!r} contains {int(bad.sum())} NaN values "
+                f"(first at index {where}); missing values are not supported"
+            )
+
+
+def _data_array(name: str, value: Any) -> np.ndarray:
+    from tessera.config import config
+
+    if isinstance(value, Variable):
+        raise TypeError(f"Data {name!r}: expected an array, got a variable {value}")
+    arr = np.array(value)
+    if arr.dtype.kind == "f":
+        arr = arr.astype(config.floatX)
+    elif arr.dtype.kind in "iu":
+        arr = arr.astype(np.int64)
+    elif arr.dtype.kind != "b":
+        raise TypeError(
+            f"Data {name!r}: expected numeric data, got dtype {arr.dtype.name}"
+        )
+    return arr
+
+
+def _bound_params(rv: Variable, key: Any) -> dict:
+    if key in ("interval", "lowerbound", "upperbound"):
+        from tessera.ppl.distributions.base import dist_of
+
+        node = rv.owner
+        lower, upper = dist_of(rv).node_support_bounds(node.op, node.inputs[2:])
+        if key == "interval":
+            return {"lower": lower, "upper": upper}
+        return {"lower": lower} if key == "lowerbound" else {"upper": upper}
+    return {}
+
+
+def default_transform_of(rv: Variable) -> Transform | None:
+    """The transform a model uses for a free ``rv`` by default.
+
+    From the distribution's ``default_transform`` key (bounds of
+    ``"interval"`` from its support); a distribution may add transform
+    parameters with a classmethod ``_default_transform_params(*params)``.
+
+    Examples
+    --------
+    >>> from tessera import ppl
+    >>> default_transform_of(ppl.Uniform.dist(0.0, 2.0))
+    IntervalTransform(lower=0.0, upper=2.0)
+    """
+    from tessera.ppl.distributions.base import dist_of
+
+    cls = dist_of(rv)
+    key = cls.default_transform
+    if key is None:
+        return None
+    if not isinstance(key, str):
+        return get_transform(key)
+    params = _bound_params(rv, key)
+    extra = getattr(cls, "_default_transform_params", None)
+    if extra is not None:
+        params.update(extra(*rv.owner.inputs[2:]))
+    return get_transform(key, **params)
+
+
+def _value_variable(name: str, rv: Variable, t: Transform | None) -> Variable:
+    if t is None:
+        return TensorType(rv.dtype, rv.type.shape)(name=name)
+    if rv.dtype.startswith(("int", "uint", "bool")):
+        raise TypeError(
+            f"variable {name!r}: discrete values cannot be transformed ({t!r})"
+        )
+    try:
+        shape = t.forward(TensorType(rv.dtype, rv.type.shape)()).type.shape
+    except (ValueError, TypeError):
+        shape = (None,) * (rv.ndim - t.ndim_supp + t.ndim_unconstrained)
+    return TensorType(rv.dtype, shape)(name=f"{name}_{t.name}__")
+
+
+def _check_initval(name: str, rv: Variable, initval: Any) -> np.ndarray:
+    arr = np.asarray(initval, dtype=rv.dtype)
+    try:
+        np.broadcast_shapes(
+            arr.shape, tuple(1 if s is None else s for s in rv.type.shape)
+        )
+    except ValueError:
+        raise ValueError(
+            f"variable {name!r}: initval of shape {arr.shape} does not broadcast "
+            f"to its shape {shape_str(rv.type.shape)}"
+        ) from None
+    return arr

@@ -1,0 +1,103 @@
+"""Tests for tessera.ppl.model.flat: flat layout, flat log-density and
+gradient, constrained draws (references in :mod:`.cases`)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.stats as st
+
+import tessera as ts
+from tessera import ppl
+
+from .cases import CASES, IDS, _hierarchical, numeric_grad
+
+
+@pytest.fixture(scope="module", params=CASES, ids=IDS)
+def case(request):
+    c = request.param
+    return c, c.build()
+
+
+def test_flat_logp_dlogp_matches_logp_and_finite_differences(case):
+    c, m = case
+    f = m.logp_dlogp_function()
+    x = m.point_to_array(c.point)
+    lp, g = f(x)
+    assert isinstance(lp, float) and g.dtype == np.float64 and g.shape == x.shape
+    np.testing.assert_allclose(lp, c.reference(c.point, True), rtol=1e-10)
+    numeric = numeric_grad(lambda v: f(v)[0], x)
+    np.testing.assert_allclose(g, numeric, rtol=1e-5, atol=1e-6)
+
+
+def test_flat_layout_round_trips(case):
+    c, m = case
+    lay = m.flat_layout()
+    assert lay.names == tuple(v.name for v in m.value_vars)
+    x = np.arange(lay.size, dtype=float)
+    point = m.array_to_point(x)
+    assert [point[n].shape for n in lay.names] == list(lay.shapes)
+    np.testing.assert_array_equal(m.point_to_array(point), x)
+    back = m.array_to_point(m.point_to_array(c.point))
+    for k, v in c.point.items():
+        np.testing.assert_array_equal(back[k], v)
+    assert sum(lay.sizes) == lay.size and lay.slices[-1].stop == lay.size
+
+
+def test_flat_layout_errors():
+    m = _hierarchical()
+    with pytest.raises(ValueError, match=r"expected a vector of shape \(5,\)"):
+        m.array_to_point(np.zeros(4))
+    with pytest.raises(ValueError, match=r"value of 'theta' has shape \(2,\)"):
+        m.point_to_array({"mu": 0.0, "tau_log__": 0.0, "theta": np.zeros(2)})
+    with pytest.raises(KeyError, match="no value for 'mu'"):
+        m.point_to_array({})
+
+
+def test_flat_function_is_compiled_once_and_reusable():
+    m = _hierarchical()
+    f = m.logp_dlogp_function()
+    x = np.linspace(-1, 1, f.size)
+    (lp1, g1), (lp2, g2) = f(x), f(x)
+    assert lp1 == lp2 and np.array_equal(g1, g2)
+    assert f.fn.inputs[0].type.shape == (5,)
+
+
+def test_layout_follows_data_sized_free_variables():
+    with ppl.Model() as m:
+        x = ppl.Data("x", np.zeros(3), dims="obs")
+        ppl.Normal("z", 0.0, 1.0, dims="obs")
+        ppl.Normal("lik", x, 1.0, observed=x)
+    assert m.flat_layout().shapes == ((3,),)
+    ppl.set_data({"x": np.zeros(6)}, model=m)
+    assert m.flat_layout().shapes == ((6,),)
+    f = m.logp_dlogp_function()
+    lp, g = f(np.ones(6))
+    np.testing.assert_allclose(lp, 12 * st.norm.logpdf(0) - 3.0)
+
+
+# --- constrained draws --------------------------------------------------------------------
+def test_constrained_draws_map_flat_samples_to_the_posterior(case):
+    c, m = case
+    to_values = m.compile_constrained_draws()
+    x = m.point_to_array(c.point)
+    xs = np.stack([x, x + 0.1, x - 0.2]).reshape(3, 1, -1)
+    out = to_values(xs)
+    assert list(out) == [v.name for v in m.unobserved_RVs]
+    single = m.compile_fn(m.unobserved_RVs)
+    for k, xi in enumerate(xs[:, 0]):
+        want = single(m.array_to_point(xi))
+        for name, w in zip(out, want):
+            assert out[name].shape == (3, 1, *np.shape(w))
+            np.testing.assert_allclose(out[name][k, 0], w, rtol=1e-12)
+
+
+def test_constrained_draws_of_a_constant_deterministic_and_bad_shapes():
+    with ppl.Model() as m:
+        ppl.Normal("x", 0.0, 1.0)
+        ppl.Deterministic("c", ts.constant([1.0, 2.0]))
+    f = m.compile_constrained_draws()
+    out = f(np.zeros((2, 4, 1)))
+    assert out["c"].shape == (2, 4, 2)
+    with pytest.raises(ValueError, match=r"expected draws of shape \(\.\.\., 1\)"):
+        f(np.zeros((2, 3)))

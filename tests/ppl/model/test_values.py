@@ -1,0 +1,126 @@
+"""Tests for tessera.ppl.model.values: value variables, transforms, observed data."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tessera as ts
+from tessera import ppl
+from tessera.ppl import transforms as tr
+from tessera.ppl.model.values import default_transform_of
+
+
+@pytest.mark.parametrize(
+    "make, value_name, transform_type",
+    [
+        (lambda: ppl.Normal("x", 0.0, 1.0), "x", type(None)),
+        (lambda: ppl.HalfNormal("x", 1.0), "x_log__", tr.LogTransform),
+        (lambda: ppl.Beta("x", 2.0, 3.0), "x_logodds__", tr.LogOddsTransform),
+        (lambda: ppl.Uniform("x", 1.0, 3.0), "x_interval__", tr.IntervalTransform),
+        (lambda: ppl.Dirichlet("x", np.ones(3)), "x_simplex__", tr.SimplexTransform),
+        (lambda: ppl.HalfNormal("x", 1.0, transform=None), "x", type(None)),
+        (
+            lambda: ppl.Normal("x", 0.0, 1.0, shape=3, transform=tr.OrderedTransform()),
+            "x_ordered__",
+            tr.OrderedTransform,
+        ),
+        (
+            lambda: ppl.Exponential("x", 1.0, transform="log"),
+            "x_log__",
+            tr.LogTransform,
+        ),
+        (lambda: ppl.Poisson("x", 2.0), "x", type(None)),
+    ],
+)
+def test_value_variables_and_transforms(make, value_name, transform_type):
+    with ppl.Model() as m:
+        x = make()
+    value = m.rvs_to_values[x]
+    assert value.name == value_name
+    assert isinstance(m.rvs_to_transforms[x], transform_type)
+    assert m.values_to_rvs[value] is x and m.value_vars == [value]
+    assert value.dtype == x.dtype
+
+
+def test_simplex_value_variable_is_one_shorter():
+    with ppl.Model() as m:
+        w = ppl.Dirichlet("w", np.ones(4), shape=(2, 4))
+    assert m.rvs_to_values[w].type.shape == (2, 3)
+
+
+def test_interval_bounds_come_from_the_parameters():
+    with ppl.Model() as m:
+        u = ppl.Uniform("u", -2.0, 5.0)
+    t = m.rvs_to_transforms[u]
+    assert (float(t.lower.data), float(t.upper.data)) == (-2.0, 5.0)
+
+
+def test_discrete_values_cannot_be_transformed():
+    with ppl.Model():
+        with pytest.raises(TypeError, match="'k': discrete values cannot be"):
+            ppl.Poisson("k", 2.0, transform="log")
+
+
+@pytest.mark.parametrize(
+    "observed, match",
+    [
+        (np.array([1.0, np.nan, 2.0]), r"observed data of 'y' contains 1 NaN"),
+        (np.ma.masked_array([1.0, 2.0], mask=[0, 1]), "'y' is a masked array"),
+        (np.array(["a", None], dtype=object), "'y': cannot convert"),
+    ],
+)
+def test_bad_observed_data(observed, match):
+    with ppl.Model():
+        with pytest.raises((ValueError, TypeError), match=match):
+            ppl.Normal("y", 0.0, 1.0, observed=observed)
+
+
+def test_observed_must_be_model_data_or_an_array():
+
+    with ppl.Model():
+        with pytest.raises(
+            TypeError, match="'y': observed must be an array or a ppl.Data"
+        ):
+            ppl.Normal("y", 0.0, 1.0, observed=ts.vector("v"))
+
+
+def test_discrete_observed_must_be_integers():
+    with ppl.Model():
+        with pytest.raises(ValueError, match="'k' must be integers"):
+            ppl.Poisson("k", 1.0, observed=[0.5, 1.0])
+
+
+def test_distribution_errors_name_the_variable():
+    with ppl.Model():
+        with pytest.raises(ValueError, match="variable 's': HalfNormal"):
+            ppl.HalfNormal("s", -1.0)
+        with pytest.raises(
+            TypeError, match="variable 'n': .*unexpected keyword argument 'scale'"
+        ):
+            ppl.Normal("n", 0.0, 1.0, scale=2.0)
+
+
+def test_initval_is_checked():
+    with ppl.Model():
+        with pytest.raises(ValueError, match=r"'x': initval of shape \(4,\)"):
+            ppl.Normal("x", 0.0, 1.0, shape=3, initval=np.zeros(4))
+
+
+def test_default_transform_bounds_may_be_graphs_of_other_variables():
+    s = ppl.HalfNormal.dist(1.0)
+    t = default_transform_of(ppl.Uniform.dist(0.0, s))
+    assert isinstance(t, tr.IntervalTransform) and t.upper is s
+    assert default_transform_of(ppl.Normal.dist(0.0, 1.0)) is None
+
+
+def test_distribution_transform_parameters_hook(monkeypatch):
+    monkeypatch.setattr(ppl.Dirichlet, "default_transform", "zerosum", raising=False)
+    monkeypatch.setattr(
+        ppl.Dirichlet,
+        "_default_transform_params",
+        classmethod(lambda cls, a: {"n_zerosum_axes": 1}),
+        raising=False,
+    )
+    t = default_transform_of(ppl.Dirichlet.dist(np.ones(3)))
+    assert isinstance(t, tr.ZeroSumTransform) and t.n_zerosum_axes == 1
