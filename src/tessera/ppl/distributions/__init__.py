@@ -40,6 +40,11 @@ from tessera.ppl.distributions.discrete import (
     Poisson,
 )
 from tessera.ppl.distributions.draw import draw
+from tessera.ppl.distributions.lkj import (
+    LKJCholesky,
+    LKJCholeskyCov,
+    LKJCorr,
+)
 from tessera.ppl.distributions.logprob import (
     ParameterValueError,
     check_parameters,
@@ -118,6 +123,9 @@ __all__ = [
     "InverseWishart",
     "KroneckerNormal",
     "Kumaraswamy",
+    "LKJCholesky",
+    "LKJCholeskyCov",
+    "LKJCorr",
     "Laplace",
     "LogNormal",
     "Logistic",
