@@ -9,6 +9,7 @@ import scipy.stats as st
 
 import tessera as ts
 from tessera import ppl
+from tessera.ppl import transforms as tr
 
 from .cases import CASES, IDS, _hierarchical, numeric_grad
 
@@ -101,3 +102,44 @@ def test_constrained_draws_of_a_constant_deterministic_and_bad_shapes():
     assert out["c"].shape == (2, 4, 2)
     with pytest.raises(ValueError, match=r"expected draws of shape \(\.\.\., 1\)"):
         f(np.zeros((2, 3)))
+
+
+@pytest.mark.parametrize(
+    "make, value_shape, draw_shape",
+    [
+        (
+            lambda: ppl.Normal("v", 0.0, 1.0, shape=4, transform=tr.ZeroSumTransform()),
+            (3,),
+            (4,),
+        ),
+        (
+            lambda: ppl.Flat(
+                "v",
+                shape=(3, 3),
+                transform=tr.CholeskyCorrTransform(n=3),
+                initval=np.eye(3),
+            ),
+            (3,),
+            (3, 3),
+        ),
+    ],
+)
+def test_transforms_that_change_the_event_size(make, value_shape, draw_shape):
+    with ppl.Model() as m:
+        v = make()
+    t = m.rvs_to_transforms[v]
+    assert m.flat_layout().shapes == (value_shape,)
+    ip = m.initial_point()
+    assert ip[m.value_vars[0].name].shape == value_shape
+    x = np.array([0.3, -0.2, 0.5])
+    y = ts.vector("y")
+    value = t.backward(y).eval({y: x})
+    jac = float(t.log_jac_det(y).eval({y: x}))
+    f = m.logp_dlogp_function()
+    lp, g = f(x)
+    want = float(ppl.logp(v, value).sum().eval()) + jac
+    np.testing.assert_allclose(lp, want, rtol=1e-12)
+    np.testing.assert_allclose(g, numeric_grad(lambda z: f(z)[0], x), atol=1e-6)
+    out = m.compile_constrained_draws()(np.stack([x, x]))
+    assert out["v"].shape == (2, *draw_shape)
+    np.testing.assert_allclose(out["v"][1], value, rtol=1e-12)
