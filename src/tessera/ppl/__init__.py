@@ -36,3 +36,14 @@ __all__ += [
     "sample_prior_predictive",
     "set_data",
 ]
+
+from tessera.ppl.inference import (  # noqa: E402
+    ADVI,
+    FullRankADVI,
+    Minibatch,
+    find_MAP,
+    fit,
+    sample,
+)
+
+__all__ += ["ADVI", "FullRankADVI", "Minibatch", "find_MAP", "fit", "sample"]

@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["NutpieResult", "run_nutpie"]
+__all__ = ["NutpieResult", "run_nutpie", "sample"]
 
 _FLAT = "__unconstrained"
 
@@ -229,3 +229,190 @@ def run_nutpie(
         out.warmup_draws = np.asarray(trace.warmup_posterior[_FLAT].values)
         out.warmup_stats = _stats(trace.warmup_sample_stats)
     return out
+
+
+def _int_seed(random_seed: Any) -> int:
+    """A non-negative 63-bit int seed from an int, SeedSequence, Generator or None."""
+    if isinstance(random_seed, np.random.Generator):
+        return int(random_seed.integers(2**63))
+    if isinstance(random_seed, np.random.SeedSequence):
+        return int(random_seed.generate_state(1, np.uint64)[0] >> 1)
+    ss = np.random.SeedSequence(random_seed)
+    return int(ss.generate_state(1, np.uint64)[0] >> 1)
+
+
+def check_no_minibatch(model, what: str) -> None:
+    """Raise if the model's log-density reads :func:`~tessera.ppl.Minibatch` rows.
+
+    NUTS and MAP need the full-data log-density; minibatches are for
+    :func:`~tessera.ppl.fit`.
+    """
+    from tessera.ppl.inference.minibatch import minibatch_indices
+
+    graphs = [model.rvs_to_values[rv] for rv in model.observed_RVs]
+    graphs += list(model.potentials) + list(model.deterministics)
+    if graphs and minibatch_indices(graphs):
+        raise ValueError(
+            f"{what} needs the full-data log-density, but the model uses "
+            "ppl.Minibatch data; minibatches are for ppl.fit (ADVI). Build the "
+            "model with the full arrays for this"
+        )
+
+
+def starting_vector(model, logp_dlogp, seed: int, jitter: bool = True) -> np.ndarray:
+    """A flat starting point with a finite log-density and gradient.
+
+    The model's initial point, plus uniform(-1, 1) jitter when ``jitter``;
+    up to 20 jittered tries, then the point without jitter.
+
+    Raises
+    ------
+    ValueError
+        If even the unjittered point has a non-finite log-density: names
+        the terms (variables) that are not finite there.
+    """
+    tries = [(seed + k, True) for k in range(20)] if jitter else []
+    for s, jit in [*tries, (seed, False)]:
+        point = model.initial_point(random_seed=s, jitter=jit)
+        x = logp_dlogp.point_to_array(point)
+        lp, g = logp_dlogp(x)
+        if np.isfinite(lp) and np.all(np.isfinite(g)):
+            return x
+    raise ValueError(
+        "the model's log-density or its gradient is not finite at the initial "
+        f"point {point}: {_bad_terms(model, point)}"
+    )
+
+
+def _bad_terms(model, point) -> str:
+    names = [v.name for v in list(model.basic_RVs) + list(model.potentials)]
+    terms = model.compile_logp(sum=False)(point)
+    bad = [
+        f"{n} (logp {np.sum(t):.4g})"
+        for n, t in zip(names, terms)
+        if not np.all(np.isfinite(t))
+    ]
+    if not bad:
+        return "every log-density term is finite there, the gradient is not"
+    return "non-finite terms: " + ", ".join(bad)
+
+
+def sample(
+    draws: int = 1000,
+    tune: int = 1000,
+    chains: int = 2,
+    cores: int | None = None,
+    random_seed: Any = None,
+    progressbar: bool = True,
+    model: Any = None,
+    jitter: bool = True,
+    save_warmup: bool = False,
+    target_accept: float = 0.8,
+    **nutpie_kwargs: Any,
+):
+    """Draw posterior samples with NUTS (nutpie), tessera computing the gradient.
+
+    The model's log-density and gradient over its flat unconstrained vector
+    are compiled once (:meth:`Model.logp_dlogp_function`) and handed to
+    nutpie, which runs the chains in parallel threads with its
+    gradient-based mass-matrix adaptation. Draws are mapped to the original
+    space at the end (backward transforms, deterministics) in one
+    vectorized call.
+
+    Parameters
+    ----------
+    draws : int
+        Draws per chain after tuning.
+    tune : int
+        Tuning (warm-up) iterations per chain; discarded unless
+        ``save_warmup``.
+    chains : int
+    cores : int, optional
+        Chains sampled in parallel (default: ``min(chains, cpu count)``).
+    random_seed : int, SeedSequence or Generator, optional
+    progressbar : bool
+    model : Model, optional
+        Default: the active model.
+    jitter : bool
+        Start each chain at the model's initial point plus uniform(-1, 1)
+        noise on the unconstrained space.
+    save_warmup : bool
+        Keep the tuning draws (groups ``warmup_posterior``,
+        ``warmup_sample_stats``).
+    target_accept : float
+        Target mean acceptance probability of the step-size adaptation.
+    **nutpie_kwargs
+        Passed to ``nutpie.sample`` (``maxdepth``,
+        ``low_rank_modified_mass_matrix``, ...).
+
+    Returns
+    -------
+    arviz.InferenceData
+        ``posterior`` (free RVs in the original space and deterministics,
+        with the model's coords and dims), ``sample_stats`` (``diverging``,
+        ``step_size``, ``tree_depth``, ``n_steps``, ``lp``, ``energy``,
+        ``acceptance_rate``, ...), ``observed_data`` and ``constant_data``.
+        Its attrs hold ``compile_time`` and ``sampling_time`` in seconds.
+
+    Raises
+    ------
+    ValueError
+        If the model uses minibatches or the initial point has a
+        non-finite log-density.
+    TypeError
+        If the model has discrete free variables (NUTS needs gradients).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tessera import ppl
+    >>> with ppl.Model(coords={"g": ["a", "b"]}) as model:
+    ...     mu = ppl.Normal("mu", 0.0, 10.0, dims="g")
+    ...     y = ppl.Normal("y", mu, 1.0, observed=np.array([1.0, -1.0]))
+    ...     idata = ppl.sample(draws=200, tune=200, random_seed=1,
+    ...                        progressbar=False)
+    >>> idata.posterior["mu"].dims
+    ('chain', 'draw', 'g')
+    >>> bool(idata.sample_stats["diverging"].sum() == 0)
+    True
+    """
+    import time
+
+    from tessera.ppl.model.context import modelcontext
+    from tessera.ppl.model.idata import posterior_from_flat
+
+    model = modelcontext(model)
+    check_no_minibatch(model, "ppl.sample (NUTS)")
+    t0 = time.perf_counter()
+    logp_dlogp = model.logp_dlogp_function()
+    compile_time = time.perf_counter() - t0
+    seed = _int_seed(random_seed)
+    t0 = time.perf_counter()
+    res = run_nutpie(
+        logp_dlogp,
+        logp_dlogp.size,
+        draws=draws,
+        tune=tune,
+        chains=chains,
+        cores=cores,
+        seed=seed,
+        initial_point=lambda s: starting_vector(model, logp_dlogp, s, jitter),
+        progressbar=progressbar,
+        save_warmup=save_warmup,
+        target_accept=target_accept,
+        **nutpie_kwargs,
+    )
+    sampling_time = time.perf_counter() - t0
+    return posterior_from_flat(
+        model,
+        res.draws,
+        sample_stats=res.stats,
+        warmup_samples=res.warmup_draws,
+        warmup_sample_stats=res.warmup_stats,
+        attrs={
+            "compile_time": compile_time,
+            "sampling_time": sampling_time,
+            "tuning_steps": int(tune),
+            "sampler": "nutpie NUTS",
+        },
+    )

@@ -1,0 +1,445 @@
+"""Automatic differentiation variational inference (ADVI), mean-field and full-rank.
+
+The ELBO of a Gaussian approximation ``q`` on the model's flat
+unconstrained vector,
+
+.. math:: \\mathrm{ELBO}(q) = \\mathbb{E}_{z \\sim q}[\\log p(z)] + H[q],
+
+is built as one tessera graph of ``eps ~ N(0, I)`` of shape ``(obj_n_mc, n)``
+(an input, drawn by NumPy), ``z = mu + sigma * eps`` (mean-field) or ``mu + L eps``
+(full-rank), the model's log-density of every draw at once (the flat
+log-density graph rebuilt over a batch of vectors with
+:func:`tessera.vectorize_graph`, no Python loop over draws), the entropy in
+closed form. Its reparameterization gradient (:func:`tessera.grad`) feeds an
+optimizer (:mod:`.optimizers`) whose updates of the shared parameters and
+optimizer state, plus the generator and minibatch updates, make one
+compiled step function. A fit is a Python loop calling it.
+
+Minibatches
+-----------
+An observed variable whose data is a :func:`~tessera.ppl.Minibatch` has its
+log-likelihood scaled by ``total_size / batch_size`` (``total_size``: the
+full data's rows, or ``model.rvs_to_total_sizes[rv]`` where the model
+records one), so the ELBO estimates the full-data one; every step draws new
+rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from tessera.ppl.inference.approximations import Approximation, FullRank, MeanField
+
+__all__ = ["ADVI", "FullRankADVI", "NonFiniteELBOError", "fit", "flat_logp_graph"]
+
+
+class NonFiniteELBOError(FloatingPointError):
+    """The ELBO became non-finite; the approximation holds the last finite state.
+
+    Attributes
+    ----------
+    iteration : int
+        The iteration (0-based, over this fit) whose ELBO was not finite.
+    approx : Approximation
+        Restored to the parameters of the last iteration with a finite ELBO.
+    """
+
+    def __init__(self, message: str, iteration: int, approx: Approximation) -> None:
+        super().__init__(message)
+        self.iteration = iteration
+        self.approx = approx
+
+
+def _minibatch_scale(model, rv) -> float | None:
+    from tessera.ppl.inference.minibatch import minibatch_info
+
+    value = model.rvs_to_values[rv]
+    total = getattr(model, "rvs_to_total_sizes", {}).get(rv)
+    info = minibatch_info(value)
+    if total is None and info is None:
+        return None
+    rows = info.batch_size if info is not None else value.type.shape[0]
+    if total is None:
+        total = info.total_size
+    if rows is None:
+        raise ValueError(
+            f"total_size of {rv.name!r}: the number of rows of its data is not "
+            "known before running"
+        )
+    return float(total) / float(rows)
+
+
+def flat_logp_graph(model, x, jacobian: bool = True):
+    """The model's log-density as a graph of one flat vector variable ``x``.
+
+    ``x`` holds the continuous value variables in the model's flat layout
+    (:meth:`Model.flat_layout`). Log-likelihoods of minibatch-observed
+    variables are scaled to the full data (module docstring).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import tessera as ts
+    >>> from tessera import ppl
+    >>> with ppl.Model() as m:
+    ...     a = ppl.Normal("a", 0.0, 1.0, shape=2)
+    >>> x = ts.tensor("x", shape=(2,))
+    >>> round(float(flat_logp_graph(m, x).eval({x: np.zeros(2)})), 4)
+    -1.8379
+    """
+    from tessera.graph.traversal import clone_replace
+    from tessera.ops.basic import as_tensor
+    from tessera.ops.reduction import sum as ts_sum
+
+    terms = model.logp(jacobian=jacobian, sum=False)
+    owners = list(model.basic_RVs) + list(model.potentials)
+    total = as_tensor(np.float64(0.0))
+    for var, term in zip(owners, terms):
+        s = ts_sum(term) if term.ndim else term
+        if s.dtype != "float64":
+            s = s.astype("float64")
+        if var in model.observed_RVs:
+            scale = _minibatch_scale(model, var)
+            if scale is not None:
+                s = s * scale
+        total = total + s
+    layout = model.flat_layout()
+    by_name = {v.name: v for v in model.value_vars}
+    repl = {}
+    for name, sl, shape in zip(layout.names, layout.slices, layout.shapes):
+        v = by_name[name]
+        part = x[sl].reshape(shape)
+        repl[v] = part if v.dtype == "float64" else part.astype(v.dtype)
+    return clone_replace(total, repl)
+
+
+class ADVI:
+    """Mean-field ADVI: fit independent Gaussians on the unconstrained space.
+
+    Parameters
+    ----------
+    model : Model, optional
+        Default: the active model.
+    random_seed : int, SeedSequence or Generator, optional
+        Seeds the Monte-Carlo draws and the minibatch rows.
+    obj_n_mc : int
+        Monte-Carlo draws per ELBO gradient estimate.
+    optimizer : Optimizer, optional
+        Default: ``adam(learning_rate=0.01)``.
+    start : dict, optional
+        Starting mean: a point (value-variable names); default: the model's
+        initial point.
+    init_std : float
+        Starting standard deviation of every unconstrained entry.
+
+    Attributes
+    ----------
+    approx : Approximation
+    step_fn : tessera.Function
+        One ELBO-ascent step ``step_fn(eps) -> ELBO`` given standard normal
+        draws ``eps`` of shape ``(n,)`` (``(obj_n_mc, n)`` when
+        ``obj_n_mc > 1``): returns the ELBO estimate at the parameters before
+        the step and updates them.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tessera import ppl
+    >>> with ppl.Model() as m:
+    ...     mu = ppl.Normal("mu", 0.0, 10.0)
+    ...     y = ppl.Normal("y", mu, 1.0, observed=np.array([0.5, 1.5]))
+    >>> advi = ADVI(model=m, random_seed=0)
+    >>> approx = advi.fit(3000, progressbar=False)
+    >>> round(float(approx.mean["mu"]), 1), approx.hist.shape
+    (1.0, (3000,))
+    """
+
+    approximation_class: type[Approximation] = MeanField
+
+    def __init__(
+        self,
+        model: Any = None,
+        random_seed: Any = None,
+        obj_n_mc: int = 1,
+        optimizer: Callable | None = None,
+        start: dict | None = None,
+        init_std: float = 1.0,
+    ) -> None:
+        from tessera.ppl.inference.optimizers import adam
+        from tessera.ppl.model.context import modelcontext
+
+        self.model = model = modelcontext(model)
+        discrete = [
+            v.name for v in model.value_vars if v.dtype.startswith(("int", "uint"))
+        ]
+        if discrete:
+            raise TypeError(
+                f"ADVI needs continuous free variables; {discrete} are discrete"
+            )
+        if int(obj_n_mc) < 1:
+            raise ValueError(f"obj_n_mc must be >= 1, got {obj_n_mc}")
+        self.obj_n_mc = int(obj_n_mc)
+        self.optimizer = optimizer if optimizer is not None else adam(0.01)
+        seeds = np.random.SeedSequence(_entropy(random_seed)).spawn(2)
+        point = model.initial_point(random_seed=int(seeds[0].generate_state(1)[0]))
+        if start:
+            unknown = set(start) - set(point)
+            if unknown:
+                raise KeyError(
+                    f"start has {sorted(unknown)}, which are not value variables "
+                    f"{list(point)}"
+                )
+            point.update({k: np.asarray(v, dtype=np.float64) for k, v in start.items()})
+        x0 = model.point_to_array(point)
+        self.approx = self.approximation_class(model, x0, init_std=init_std)
+        self._build(seeds[1])
+
+    def _build(self, seed) -> None:
+        from tessera.compile.function import function
+        from tessera.grad import grad
+        from tessera.graph.traversal import clone_replace
+        from tessera.ops.type import TensorType
+        from tessera.ops.vectorize import vectorize_graph
+        from tessera.ppl.inference.minibatch import minibatch_indices
+
+        approx, n, s = self.approx, self.approx.size, self.obj_n_mc
+        x = TensorType("float64", (n,))(name="x")
+        logp_x = flat_logp_graph(self.model, x)
+        gen_seed, mb_seed = seed.spawn(2)
+        # eps is an input drawn by NumPy in blocks: a random node in the graph
+        # would copy its generator at every step (more than the whole step of
+        # a small model)
+        self._eps_rng = np.random.default_rng(gen_seed)
+        eps_shape = (n,) if s == 1 else (s, n)
+        eps = TensorType("float64", eps_shape)(name="eps")
+        if s == 1:
+            logp = clone_replace(logp_x, {x: approx.symbolic_draws(eps)})
+        else:
+            logp = vectorize_graph(logp_x, {x: approx.symbolic_draws(eps)}).mean()
+        elbo = logp + approx.symbolic_entropy()
+        params = approx.params
+        updates = dict(self.optimizer(grad(-elbo, params), params))
+        self._minibatches = minibatch_indices([logp_x])
+        for info, ss in zip(
+            self._minibatches, mb_seed.spawn(max(1, len(self._minibatches)))
+        ):
+            info.reseed(ss)
+            updates.update(info.updates())
+        self.elbo = elbo
+        self._eps_shape = eps_shape
+        self.step_fn = function([eps], elbo, updates=updates)
+
+    def fit(
+        self,
+        n: int = 10000,
+        callbacks: Sequence[Callable] | None = None,
+        progressbar: bool = True,
+    ) -> Approximation:
+        """Run ``n`` optimization steps (continuing from the current state).
+
+        Parameters
+        ----------
+        n : int
+        callbacks : list of callables, optional
+            ``callback(approx, hist, i)`` after each step; raising
+            ``StopIteration`` (or returning True) ends the fit.
+        progressbar : bool
+            A tqdm bar showing the running ELBO.
+
+        Returns
+        -------
+        Approximation
+            ``approx.hist`` gains the ELBO of each step.
+
+        Raises
+        ------
+        NonFiniteELBOError
+            If an ELBO estimate is not finite; the approximation keeps the
+            last state with a finite ELBO and ``hist`` stops before it.
+        """
+        from tessera.ppl.inference.progress import ProgressBar
+
+        n = int(n)
+        if n < 0:
+            raise ValueError(f"n must be >= 0, got {n}")
+        approx, step = self.approx, self.step_fn._fn
+        callbacks = list(callbacks or [])
+        state = list(approx.params) + list(self.optimizer.state)
+        hist = np.empty(n)
+        bar = ProgressBar(n, enabled=progressbar, desc=type(self).__name__)
+        done, stop_msg = n, None
+        block = max(1, min(n, 1000))
+        try:
+            for i in range(n):
+                if i % block == 0:
+                    eps = self._eps_rng.standard_normal((block, *self._eps_shape))
+                # the step rebinds every shared value to a new array (no
+                # in-place writes), so borrowed references are a snapshot
+                before = [v.get_value(borrow=True) for v in state]
+                value = float(step(eps[i % block]))
+                if not np.isfinite(value):
+                    after = {v: v.get_value(borrow=True) for v in approx.params}
+                    for v, b in zip(state, before):
+                        v.set_value(b, borrow=True)
+                    done = i
+                    raise NonFiniteELBOError(
+                        self._nonfinite_message(value, i, len(approx.hist), after),
+                        i,
+                        approx,
+                    )
+                hist[i] = value
+                bar.step(i, f"ELBO = {_smooth(hist, i):.4g}")
+                if callbacks:
+                    full = np.concatenate([approx.hist, hist[: i + 1]])
+                    stop = False
+                    for cb in callbacks:
+                        try:
+                            stop = bool(cb(approx, full, len(full) - 1)) or stop
+                        except StopIteration as why:
+                            stop, stop_msg = True, str(why) or type(cb).__name__
+                    if stop:
+                        done = i + 1
+                        break
+        finally:
+            approx.hist = np.concatenate([approx.hist, hist[:done]])
+            self.stop_reason = stop_msg
+            last = f"ELBO = {_smooth(hist, done - 1):.4g}" if done else None
+            bar.close(last)
+        return approx
+
+    def _nonfinite_message(self, value, i, offset, values) -> str:
+        labels = self.approx.flat_labels()
+        bad = []
+        for p, val in values.items():
+            val = np.asarray(val)
+            idx = np.flatnonzero(~np.isfinite(val.ravel()))
+            if not idx.size:
+                continue
+            if val.ndim == 1 and val.size == len(labels):
+                names = [labels[k] for k in idx[:5]]
+            else:
+                names = [str(np.unravel_index(k, val.shape)) for k in idx[:5]]
+            more = f" and {idx.size - 5} more" if idx.size > 5 else ""
+            bad.append(f"{p.name}: {', '.join(names)}{more}")
+        where = (
+            "non-finite parameters after the step: " + "; ".join(bad)
+            if bad
+            else "the parameters stayed finite (the model's log-density was not "
+            "finite at a Monte-Carlo draw: a draw left the region where the "
+            "model is defined, or the log-density overflowed)"
+        )
+        return (
+            f"the ELBO is {value} at iteration {i}"
+            + (f" of this fit ({offset + i} overall)" if offset else "")
+            + f"; {where}. The approximation keeps the parameters of the last "
+            "iteration with a finite ELBO; try a smaller learning rate, a better "
+            "start, or a model parametrization that avoids the problem"
+        )
+
+
+class FullRankADVI(ADVI):
+    """Full-rank ADVI: one correlated Gaussian ``N(mu, L L^T)``.
+
+    Same parameters as :class:`ADVI`. Captures posterior correlations that
+    mean-field ADVI cannot, at ``O(n^2)`` parameters.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tessera import ppl
+    >>> with ppl.Model() as m:
+    ...     x = ppl.Normal("x", 0.0, 1.0, shape=2)
+    >>> FullRankADVI(model=m, random_seed=0).approx.params[1].name
+    'L'
+    """
+
+    approximation_class = FullRank
+
+
+_METHODS = {"advi": ADVI, "fullrank_advi": FullRankADVI}
+
+
+def fit(
+    n: int = 10000,
+    method: str = "advi",
+    model: Any = None,
+    random_seed: Any = None,
+    optimizer: Callable | None = None,
+    obj_n_mc: int = 1,
+    callbacks: Sequence[Callable] | None = None,
+    progressbar: bool = True,
+    start: dict | None = None,
+) -> Approximation:
+    """Fit a variational approximation of the posterior with ADVI.
+
+    Parameters
+    ----------
+    n : int
+        Optimization steps.
+    method : {"advi", "fullrank_advi"}
+        Mean-field or full-rank Gaussian on the unconstrained space.
+    model : Model, optional
+        Default: the active model.
+    random_seed : int, SeedSequence or Generator, optional
+    optimizer : Optimizer, optional
+        Default: ``ppl.adam(learning_rate=0.01)``; see
+        :mod:`tessera.ppl.inference.optimizers` (``adagrad_window``, ...).
+    obj_n_mc : int
+        Monte-Carlo draws per gradient estimate.
+    callbacks : list of callables, optional
+        See :mod:`tessera.ppl.inference.callbacks`.
+    progressbar : bool
+    start : dict, optional
+        Starting mean (a point of value variables).
+
+    Returns
+    -------
+    Approximation
+        With ``hist`` (the ELBO per step), ``mean``/``std`` (dicts in the
+        original space), ``cov`` (full covariance of the free variables),
+        ``sample(draws)`` returning an InferenceData.
+
+    Raises
+    ------
+    NonFiniteELBOError
+        See :meth:`ADVI.fit`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tessera import ppl
+    >>> with ppl.Model() as model:
+    ...     mu = ppl.Normal("mu", 0.0, 10.0)
+    ...     y = ppl.Normal("y", mu, 1.0, observed=np.array([0.5, 1.5]))
+    ...     approx = ppl.fit(4000, random_seed=1, progressbar=False)
+    >>> round(float(approx.mean["mu"]), 1), round(float(approx.std["mu"]), 1)
+    (1.0, 0.7)
+    >>> approx.sample(100, random_seed=0).posterior["mu"].shape
+    (1, 100)
+    """
+    cls = _METHODS.get(method)
+    if cls is None:
+        raise ValueError(f"unknown method {method!r}; choose one of {list(_METHODS)}")
+    inference = cls(
+        model=model,
+        random_seed=random_seed,
+        obj_n_mc=obj_n_mc,
+        optimizer=optimizer,
+        start=start,
+    )
+    return inference.fit(n, callbacks=callbacks, progressbar=progressbar)
+
+
+def _entropy(random_seed: Any):
+    if isinstance(random_seed, np.random.Generator):
+        return int(random_seed.integers(2**63))
+    if isinstance(random_seed, np.random.SeedSequence):
+        return random_seed.entropy
+    return random_seed
+
+
+def _smooth(hist: np.ndarray, i: int, window: int = 100) -> float:
+    return float(hist[max(0, i + 1 - window) : i + 1].mean())
