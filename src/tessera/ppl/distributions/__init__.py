@@ -64,6 +64,10 @@ from tessera.ppl.distributions.multivariate import (
     MvNormal,
     MvStudentT,
 )
+from tessera.ppl.distributions.ordinal import (
+    OrderedLogistic,
+    OrderedProbit,
+)
 from tessera.ppl.distributions.positive import (
     Exponential,
     HalfCauchy,
@@ -137,6 +141,8 @@ __all__ = [
     "MvStudentT",
     "NegativeBinomial",
     "Normal",
+    "OrderedLogistic",
+    "OrderedProbit",
     "ParameterValueError",
     "Pareto",
     "Poisson",
