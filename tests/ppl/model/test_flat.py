@@ -143,3 +143,13 @@ def test_transforms_that_change_the_event_size(make, value_shape, draw_shape):
     out = m.compile_constrained_draws()(np.stack([x, x]))
     assert out["v"].shape == (2, *draw_shape)
     np.testing.assert_allclose(out["v"][1], value, rtol=1e-12)
+
+
+def test_flat_api_is_importable_from_the_package_and_compile_module():
+    from tessera.ppl import model as pm
+    from tessera.ppl.model import compile as comp
+
+    assert comp.FlatLogpDlogp is pm.FlatLogpDlogp
+    assert comp.flat_layout is pm.flat.flat_layout
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        comp.nope

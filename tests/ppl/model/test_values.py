@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import scipy.stats as st
 
 import tessera as ts
 from tessera import ppl
@@ -80,7 +81,7 @@ def test_observed_must_be_model_data_or_an_array():
 
     with ppl.Model():
         with pytest.raises(
-            TypeError, match="'y': observed must be an array or a ppl.Data"
+            TypeError, match="'y': observed must be an array, .* is the free input v"
         ):
             ppl.Normal("y", 0.0, 1.0, observed=ts.vector("v"))
 
@@ -124,3 +125,45 @@ def test_distribution_transform_parameters_hook(monkeypatch):
     )
     t = default_transform_of(ppl.Dirichlet.dist(np.ones(3)))
     assert isinstance(t, tr.ZeroSumTransform) and t.n_zerosum_axes == 1
+
+
+def test_observed_expression_of_shared_data():
+    from tessera.ppl.model.idata import observed_data_dict
+
+    data = ts.shared(np.array([1.0, 2.0, 3.0, 4.0]))
+    index = ts.shared(np.array([0, 2]), shape=(2,))
+    with ppl.Model() as m:
+        y = ppl.Normal("y", 0.0, 1.0, observed=data[index], total_size=4)
+    assert y.type.shape == (2,)
+    assert m.rvs_to_total_sizes == {y: 4}
+    lp = m.compile_logp()
+    np.testing.assert_allclose(lp({}), st.norm.logpdf([1.0, 3.0]).sum())
+    index.set_value(np.array([1, 3]))
+    np.testing.assert_allclose(lp({}), st.norm.logpdf([2.0, 4.0]).sum())
+    assert observed_data_dict(m) == {}  # no fixed value to record
+
+
+def test_observed_data_expression_with_nan_is_refused():
+    data = ts.shared(np.array([1.0, np.nan]))
+    with ppl.Model():
+        with pytest.raises(ValueError, match="observed data of 'y' contains 1 NaN"):
+            ppl.Normal("y", 0.0, 1.0, observed=data * 2)
+
+
+def test_observed_must_not_depend_on_free_inputs_or_random_variables():
+    with ppl.Model():
+        x = ppl.Normal("x", 0.0, 1.0)
+        with pytest.raises(TypeError, match="observed is the model variable 'x'"):
+            ppl.Normal("y", 0.0, 1.0, observed=x)
+        with pytest.raises(TypeError, match="observed depends on the random variable"):
+            ppl.Normal("z", 0.0, 1.0, observed=x + 1)
+        with pytest.raises(TypeError, match="depends on the free input v"):
+            ppl.Normal("w", 0.0, 1.0, observed=ts.vector("v") * 2)
+
+
+def test_total_size_errors():
+    with ppl.Model():
+        with pytest.raises(ValueError, match="'x': total_size applies to observed"):
+            ppl.Normal("x", 0.0, 1.0, total_size=10)
+        with pytest.raises(TypeError, match="'y': total_size must be an int"):
+            ppl.Normal("y", 0.0, 1.0, observed=[1.0], total_size=2.5)

@@ -101,6 +101,7 @@ class Model:
         self.rvs_to_transforms: dict[Variable, Transform | None] = {}
         self.values_to_rvs: dict[Variable, Variable] = {}
         self.rvs_to_initial_values: dict[Variable, np.ndarray] = {}
+        self.rvs_to_total_sizes: dict[Variable, int] = {}
         self._observed_data: dict[str, Any] = {}
         self._value_names: set[str] = set()
         self._kinds: dict[str, str] = {}
@@ -275,6 +276,7 @@ class Model:
         observed: Any = None,
         transform: Any = _UNSET,
         initval: Any = None,
+        total_size: int | None = None,
         rng: Any = None,
         **kwargs: Any,
     ) -> Variable:
@@ -297,6 +299,10 @@ class Model:
         initval : array_like, optional
             Initial value (constrained space) instead of the distribution's
             moment.
+        total_size : int, optional
+            Rows of the full data of an observed variable fed minibatches:
+            recorded in ``rvs_to_total_sizes``; variational fits scale its
+            log-likelihood by ``total_size / rows`` (``model.logp`` does not).
 
         Returns
         -------
@@ -321,6 +327,18 @@ class Model:
             raise type(err)(f"variable {name!r}: {err}") from err
         if dims is not None:
             self._check_shape_vs_dims(name, dims, rv.type.shape)
+        if total_size is not None:
+            if obs_var is None:
+                raise ValueError(
+                    f"variable {name!r}: total_size applies to observed variables"
+                )
+            if isinstance(total_size, bool) or not isinstance(
+                total_size, int | np.integer
+            ):
+                raise TypeError(
+                    f"variable {name!r}: total_size must be an int, got {total_size!r}"
+                )
+            self.rvs_to_total_sizes[rv] = int(total_size)
         if obs_var is not None:
             _check_same_shape(name, rv.type.shape, obs_var.type.shape)
             self._add(name, rv, "observed", dims)

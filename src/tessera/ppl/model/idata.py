@@ -143,12 +143,18 @@ def observed_data_dict(model: Model) -> dict[str, np.ndarray]:
     """The current data of each observed RV.
 
     Data that no longer fits the variable's dims (a constant array whose
-    dims were resized by ``set_data``) is left out.
+    dims were resized by ``set_data``) and expressions of data (minibatches)
+    are left out.
     """
     out = {}
     for rv in model.observed_RVs:
         v = model.rvs_to_values[rv]
-        arr = np.asarray(v.get_value() if hasattr(v, "get_value") else v.data)
+        if hasattr(v, "get_value"):
+            arr = np.asarray(v.get_value())
+        elif hasattr(v, "data"):
+            arr = np.asarray(v.data)
+        else:  # an expression of data (a minibatch): no fixed value to record
+            continue
         dims = model.named_vars_to_dims.get(rv.name)
         if dims is not None and arr.shape != tuple(model.dim_lengths[d] for d in dims):
             continue

@@ -22,18 +22,11 @@ def observed_input(model, name: str, cls, observed: Any):
 
     Arrays are checked (no NaN, integers for discrete distributions) and
     become constants; a ``ppl.Data`` variable of ``model`` is used as is
-    (its symbolic shape follows ``set_data``).
+    (its symbolic shape follows ``set_data``), and so is an expression of
+    shared data and constants (a ``ppl.Minibatch``, ``data[index]``).
     """
     if isinstance(observed, Variable):
-        if observed not in model.data_vars:
-            raise TypeError(
-                f"variable {name!r}: observed must be an array or a ppl.Data "
-                f"variable of this model, got {observed}"
-            )
-        check_no_nan(name, observed.get_value(borrow=True))
-        model._observed_data[observed.name] = name
-        shape = tuple(observed.shape[i] for i in range(observed.ndim))
-        return observed, shape
+        return _observed_graph(model, name, observed)
     if np.ma.isMaskedArray(observed):
         raise ValueError(
             f"observed data of {name!r} is a masked array; missing values are "
@@ -56,6 +49,37 @@ def observed_input(model, name: str, cls, observed: Any):
         arr = arr.astype(cls.rv_op.out_dtype())
     var = as_tensor(arr)
     return var, arr.shape
+
+
+def _observed_graph(model, name: str, observed: Variable):
+    from tessera.graph.basic import Constant, SharedValue
+    from tessera.graph.traversal import graph_inputs, toposort
+    from tessera.ops.shape import shape_tuple
+    from tessera.random.op import RandomVariable
+
+    if observed.name in model.named_vars and observed not in model.data_vars:
+        raise TypeError(
+            f"variable {name!r}: observed is the model variable {observed.name!r}; "
+            "observed values must be data"
+        )
+    for v in graph_inputs([observed]):
+        if not isinstance(v, Constant | SharedValue):
+            what = "is" if v is observed else f"{observed} depends on"
+            raise TypeError(
+                f"variable {name!r}: observed must be an array, a ppl.Data "
+                f"variable or an expression of data; {what} the free input {v}"
+            )
+        if isinstance(v, SharedValue) and hasattr(v, "get_value"):
+            check_no_nan(name, v.get_value(borrow=True))
+            if v in model.data_vars:
+                model._observed_data[v.name] = name
+    for node in toposort([observed]):
+        if isinstance(node.op, RandomVariable):
+            raise TypeError(
+                f"variable {name!r}: observed depends on the random variable "
+                f"{node.outputs[1]}; observed values must be data"
+            )
+    return observed, shape_tuple(observed)
 
 
 def check_no_nan(name: str, arr: Any) -> None:
