@@ -97,6 +97,10 @@ from tessera.ppl.distributions.zero_inflated import (
     ZeroInflatedPoisson,
 )
 
+from tessera.ppl.distributions.zerosum import (
+    ZeroSumNormal,
+)
+
 __all__ = [
     "AsymmetricLaplace",
     "Bernoulli",
@@ -159,6 +163,7 @@ __all__ = [
     "ZeroInflatedBinomial",
     "ZeroInflatedNegativeBinomial",
     "ZeroInflatedPoisson",
+    "ZeroSumNormal",
     "check_parameters",
     "dist_of",
     "draw",
