@@ -288,9 +288,19 @@ class LogSumExp(Op):
         return Apply(self, [x], [TensorType(dtype, shp)])
 
     def perform(self, node, inputs, out):
-        from scipy.special import logsumexp as lse
+        x = inputs[0]
+        if x.size == 0 or x.dtype.kind == "c":
+            from scipy.special import logsumexp as lse
 
-        res = lse(inputs[0], axis=self.axis, keepdims=self.keepdims)
+            res = lse(x, axis=self.axis, keepdims=self.keepdims)
+        else:
+            # plain NumPy: scipy's array-API logsumexp costs ~0.2 ms a call
+            m = np.max(x, axis=self.axis, keepdims=True)
+            m = np.where(np.isfinite(m), m, 0.0)
+            with np.errstate(divide="ignore"):
+                res = np.log(np.sum(np.exp(x - m), self.axis, keepdims=True)) + m
+            if not self.keepdims:
+                res = np.squeeze(res, axis=self.axis)
         out[0][0] = np.asarray(res, dtype=node.outputs[0].dtype)
 
     def vectorize_node(self, node, x):
