@@ -156,3 +156,29 @@ def test_initial_point_draws_from_the_prior_without_a_moment():
     assert a.shape == (3,) and np.all(np.abs(a - 100.0) < 6)
     np.testing.assert_array_equal(a, m.initial_point(random_seed=3)["z"])
     assert not np.array_equal(a, m.initial_point(random_seed=4)["z"])
+
+
+# --- checking points ----------------------------------------------------------------------
+def test_point_logps_per_variable(case):
+    c, m = case
+    logps = m.point_logps(c.point)
+    assert list(logps) == [v.name for v in m.basic_RVs + m.potentials]
+    np.testing.assert_allclose(sum(logps.values()), c.reference(c.point, True))
+    assert all(np.isfinite(v) for v in m.point_logps().values())
+
+
+def test_check_start_vals():
+    m = _hierarchical()
+    m.check_start_vals(m.initial_point())
+    with pytest.raises(KeyError, match="no value for 'tau_log__'"):
+        m.check_start_vals({"mu": 0.0, "theta": np.zeros(3)})
+    with pytest.raises(ValueError, match="starting value of 'mu' is not finite"):
+        m.check_start_vals({"mu": np.nan, "tau_log__": 0.0, "theta": np.zeros(3)})
+    with ppl.Model() as m2:
+        ppl.Uniform("u", 0.0, 1.0, transform=None)
+        ppl.Normal("x", 0.0, 1.0)
+    with pytest.raises(
+        ValueError,
+        match=r"not finite at the starting point: u: -inf \(starting values: u=2.0, x=0.0\)",
+    ):
+        m2.check_start_vals({"u": 2.0, "x": 0.0})

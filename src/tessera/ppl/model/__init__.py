@@ -22,6 +22,7 @@ from tessera.ppl.model.idata import (
     to_inference_data,
 )
 from tessera.ppl.model.predictive import (
+    compute_log_likelihood,
     sample_posterior_predictive,
     sample_prior_predictive,
 )
@@ -35,6 +36,7 @@ __all__ = [
     "Model",
     "PointFunction",
     "Potential",
+    "compute_log_likelihood",
     "dict_to_dataset",
     "modelcontext",
     "modelcontext_or_none",

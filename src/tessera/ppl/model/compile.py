@@ -291,6 +291,72 @@ def compile_fn(model: Model, outputs, point_fn: bool = True):
     return PointFunction(fn, [v.name for v in inputs]) if point_fn else fn
 
 
+# --- checking points --------------------------------------------------------------
+def point_logps(model: Model, point: Mapping[str, Any] | None = None) -> dict:
+    """Log-density of each RV and potential at ``point`` (summed over its
+    entries, Jacobian included); default: the initial point.
+
+    Examples
+    --------
+    >>> from tessera import ppl
+    >>> with ppl.Model() as m:
+    ...     x = ppl.Normal("x", 0.0, 1.0)
+    >>> {k: round(v, 4) for k, v in m.point_logps({"x": 0.0}).items()}
+    {'x': -0.9189}
+    """
+    if point is None:
+        point = initial_point(model)
+    fn = model._cache.get("point_logps")
+    if fn is None:
+        fn = model._cache["point_logps"] = compile_logp(model, sum=False)
+    names = [v.name for v in model.basic_RVs + model.potentials]
+    with np.errstate(all="ignore"):
+        terms = fn(point)
+    return {n: float(np.sum(t)) for n, t in zip(names, terms)}
+
+
+def check_start_vals(model: Model, point: Mapping[str, Any]) -> None:
+    """Raise if ``point`` is not a valid starting point of the model.
+
+    Raises
+    ------
+    KeyError
+        A value variable has no entry.
+    ValueError
+        A value is not finite, or some variable's log-density is not finite
+        there (naming the variables and their log-densities).
+
+    Examples
+    --------
+    >>> from tessera import ppl
+    >>> with ppl.Model() as m:
+    ...     x = ppl.Uniform("x", 0.0, 1.0, transform=None)
+    >>> m.check_start_vals({"x": 2.0})
+    Traceback (most recent call last):
+    ...
+    ValueError: the model's log-density is not finite at the starting point: x: -inf (starting values: x=2.0)
+    """
+    for v in model.value_vars:
+        if v.name not in point:
+            raise KeyError(f"the starting point has no value for {v.name!r}")
+        if not np.all(np.isfinite(point[v.name])):
+            raise ValueError(
+                f"the starting value of {v.name!r} is not finite: {point[v.name]}"
+            )
+    logps = point_logps(model, point)
+    bad = {k: v for k, v in logps.items() if not np.isfinite(v)}
+    if bad:
+        shown = ", ".join(f"{k}: {v}" for k, v in bad.items())
+        start = ", ".join(
+            f"{v.name}={np.round(np.asarray(point[v.name]), 4).tolist()}"
+            for v in model.value_vars
+        )
+        raise ValueError(
+            f"the model's log-density is not finite at the starting point: "
+            f"{shown} (starting values: {start})"
+        )
+
+
 # --- initial point --------------------------------------------------------------
 def _fresh_rngs(graphs) -> dict:
     from tessera.random.type import rng as make_rng

@@ -523,6 +523,20 @@ class Model:
 
         return initial_point(self, random_seed=random_seed, jitter=jitter)
 
+    def point_logps(self, point=None) -> dict[str, float]:
+        """Log-density of each variable at ``point`` (see
+        :func:`tessera.ppl.model.compile.point_logps`)."""
+        from tessera.ppl.model.compile import point_logps
+
+        return point_logps(self, point)
+
+    def check_start_vals(self, point) -> None:
+        """Raise a clear error if ``point`` is not a valid start (see
+        :func:`tessera.ppl.model.compile.check_start_vals`)."""
+        from tessera.ppl.model.compile import check_start_vals
+
+        check_start_vals(self, point)
+
     def compile_constrained_draws(self, var_names=None):
         """A batched map from flat unconstrained draws to the posterior's
         variables (see :class:`tessera.ppl.model.flat.ConstrainedDraws`)."""

@@ -1,4 +1,5 @@
-"""Prior and posterior predictive sampling, vectorized over draws.
+"""Prior and posterior predictive sampling, and the pointwise
+log-likelihood of posterior draws; all vectorized over draws.
 
 Both rebuild the model's generative graph with a leading *sample* axis and
 draw every sample in one compiled call (no Python loop over draws):
@@ -324,6 +325,99 @@ def sample_posterior_predictive(
     if extend_inferencedata:
         if not hasattr(trace, "extend"):
             raise TypeError("extend_inferencedata needs an InferenceData trace")
+        trace.extend(new, join="right")
+        return trace
+    return new
+
+
+def compute_log_likelihood(
+    trace,
+    model: Model | None = None,
+    var_names: Sequence[str] | None = None,
+    extend_inferencedata: bool = True,
+):
+    """Pointwise log-likelihood of the observed RVs at every posterior draw.
+
+    One compiled, vectorized call over all ``chain * draw`` draws (the
+    ``log_likelihood`` group ArviZ's ``loo`` and ``waic`` read). Entries
+    have each observed variable's batch shape (event dims of multivariate
+    variables are summed) with its leading dims.
+
+    Parameters
+    ----------
+    trace : InferenceData, xarray Dataset or dict of arrays
+        Posterior values of every free RV, shape ``(chain, draw, ...)``.
+    model : Model, optional
+    var_names : list of str, optional
+        Observed RVs to include (default: all).
+    extend_inferencedata : bool
+        Add the group to ``trace`` (an InferenceData) and return it;
+        otherwise return a new InferenceData with the group only.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tessera import ppl
+    >>> with ppl.Model() as m:
+    ...     mu = ppl.Normal("mu", 0.0, 1.0)
+    ...     y = ppl.Normal("y", mu, 1.0, observed=np.zeros(3))
+    >>> ll = compute_log_likelihood({"mu": np.zeros((2, 4))}, model=m)
+    >>> ll.log_likelihood["y"].shape
+    (2, 4, 3)
+    """
+    from tessera.compile.function import function
+    from tessera.ops.vectorize import vectorize_graph
+    from tessera.ppl.distributions.logprob import logp
+    from tessera.ppl.model.compile import _check_no_random
+
+    model = modelcontext(model)
+    arrays = _posterior_arrays(trace)
+    names = _names(model, var_names, model.observed_RVs)
+    for n in names:
+        if model.kind(n) != "observed":
+            raise ValueError(f"{n!r} is not an observed variable")
+    missing = [rv.name for rv in model.free_RVs if rv.name not in arrays]
+    if missing:
+        raise ValueError(f"the posterior has no values for the free RVs {missing}")
+    lead = arrays[model.free_RVs[0].name].shape[:2] if model.free_RVs else (1, 1)
+    core, batched, values = {}, {}, []
+    for rv in model.free_RVs:
+        arr = arrays[rv.name]
+        if arr.shape[:2] != lead:
+            raise ValueError(
+                f"posterior variables disagree on (chain, draw): {lead} and "
+                f"{arr.shape[:2]} ({rv.name!r})"
+            )
+        core[rv] = TensorType(rv.dtype, rv.type.shape)(name=rv.name)
+        batched[core[rv]] = TensorType(rv.dtype, (None, *rv.type.shape))(name=rv.name)
+        values.append(arr.reshape((-1, *arr.shape[2:])).astype(rv.dtype, copy=False))
+    repl = dict(core)
+    repl.update({rv: model.rvs_to_values[rv] for rv in model.observed_RVs})
+    terms = [logp(model[n], model.rvs_to_values[model[n]]) for n in names]
+    terms = clone_replace(terms, repl)
+    _check_no_random(model, terms, "log-likelihood")
+    out = vectorize_graph(terms, batched)
+    n_draws = lead[0] * lead[1]
+    res = function(list(batched.values()), out)(*values)
+    data, dims = {}, {}
+    for n, r, term in zip(names, res, terms):
+        r = np.asarray(r)
+        if r.ndim == term.ndim:  # no free variable among its parents
+            r = np.broadcast_to(r, (n_draws, *r.shape))
+        data[n] = r.reshape(lead + r.shape[1:])
+        model_dims = model.named_vars_to_dims.get(n)
+        if model_dims is not None:
+            dims[n] = model_dims[: term.ndim]
+    from tessera.ppl.model.idata import to_inference_data
+
+    new = to_inference_data(
+        model,
+        log_likelihood=data,
+        dims=dims,
+        observed_data=False,
+        constant_data=False,
+    )
+    if extend_inferencedata and hasattr(trace, "extend"):
         trace.extend(new, join="right")
         return trace
     return new
