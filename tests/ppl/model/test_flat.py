@@ -153,3 +153,14 @@ def test_flat_api_is_importable_from_the_package_and_compile_module():
     assert comp.flat_layout is pm.flat.flat_layout
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         comp.nope
+
+
+def test_flat_function_on_the_jax_backend_matches_numpy(case):
+    pytest.importorskip("jax")
+    c, m = case
+    x = m.point_to_array(c.point)
+    lp, g = m.logp_dlogp_function()(x)
+    lp_j, g_j = m.logp_dlogp_function(backend="jax")(x)
+    assert isinstance(lp_j, float) and type(g_j) is np.ndarray
+    np.testing.assert_allclose(lp_j, lp, rtol=1e-10)
+    np.testing.assert_allclose(g_j, g, rtol=1e-8, atol=1e-10)

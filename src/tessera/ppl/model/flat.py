@@ -212,9 +212,12 @@ class FlatLogpDlogp:
         outs = clone_replace([lp, g], _flat_input_replacements(self.layout, values, x))
         self.fn = function([x], outs, backend=backend)
         self._call = self.fn._fn
+        self._numpy = backend == "numpy"
 
     def __call__(self, x: np.ndarray) -> tuple[float, np.ndarray]:
         lp, g = self._call(x)
+        if not self._numpy:  # device arrays of other backends
+            g = np.asarray(g, dtype=np.float64)
         return float(lp), g
 
     def point_to_array(self, point: Mapping[str, Any]) -> np.ndarray:
