@@ -299,3 +299,15 @@ def test_log_likelihood_errors():
         )
     with pytest.raises(ValueError, match="'a' is not an observed variable"):
         ppl.model.compute_log_likelihood(_posterior(), model=m, var_names=["a"])
+
+
+def test_roots_batched_by_their_parameters():
+    with ppl.Model() as m:
+        ppl.Normal("w", np.arange(3.0), 1.0)
+        ppl.Normal("v", 0.0, np.array([1.0, 10.0, 100.0]))  # batch from sigma
+    out = ppl.sample_prior_predictive(
+        N, model=m, random_seed=0, return_inferencedata=False
+    )
+    assert out["w"].shape == (N, 3) and out["v"].shape == (N, 3)
+    assert np.all(np.abs(out["w"].mean(axis=0) - [0.0, 1.0, 2.0]) < 4.5 / np.sqrt(N))
+    np.testing.assert_allclose(out["v"].std(axis=0), [1.0, 10.0, 100.0], rtol=0.07)
