@@ -132,7 +132,7 @@ def check_grad(
     def fn(*syms):
         kw = dict(zip(wrt_names, syms[: len(wrt_names)]))
         for k in kw:
-            if k in case.symmetric:
+            if k in case.symmetric and kw[k].ndim >= 2:
                 kw[k] = 0.5 * (kw[k] + kw[k].swapaxes(-1, -2))
         v = syms[-1] if continuous else value
         return ppl.logp(case.dist.dist(**kw, **fixed, **case.kwargs), v)

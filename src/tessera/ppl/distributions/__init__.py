@@ -90,6 +90,10 @@ from tessera.ppl.distributions.skewed import (
     Wald,
     Weibull,
 )
+from tessera.ppl.distributions.spatial import (
+    CAR,
+    ICAR,
+)
 from tessera.ppl.distributions.truncated import Truncated
 from tessera.ppl.distributions.zero_inflated import (
     ZeroInflatedBinomial,
@@ -107,6 +111,7 @@ __all__ = [
     "Beta",
     "BetaBinomial",
     "Binomial",
+    "CAR",
     "Categorical",
     "Cauchy",
     "ChiSquared",
@@ -127,6 +132,7 @@ __all__ = [
     "HalfNormal",
     "HalfStudentT",
     "HyperGeometric",
+    "ICAR",
     "InverseGamma",
     "InverseWishart",
     "KroneckerNormal",
