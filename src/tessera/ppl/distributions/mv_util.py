@@ -23,7 +23,7 @@ from tessera.config import config
 from tessera.graph.basic import Variable
 from tessera.ops import math as tm
 from tessera.ops.basic import as_tensor
-from tessera.ops.shape import broadcast_to, expand_dims, squeeze
+from tessera.ops.shape import broadcast_to, expand_dims, shape_tuple, squeeze
 from tessera.ppl.distributions.base import static_value
 from tessera.random.op import RandomVariable
 
@@ -211,5 +211,9 @@ def embedded_dist(
             f"{who}: {what} must have trailing shape {tuple(event)} (the event), got "
             f"{shape}; give it size=(..., {', '.join(map(str, event))})"
         )
-    params = [broadcast_to(p, rv.shape) for p in node.inputs[2:]]
+    # the shape from the op's shape inference, not rv.shape: a graph through
+    # rv.shape keeps the (unregistered) draw as an ancestor of the logp
+    in_shapes = [None, None] + [shape_tuple(p) for p in node.inputs[2:]]
+    full = op.infer_shape(node, in_shapes)[1]
+    params = [broadcast_to(p, full) for p in node.inputs[2:]]
     return op, params
