@@ -32,48 +32,48 @@ ON_ERROR = ("raise", "nan")
 
 # --- crossovers ---------------------------------------------------------------
 #
-# Cholesky (np.linalg gufunc vs scipy.linalg.cholesky per matrix), median ms:
-#   (batch, n)   (4096,8) (256,32) (64,64) (16,128) (16,256) (4,512) (1,1024)
-#   gufunc          1.50     0.85    1.25     7.9     10.6     18.0    19.7
-#   scipy loop     28.8      2.7     1.23     2.5      7.6     11.7    14.8
-# The gufunc wins below n = 64 whatever the batch; above, LAPACK's blocked
-# potrf called per matrix wins (numpy's gufunc runs the unblocked path).
-CHOLESKY_LOOP_MIN_N = 64
+# Measured with `python benchmarks/linalg.py --kernels` (2 cores, OpenBLAS
+# 0.3.31; median times, batched kernel vs per-matrix LAPACK called directly,
+# about 2.5 us of Python per matrix). The machine was shared while measuring,
+# so only the orders of magnitude are firm; the rules below sit in the middle
+# of the ties.
 #
-# Triangular solve, vector right-hand side: the batch-vectorized forward /
-# back substitution below (one NumPy statement per row, O(batch * n^2) work)
-# against scipy.linalg.solve_triangular per matrix (about 11 us of call
-# overhead each, then BLAS trsv):
-#   n=8:   batch 4096: 0.36 vs 44 ms;   batch 4: 0.042 vs 0.045 ms
-#   n=32:  batch 16:   0.17 vs 0.18 ms; batch 64: 0.22 vs 0.72 ms
-#   n=128: batch 64:   1.07 vs 0.98 ms; batch 16: 0.74 vs 0.24 ms
-#   n=256: batch 16:   1.67 vs 0.38 ms; batch 64: 4.2 vs 2.3 ms
-# so the per-matrix loop wins when 2 * batch <= n. Matrix right-hand sides
-# (k columns) use the cost model of `_trsm_loop_wins`, fitted to
-#   n=32,k=32:   batch 16: 0.28 vs 0.24 ms;  batch 64: 0.57 vs 0.96 ms
-#   n=64,k=64:   batch 64: 2.5 vs 1.6 ms;    batch 256: 12.8 vs 7.6 ms
-#   n=128,k=128: batch 4:  1.5 vs 0.64 ms;   n=8,k=8, batch 4096: 2.0 vs 47 ms
-# np.linalg.solve on the triangular matrix (LU, O(n^3)) never wins: 2.4-4.8 ms
-# at (4096, 8) against 0.36-2.0 ms for the substitution.
+# Cholesky, np.linalg gufunc vs potrf per matrix:
+#   (batch, n)  (4096,8)  (256,32)  (64,64)  (16,128)  (16,256)
+#   gufunc       1.5 ms    0.85 ms   1.2 ms   7.9 ms    10.6 ms
+#   potrf loop  24 ms      2.1 ms    1.2-1.6  2.5 ms    7.6 ms
+# The gufunc wins up to n = 64 whatever the batch; above that LAPACK's
+# blocked potrf per matrix wins (the gufunc copies each matrix and runs an
+# unblocked factorization).
+CHOLESKY_LOOP_MIN_N = 96
+#
+# Triangular solve: the batch-vectorized substitution below (one NumPy
+# statement per row) against trtrs per matrix. Vector right-hand side:
+#   (batch, n):  (4096,8) 0.61 vs 13.5 ms  (8,8) 46 vs 46 us  (2,8) 45 vs 26 us
+#                (32,32) 195 vs 160 us  (8,32) 175 vs 55 us
+#                (64,128) 1.07 vs 1.0-1.9 ms  (256,128) 4.3 vs 16 ms
+# so the loop wins when batch <= n. With k right-hand-side columns:
+#   (batch, n, k): (4096,8,8) 2.0-4.4 vs 146 ms  (8,8,8) 60 vs 65-210 us
+#                  (16,32,32) 0.51 vs 0.48 ms  (64,32,32) 0.93 vs 0.64 ms
+#                  (64,64,64) 2.4 vs 1.5 ms  (256,64,64) 10.6 vs 6.3 ms
+#                  (16,128,128) 4.2 vs 2.0 ms  (16,256,256) 24.5 vs 7.9 ms
+# fitted by the cost model of `_trsm_loop_wins` (microseconds). Solving with
+# np.linalg.solve (LU, O(n^3)) never wins: 4.8 ms at (4096, 8, 8).
 
 
 def _trsm_loop_wins(nbatch: int, n: int, k: int) -> bool:
-    if k <= 2:
-        return 2 * nbatch <= n
-    work = nbatch * n * n * k
-    loop_us = 12.0 * nbatch + 3e-5 * work
-    subst_us = 5.0 * n + 2e-4 * work
+    if k == 1:
+        return nbatch <= n
+    flops = nbatch * n * n * k
+    loop_us = 15.0 + 2.5 * nbatch + 8e-5 * flops
+    subst_us = 4.0 * n + 0.012 * nbatch * n * k + 8e-5 * flops
     return loop_us < subst_us
 
 
 # General solve and inverse: np.linalg's gufunc (getrf + getrs) and SciPy's
 # per-matrix gesv run the same LAPACK code; the gufunc has no per-matrix
 # Python overhead, so it is used at every size.
-#
-# expm: scipy.linalg.expm loops over a batch at about 110 us per 8x8 matrix
-# (475 ms for 4096 of them); `expm_pade` below vectorizes Higham's scaling
-# and squaring over the batch (about 3 ms there). For a single matrix SciPy's
-# version (with its exact 1-norm estimates) is used.
+# (LU and expm crossovers: see _kernels_lu_expm.py.)
 
 
 def batch_size(shape) -> int:
@@ -121,10 +121,7 @@ def nan_elements(x: np.ndarray, core_ndim: int) -> np.ndarray:
 
 def report(op: str, bad: np.ndarray | None, what: str, on_error: str, outs) -> None:
     """Raise for, or NaN-fill, the batch elements flagged in ``bad``."""
-    if bad is None:
-        return
-    bad = np.asarray(bad, dtype=bool)
-    if not bad.any():
+    if bad is None or not bad.any():
         return
     if on_error == "raise":
         if bad.ndim == 0:
@@ -142,14 +139,21 @@ def as_float(x, dtype: np.dtype) -> np.ndarray:
     return x if x.dtype == dtype else x.astype(dtype)
 
 
+def batch_shape(*shapes) -> tuple:
+    """Broadcast batch shapes (fast when they are all equal)."""
+    first = shapes[0]
+    if all(s == first for s in shapes[1:]):
+        return first
+    return np.broadcast_shapes(*shapes)
+
+
 def broadcast_batch(*arrays_and_core_ndims):
     """Broadcast the batch dims of ``(array, core_ndim)`` pairs."""
-    batch = np.broadcast_shapes(
-        *[a.shape[: a.ndim - nd] for a, nd in arrays_and_core_ndims]
-    )
+    shapes = [a.shape[: a.ndim - nd] for a, nd in arrays_and_core_ndims]
+    batch = batch_shape(*shapes)
     return batch, [
-        np.broadcast_to(a, batch + a.shape[a.ndim - nd :])
-        for a, nd in arrays_and_core_ndims
+        a if s == batch else np.broadcast_to(a, batch + a.shape[a.ndim - nd :])
+        for (a, nd), s in zip(arrays_and_core_ndims, shapes)
     ]
 
 
@@ -160,21 +164,60 @@ def symmetrize_from(a: np.ndarray, lower: bool) -> np.ndarray:
     return t + np.swapaxes(strict, -1, -2)
 
 
+# --- per-matrix LAPACK ------------------------------------------------------------
+
+_LAPACK: dict = {}
+
+
+def lapack(name: str, dtype: np.dtype):
+    """The LAPACK routine ``name`` for ``dtype`` (called directly: about 1 us of
+    overhead, against about 10 us through the ``scipy.linalg`` wrappers)."""
+    key = (name, dtype.char)
+    fn = _LAPACK.get(key)
+    if fn is None:
+        fn = _LAPACK[key] = sla.get_lapack_funcs(name, dtype=dtype)
+    return fn
+
+
+def per_matrix(fn, args, out_core, dtype, out_dtypes=None):
+    """Call ``fn(*core_args) -> (*outputs, info)`` per batch element.
+
+    ``args`` are ``(array, core_ndim)`` pairs whose batch dims broadcast;
+    ``out_core`` gives the core shape of each output. Returns the outputs
+    and the mask of elements whose ``info`` was positive.
+    """
+    batch, arrays = broadcast_batch(*args)
+    nb = math.prod(batch)
+    if nb == 1:  # the common single-matrix case, without the loop machinery
+        *res, info = fn(*[a.reshape(a.shape[len(batch) :]) for a in arrays])
+        outs = [np.asarray(r).reshape(batch + c) for r, c in zip(res, out_core)]
+        if out_dtypes:
+            outs = [o.astype(d, copy=False) for o, d in zip(outs, out_dtypes)]
+        return outs, np.full(batch, info > 0)
+    flat = [a.reshape((nb,) + a.shape[len(batch) :]) for a in arrays]
+    out_dtypes = out_dtypes or [dtype] * len(out_core)
+    outs = [np.empty((nb,) + c, d) for c, d in zip(out_core, out_dtypes)]
+    bad = np.zeros(nb, dtype=bool)
+    for i in range(nb):
+        *res, info = fn(*[a[i] for a in flat])
+        for o, r in zip(outs, res):
+            o[i] = r
+        if info > 0:
+            bad[i] = True
+    return [o.reshape(batch + c) for o, c in zip(outs, out_core)], bad.reshape(batch)
+
+
 # --- cholesky ------------------------------------------------------------------
 
 
 def cholesky(a, lower: bool, dtype: np.dtype, on_error: str, op: str = "cholesky"):
     a = as_float(a, dtype)
     n = a.shape[-1]
-    batch = a.shape[:-2]
     if n >= CHOLESKY_LOOP_MIN_N or _gu is None:
-        out = np.empty(a.shape, dtype)
-        bad = np.zeros(batch, dtype=bool)
-        for idx in np.ndindex(*batch):
-            try:
-                out[idx] = sla.cholesky(a[idx], lower=lower, check_finite=False)
-            except LinAlgError:
-                bad[idx] = True
+        potrf = lapack("potrf", dtype)
+        (out,), bad = per_matrix(
+            lambda m: potrf(m, lower=lower, clean=1), [(a, 2)], [(n, n)], dtype
+        )
         report(op, bad, "not positive definite", on_error, [out])
         return out
     fn = _gu.cholesky_lo if lower else _gu.cholesky_up
@@ -194,7 +237,7 @@ def _substitute(a, b, lower: bool, unit: bool, dtype) -> np.ndarray:
     when ``unit``). ``b`` is ``(..., n, k)``; batch dims broadcast.
     """
     n = a.shape[-1]
-    shape = np.broadcast_shapes(a.shape[:-2], b.shape[:-2]) + b.shape[-2:]
+    shape = batch_shape(a.shape[:-2], b.shape[:-2]) + b.shape[-2:]
     x = np.empty(shape, dtype)
     if n == 0 or x.size == 0:
         return x
@@ -211,6 +254,19 @@ def _substitute(a, b, lower: bool, unit: bool, dtype) -> np.ndarray:
     return x
 
 
+def trsm_loop(a, b, lower: bool, trans: int, unit: bool, dtype):
+    """Per-matrix LAPACK ``trtrs``; returns ``(x, singular mask)``."""
+    trtrs = lapack("trtrs", dtype)
+    n, k = b.shape[-2:]
+    (x,), bad = per_matrix(
+        lambda m, v: trtrs(m, v, lower=lower, trans=trans, unitdiag=unit),
+        [(a, 2), (b, 2)],
+        [(n, k)],
+        dtype,
+    )
+    return x, bad
+
+
 def solve_triangular(
     a,
     b,
@@ -224,28 +280,15 @@ def solve_triangular(
     """Solve ``a x = b`` (``trans=0``) or ``a^T x = b`` with ``b`` (..., n, k)."""
     a, b = as_float(a, dtype), as_float(b, dtype)
     n, k = b.shape[-2], b.shape[-1]
-    batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
-    bad = None
-    if not unit_diagonal:
-        zero = np.diagonal(a, axis1=-2, axis2=-1) == 0
-        if zero.any():
-            bad = np.broadcast_to(zero.any(axis=-1), batch)
+    batch = batch_shape(a.shape[:-2], b.shape[:-2])
     if _trsm_loop_wins(batch_size(batch), n, k):
-        _, (ab, bb) = broadcast_batch((a, 2), (b, 2))
-        x = np.empty(batch + (n, k), dtype)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            for idx in np.ndindex(*batch):
-                if bad is not None and bad[idx]:
-                    continue
-                x[idx] = sla.solve_triangular(
-                    ab[idx],
-                    bb[idx],
-                    trans=trans,
-                    lower=lower,
-                    unit_diagonal=unit_diagonal,
-                    check_finite=False,
-                )
+        x, bad = trsm_loop(a, b, lower, trans, unit_diagonal, dtype)
     else:
+        bad = None
+        if not unit_diagonal:
+            zero = (np.diagonal(a, axis1=-2, axis2=-1) == 0).any(axis=-1)
+            if zero.any():
+                bad = np.broadcast_to(zero, batch)
         if trans:
             a, lower = np.swapaxes(a, -1, -2), not lower
         x = _substitute(a, b, lower, unit_diagonal, dtype)
@@ -257,12 +300,12 @@ def cho_solve(c, lower: bool, b, dtype: np.dtype) -> np.ndarray:
     """Solve ``(c c^T) x = b`` (``lower``) or ``(c^T c) x = b`` from a factor."""
     c, b = as_float(c, dtype), as_float(b, dtype)
     n, k = b.shape[-2], b.shape[-1]
-    batch = np.broadcast_shapes(c.shape[:-2], b.shape[:-2])
+    batch = batch_shape(c.shape[:-2], b.shape[:-2])
     if _trsm_loop_wins(batch_size(batch), n, k):
-        _, (cb, bb) = broadcast_batch((c, 2), (b, 2))
-        x = np.empty(batch + (n, k), dtype)
-        for idx in np.ndindex(*batch):
-            x[idx] = sla.cho_solve((cb[idx], lower), bb[idx], check_finite=False)
+        potrs = lapack("potrs", dtype)
+        (x,), _ = per_matrix(
+            lambda m, v: potrs(m, v, lower=lower), [(c, 2), (b, 2)], [(n, k)], dtype
+        )
         return x
     ct = np.swapaxes(c, -1, -2)
     if lower:

@@ -18,19 +18,24 @@ from tessera.ops.linalg._kernels import (
     as_float,
     batch_size,
     broadcast_batch,
+    lapack,
+    per_matrix,
 )
 
-# LU factorization: scipy.linalg.lu_factor per matrix (blocked getrf, ~15 us
-# of overhead per call) against `_getf2_batched` (partial pivoting vectorized
-# over the batch, one NumPy pass per column). Measured (median ms):
-#   n=4,  batch 4096: 0.35 vs 58;    n=8, batch 4096: 1.2 vs 60
-#   n=8,  batch 4:    0.06 vs 0.06;  n=32, batch 64: 2.0 vs 1.3
-#   n=16, batch 256:  1.4 vs 3.9;    n=64, batch 16: 4.8 vs 0.6
-# The vectorized version wins when batch >= n * n / 16 (and batch > 4).
+# LU factorization: getrf per matrix (about 2.5 us of Python each) against
+# `_getf2_batched` (partial pivoting vectorized over the batch, a few NumPy
+# passes per column). Measured (median, batched vs loop):
+#   (batch, n): (4096,4) 2.4 vs 11.8 ms  (4096,8) 9.2 vs 13.6 ms
+#               (64,8) 0.49 vs 0.43 ms   (16,8) 0.21 vs 0.07 ms
+#               (256,16) 2.7 vs 1.3 ms   (64,32) 3.8 vs 0.78 ms
+# The cost model below (microseconds) follows these: the vectorized version
+# only pays off for many matrices of size up to about 8.
 
 
 def _lu_loop_wins(nbatch: int, n: int) -> bool:
-    return nbatch <= 4 or 16 * nbatch < n * n
+    loop_us = 15.0 + nbatch * (3.0 + 3e-4 * n**3)
+    batched_us = n * (10.0 + 0.005 * nbatch * n * n)
+    return loop_us <= batched_us
 
 
 def _getf2_batched(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -61,15 +66,10 @@ def lu_factor(a, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
     n = a.shape[-1]
     batch = a.shape[:-2]
     if _lu_loop_wins(batch_size(batch), n):
-        lu = np.empty(a.shape, dtype)
-        piv = np.empty(batch + (n,), np.int32)
-        import warnings
-
-        with warnings.catch_warnings():
-            # singular factors are a valid result here; lu_solve reports them
-            warnings.simplefilter("ignore", sla.LinAlgWarning)
-            for idx in np.ndindex(*batch):
-                lu[idx], piv[idx] = sla.lu_factor(a[idx], check_finite=False)
+        getrf = lapack("getrf", dtype)
+        (lu, piv), _ = per_matrix(
+            getrf, [(a, 2)], [(n, n), (n,)], dtype, [dtype, np.dtype(np.int32)]
+        )
         return lu, piv
     flat = np.array(a.reshape((-1, n, n)), dtype=dtype)
     lu, piv = _getf2_batched(flat)
@@ -103,11 +103,13 @@ def lu_solve(lu, piv, b, trans: int, dtype: np.dtype) -> np.ndarray:
     n, k = b.shape[-2], b.shape[-1]
     batch, (lu, piv, b) = broadcast_batch((lu, 2), (np.asarray(piv), 1), (b, 2))
     if _trsm_loop_wins(batch_size(batch), n, k):
-        x = np.empty(batch + (n, k), dtype)
-        for idx in np.ndindex(*batch):
-            x[idx] = sla.lu_solve(
-                (lu[idx], piv[idx]), b[idx], trans=trans, check_finite=False
-            )
+        getrs = lapack("getrs", dtype)
+        (x,), _ = per_matrix(
+            lambda m, p, v: getrs(m, p, v, trans=trans),
+            [(lu, 2), (piv, 1), (b, 2)],
+            [(n, k)],
+            dtype,
+        )
         return x
     perm = pivots_to_permutation(piv)
     if trans == 0:
@@ -190,9 +192,17 @@ def expm_pade(a: np.ndarray) -> np.ndarray:
     return r
 
 
+# expm: scipy.linalg.expm loops over a batch in Python (about 110 us per 8x8
+# matrix, 0.5-0.9 s for 4096 of them) where `expm_pade` takes 3-25 ms; for
+# (16, 8) 0.3 vs 3.5 ms, (16, 64) 8.9 vs 110 ms. SciPy's version (with exact
+# 1-norm estimates) is kept for one or two small matrices: (2, 8) 44 us vs
+# 190 us.
+
+
 def expm(a, dtype: np.dtype) -> np.ndarray:
     a = np.asarray(a, dtype=np.float64)
-    if batch_size(a.shape[:-2]) <= 1 or a.shape[-1] == 0:
+    nbatch, n = batch_size(a.shape[:-2]), a.shape[-1]
+    if nbatch <= 1 or n == 0 or (nbatch <= 2 and n <= 32):
         out = sla.expm(a)
     else:
         out = expm_pade(a)

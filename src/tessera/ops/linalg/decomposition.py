@@ -26,7 +26,6 @@ from tessera.ops.linalg._base import (
     result_dtype,
     square_value,
     store,
-    sym,
 )
 from tessera.ops.linalg.structure import Triangle
 
@@ -84,22 +83,39 @@ class Cholesky(LinalgOp):
         )
 
     def pullback(self, inputs, outputs, cotangents):
-        # With a = L L^T: abar = L^{-T} Phi(L^T Lbar) L^{-1}, Phi = lower
+        # With a = L L^T: abar = sym(L^{-T} Phi(L^T Lbar) L^{-1}), Phi = lower
         # triangle with the diagonal halved; symmetrized because only one
         # triangle of a is read (perturbations of a are taken symmetric).
+        # Phi / 2 is one product with a constant mask, and sym(s) = s' + s'^T
+        # with s' the solves applied to Phi / 2.
         (g,), (c,) = cotangents, outputs
         err = self.on_error
         if self.lower:
-            x = mT(c) @ g
-            p = 0.5 * (_tril(x) + _tril(x, -1))
+            p = (mT(c) @ g) * _half_phi_mask(c)
             y = _trsolve(c, p, True, 1, on_error=err)
             s = mT(_trsolve(c, mT(y), True, 1, on_error=err))
         else:
-            x = c @ mT(g)
-            p = 0.5 * (_tril(x) + _tril(x, -1))
+            p = (c @ mT(g)) * _half_phi_mask(c)
             y = _trsolve(c, p, False, 0, on_error=err)
             s = mT(_trsolve(c, mT(y), False, 0, on_error=err))
-        return [sym(s)]
+        return [s + mT(s)]
+
+
+def _half_phi_mask(c):
+    """(m, m) mask: 1/2 below the diagonal, 1/4 on it, 0 above."""
+    from tessera.ops.basic import constant
+
+    m = c.type.shape[-1]
+    if m is not None:
+        mask = 0.5 * np.tril(np.ones((m, m)), -1) + 0.25 * np.eye(m)
+        return constant(mask.astype(c.dtype))
+    from tessera.ops.creation import eye, ones
+    from tessera.ops.shape import shape_i
+
+    size = shape_i(c, -1)
+    return 0.5 * _tril(ones((size, size), dtype=c.dtype), -1) + 0.25 * eye(
+        size, dtype=c.dtype
+    )
 
 
 def cholesky(x, lower: bool = True, on_error: str = "raise") -> Variable:

@@ -123,9 +123,9 @@ class Solve(_RHSOp):
         (a, _), (x,), (g,) = inputs, outputs, cotangents
         if self.assume_a == "gen":
             bbar = self(mT(a), g)
-            return [-outer_or_matmul(bbar, x), bbar]
+            return [outer_or_matmul(-bbar, x), bbar]
         bbar = self(a, g)
-        return [-sym(outer_or_matmul(bbar, x)), bbar]
+        return [sym(outer_or_matmul(-bbar, x)), bbar]
 
 
 def solve(a, b, assume_a="gen", lower=False, b_ndim=None, on_error="raise") -> Variable:
@@ -221,7 +221,7 @@ class SolveTriangular(_RHSOp):
             self.lower, 1 - self.trans, self.unit_diagonal, self.b_ndim, self.on_error
         )
         bbar = flipped(a, g)
-        abar = -(outer_or_matmul(x, bbar) if self.trans else outer_or_matmul(bbar, x))
+        abar = outer_or_matmul(x, -bbar) if self.trans else outer_or_matmul(-bbar, x)
         k = (1 if self.unit_diagonal else 0) * (-1 if self.lower else 1)
         return [Triangle(self.lower, k)(abar), bbar]
 

@@ -1,0 +1,303 @@
+"""Batched linear algebra with gradients: tessera vs a per-matrix loop vs JAX.
+
+Two workloads at (batch, n) = (1, 8), (4096, 8), (64, 64), (16, 256):
+
+- ``cholesky+grad``: the Cholesky factors of a batch of SPD matrices and the
+  gradient of ``sum(L * W)`` with respect to the matrices;
+- ``mvnormal+grad``: the summed log-density of ``batch`` independent
+  n-dimensional Gaussians, ``logp = -0.5 (n log 2pi + 2 sum log diag L +
+  ||L^{-1}(x - mu)||^2)`` with ``L = cholesky(cov)``, and its gradient with
+  respect to ``mu`` and ``cov``.
+
+Columns: tessera (NumPy backend), a hand-written per-matrix Python loop
+(NumPy/SciPy, analytic gradients), and JAX (jit, float64) where installed,
+all in the same run; the table gives medians and the ratios
+tessera / loop and tessera / JAX (below 1: tessera is faster).
+
+Run: python benchmarks/linalg.py [--quick] [--kernels]
+``--kernels`` also measures the kernel crossovers quoted in
+``src/tessera/ops/linalg/_kernels.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+
+import numpy as np
+import scipy.linalg as sla
+
+import tessera as ts
+
+try:
+    from benchmarks._util import fmt_time, machine, median_time, versions
+except ImportError:  # run as a script from the benchmarks folder
+    from _util import fmt_time, machine, median_time, versions
+
+SIZES = [(1, 8), (4096, 8), (64, 64), (16, 256)]
+LOG_2PI = math.log(2 * math.pi)
+
+
+def make_inputs(batch: int, n: int, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    a = rng.standard_normal((batch, n, n))
+    cov = a @ np.swapaxes(a, -1, -2) / n + np.eye(n)
+    x = rng.standard_normal((batch, n))
+    mu = rng.standard_normal((batch, n))
+    w = rng.standard_normal((batch, n, n))
+    return cov, x, mu, w
+
+
+# --- tessera -----------------------------------------------------------------------
+
+
+def tessera_cholesky(batch, n, w):
+    a = ts.tensor("a", shape=(batch, n, n))
+    L = ts.linalg.cholesky(a)
+    g = ts.grad((L * w).sum(), a)
+    return ts.function([a], [L, g])
+
+
+def tessera_logp(x, mu, cov):
+    L = ts.linalg.cholesky(cov)
+    z = ts.linalg.solve_triangular(L, x - mu, lower=True, b_ndim=1)
+    logdet = ts.log(ts.linalg.diagonal(L)).sum(axis=-1)
+    n = x.type.shape[-1]
+    return (-0.5 * (n * LOG_2PI + 2.0 * logdet + (z * z).sum(axis=-1))).sum()
+
+
+def tessera_mvnormal(batch, n):
+    x = ts.tensor("x", shape=(batch, n))
+    mu = ts.tensor("mu", shape=(batch, n))
+    cov = ts.tensor("cov", shape=(batch, n, n))
+    logp = tessera_logp(x, mu, cov)
+    return ts.function([x, mu, cov], [logp, *ts.grad(logp, [mu, cov])])
+
+
+# --- per-matrix Python loop (NumPy/SciPy) ---------------------------------------------
+
+
+def _tri(l, b, trans=0):
+    return sla.solve_triangular(l, b, lower=True, trans=trans, check_finite=False)
+
+
+def loop_cholesky(a, w):
+    ls, gs = [], []
+    for ai, wi in zip(a, w):
+        l = sla.cholesky(ai, lower=True, check_finite=False)
+        x = l.T @ wi
+        p = np.tril(x) - 0.5 * np.diag(np.diag(x))
+        s = _tri(l, _tri(l, p, trans=1).T, trans=1).T
+        ls.append(l)
+        gs.append(0.5 * (s + s.T))
+    return np.stack(ls), np.stack(gs)
+
+
+def loop_mvnormal(x, mu, cov):
+    n = x.shape[-1]
+    total, gmu, gcov = 0.0, [], []
+    for xi, mi, ci in zip(x, mu, cov):
+        l = sla.cholesky(ci, lower=True, check_finite=False)
+        z = _tri(l, xi - mi)
+        total += -0.5 * (n * LOG_2PI + 2 * np.log(np.diag(l)).sum() + z @ z)
+        alpha = _tri(l, z, trans=1)  # cov^{-1} (x - mu)
+        cinv = sla.cho_solve((l, True), np.eye(n), check_finite=False)
+        gmu.append(alpha)
+        gcov.append(0.5 * (np.outer(alpha, alpha) - cinv))
+    return total, np.stack(gmu), np.stack(gcov)
+
+
+# --- JAX ----------------------------------------------------------------------------------
+
+
+def jax_functions():
+    try:
+        import jax
+    except ImportError:
+        return None
+    jax.config.update("jax_enable_x64", True)
+    import jax.numpy as jnp
+    from jax.scipy.linalg import solve_triangular
+
+    def chol_cost(a, w):
+        return jnp.sum(jnp.linalg.cholesky(a) * w)
+
+    @jax.jit
+    def cholesky_and_grad(a, w):
+        return jnp.linalg.cholesky(a), jax.grad(chol_cost)(a, w)
+
+    def logp(x, mu, cov):
+        l = jnp.linalg.cholesky(cov)
+        z = solve_triangular(l, (x - mu)[..., None], lower=True)[..., 0]
+        logdet = jnp.log(jnp.diagonal(l, axis1=-2, axis2=-1)).sum(-1)
+        n = x.shape[-1]
+        return jnp.sum(-0.5 * (n * LOG_2PI + 2 * logdet + jnp.sum(z * z, -1)))
+
+    mvnormal = jax.jit(jax.value_and_grad(logp, argnums=(1, 2)))
+
+    def run_chol(a, w):
+        return jax.block_until_ready(cholesky_and_grad(a, w))
+
+    def run_mvn(x, mu, cov):
+        return jax.block_until_ready(mvnormal(x, mu, cov))
+
+    return run_chol, run_mvn
+
+
+# --- driver ---------------------------------------------------------------------------------
+
+
+def _ratio(a: float, b: float | None) -> str:
+    return "-" if b is None else f"{a / b:.2f}"
+
+
+def _sym(g):
+    return 0.5 * (g + np.swapaxes(g, -1, -2))
+
+
+def run(sizes, repeat: int, min_time: float) -> None:
+    jx = jax_functions()
+    print(f"\nversions: {versions('tessera', 'numpy', 'scipy', 'jax', 'jaxlib')}")
+    print(f"machine: {machine()}")
+    print(
+        "\n| workload | batch | n | tessera | per-matrix loop | JAX jit "
+        "| tessera/loop | tessera/JAX |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for batch, n in sizes:
+        _bench_size(batch, n, jx, repeat, min_time)
+    if jx is None:
+        print("\n(JAX is not installed: its column is empty; `pip install jax`)")
+
+
+def _bench_size(batch, n, jx, repeat, min_time):
+    cov, x, mu, w = make_inputs(batch, n)
+    # cholesky + grad
+    f = tessera_cholesky(batch, n, w)
+    L, g = f(cov)
+    L2, g2 = loop_cholesky(cov, w)
+    np.testing.assert_allclose(L, L2, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(g, g2, rtol=1e-6, atol=1e-8)
+    t_ts = median_time(lambda: f(cov), repeat, min_time)
+    t_loop = median_time(lambda: loop_cholesky(cov, w), repeat, min_time)
+    t_jax = None
+    if jx is not None:
+        L3, g3 = jx[0](cov, w)
+        np.testing.assert_allclose(np.asarray(L3), L, rtol=1e-8, atol=1e-10)
+        # JAX's gradient is not symmetrized; its symmetric part agrees
+        np.testing.assert_allclose(_sym(np.asarray(g3)), g, rtol=1e-6, atol=1e-8)
+        t_jax = median_time(lambda: jx[0](cov, w), repeat, min_time)
+    _row("cholesky+grad", batch, n, t_ts, t_loop, t_jax)
+    # mvnormal logp + grad
+    f = tessera_mvnormal(batch, n)
+    lp, gmu, gcov = f(x, mu, cov)
+    lp2, gmu2, gcov2 = loop_mvnormal(x, mu, cov)
+    np.testing.assert_allclose(lp, lp2, rtol=1e-9)
+    np.testing.assert_allclose(gmu, gmu2, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(gcov, gcov2, rtol=1e-6, atol=1e-8)
+    t_ts = median_time(lambda: f(x, mu, cov), repeat, min_time)
+    t_loop = median_time(lambda: loop_mvnormal(x, mu, cov), repeat, min_time)
+    t_jax = None
+    if jx is not None:
+        lp3, (gmu3, gcov3) = jx[1](x, mu, cov)
+        np.testing.assert_allclose(float(lp3), lp, rtol=1e-9)
+        np.testing.assert_allclose(np.asarray(gmu3), gmu, rtol=1e-6, atol=1e-8)
+        np.testing.assert_allclose(_sym(np.asarray(gcov3)), gcov, rtol=1e-6, atol=1e-8)
+        t_jax = median_time(lambda: jx[1](x, mu, cov), repeat, min_time)
+    _row("mvnormal+grad", batch, n, t_ts, t_loop, t_jax)
+
+
+def _row(name, batch, n, t_ts, t_loop, t_jax):
+    jax_cell = "-" if t_jax is None else fmt_time(t_jax)
+    print(
+        f"| {name} | {batch} | {n} | {fmt_time(t_ts)} | {fmt_time(t_loop)} | "
+        f"{jax_cell} | {_ratio(t_ts, t_loop)} | {_ratio(t_ts, t_jax)} |",
+        flush=True,
+    )
+
+
+# --- kernel crossovers ---------------------------------------------------------------------
+
+
+def kernels(repeat: int, min_time: float) -> None:
+    """Median times of the competing kernels behind the size-dependent choices."""
+    from tessera.ops.linalg import _kernels as K
+    from tessera.ops.linalg import _kernels_lu_expm as KL
+
+    rng = np.random.default_rng(0)
+    f64 = np.dtype(np.float64)
+
+    def t(fn):
+        return fmt_time(median_time(fn, repeat, min_time))
+
+    print("\n| kernel | batch | n | k | batched | per-matrix LAPACK |")
+    print("|---|---:|---:|---:|---:|---:|")
+    gu = np.linalg._umath_linalg.cholesky_lo
+    potrf = K.lapack("potrf", f64)
+    for nb, n in [(4096, 8), (256, 32), (64, 48), (64, 64), (16, 128), (16, 256)]:
+        cov = make_inputs(nb, n)[0]
+
+        def chol_loop(cov=cov, n=n):
+            return K.per_matrix(
+                lambda m: potrf(m, lower=1, clean=1), [(cov, 2)], [(n, n)], f64
+            )
+
+        print(
+            f"| cholesky | {nb} | {n} | - | "
+            f"{t(lambda cov=cov: gu(cov, signature='d->d'))} | {t(chol_loop)} |"
+        )
+    for n, nb, k in [
+        (8, 4096, 1),
+        (8, 8, 1),
+        (8, 2, 1),
+        (32, 32, 1),
+        (32, 8, 1),
+        (128, 64, 1),
+        (128, 256, 1),
+        (8, 4096, 8),
+        (8, 8, 8),
+        (32, 16, 32),
+        (32, 64, 32),
+        (64, 64, 64),
+        (64, 256, 64),
+        (128, 16, 128),
+    ]:
+        a = np.tril(rng.standard_normal((nb, n, n))) / n + 2 * np.eye(n)
+        b = rng.standard_normal((nb, n, k))
+        print(
+            f"| solve_triangular | {nb} | {n} | {k} | "
+            f"{t(lambda a=a, b=b: K._substitute(a, b, True, False, f64))} | "
+            f"{t(lambda a=a, b=b: K.trsm_loop(a, b, True, 0, False, f64))} |"
+        )
+    getrf = K.lapack("getrf", f64)
+    for n, nb in [(4, 4096), (8, 4096), (8, 16), (8, 64), (16, 256), (32, 64)]:
+        a = rng.standard_normal((nb, n, n))
+
+        def lu_loop(a=a, n=n):
+            return K.per_matrix(getrf, [(a, 2)], [(n, n), (n,)], f64)
+
+        print(
+            f"| lu_factor | {nb} | {n} | - | "
+            f"{t(lambda a=a: KL._getf2_batched(a.copy()))} | {t(lu_loop)} |"
+        )
+    for n, nb in [(8, 4096), (8, 16), (8, 2), (64, 16), (256, 2)]:
+        a = rng.standard_normal((nb, n, n)) / np.sqrt(n)
+        print(
+            f"| expm | {nb} | {n} | - | {t(lambda a=a: KL.expm_pade(a))} | "
+            f"{t(lambda a=a: [sla.expm(x) for x in a])} |"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer repeats")
+    parser.add_argument("--kernels", action="store_true", help="kernel crossovers")
+    args = parser.parse_args()
+    repeat, min_time = (3, 0.05) if args.quick else (7, 0.2)
+    run(SIZES, repeat, min_time)
+    if args.kernels:
+        kernels(repeat, min_time)
+
+
+if __name__ == "__main__":
+    main()
