@@ -94,6 +94,9 @@ from tessera.ppl.distributions.spatial import (
     CAR,
     ICAR,
 )
+from tessera.ppl.distributions.timeseries import (
+    MvGaussianRandomWalk,
+)
 from tessera.ppl.distributions.truncated import Truncated
 from tessera.ppl.distributions.zero_inflated import (
     ZeroInflatedBinomial,
@@ -147,6 +150,7 @@ __all__ = [
     "MatrixNormal",
     "Mixture",
     "Multinomial",
+    "MvGaussianRandomWalk",
     "MvNormal",
     "MvStudentT",
     "NegativeBinomial",
