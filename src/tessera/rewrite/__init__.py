@@ -8,6 +8,7 @@ from tessera.rewrite import (  # noqa: F401  (modules register their rewrites)
     blockwise,
     canonicalize,
     constant_folding,
+    linalg,
     merge,
     shape,
     stabilize,
