@@ -127,3 +127,40 @@ def test_every_op_and_its_gradient_use_batched_kernels(name, rng, monkeypatch):
     f = ts.function([x], [y, ts.grad(y.sum(), x)])
     out, g = f(a)
     assert np.isfinite(out).all() and g.shape == a.shape
+
+
+SHAPE_CASES = {
+    "cholesky": (lambda a, b: [ts.linalg.cholesky(a)]),
+    "solve": (lambda a, b: [ts.linalg.solve(a, b)]),
+    "solve-vec": (lambda a, b: [ts.linalg.solve_triangular(a, b[..., 0], b_ndim=1)]),
+    "lu": (lambda a, b: list(ts.linalg.lu_factor(a))),
+    "lu_solve": (lambda a, b: [ts.linalg.lu_solve(ts.linalg.lu_factor(a), b)]),
+    "eigh": (lambda a, b: list(ts.linalg.eigh(a))),
+    "qr": (lambda a, b: list(ts.linalg.qr(b))),
+    "svd": (lambda a, b: list(ts.linalg.svd(b, full_matrices=False))),
+    "svd-full": (lambda a, b: list(ts.linalg.svd(b))),
+    "pinv": (lambda a, b: [ts.linalg.pinv(b)]),
+    "slogdet": (lambda a, b: list(ts.linalg.slogdet(a))),
+    "diagonal": (lambda a, b: [ts.linalg.diagonal(b, 1), ts.linalg.diagonal(b, -1)]),
+    "diag_embed": (lambda a, b: [ts.linalg.diag_embed(b[..., 0], 1)]),
+    "kron": (lambda a, b: [ts.linalg.kron(a, b)]),
+}
+
+
+@pytest.mark.parametrize("name", list(SHAPE_CASES))
+def test_output_shapes_are_known_without_computing_the_op(name, rng):
+    from tessera.ops.linalg._base import LinalgOp
+
+    a, b = spd(rng, (2, 1), 3), rng.standard_normal((3, 3, 2))
+    x = ts.tensor("x", shape=(None,) * 4)
+    y = ts.tensor("y", shape=(None,) * 3)
+    outs = SHAPE_CASES[name](x, y)
+    shapes = ts.function([x, y], [o.shape for o in outs])
+    ops = [n.op for n in shapes.fg.toposort()]
+    assert not any(
+        isinstance(op, LinalgOp) or isinstance(getattr(op, "core_op", None), LinalgOp)
+        for op in ops
+    ), ops
+    values = ts.function([x, y], outs)(a, b)
+    for got, v in zip(shapes(a, b), values):
+        assert tuple(got) == v.shape

@@ -254,3 +254,15 @@ def test_unknown_rhs_rows_are_checked_at_run_time(rng):
             [np.eye(3), np.ones(4)],
             static=False,
         )
+
+
+@pytest.mark.parametrize("lower", [True, False])
+def test_cholesky_gradient_with_unknown_shapes(lower, rng):
+    a, w = spd(rng, (4,), N), rng.standard_normal((4, N, N))
+    grads = []
+    for shape in [a.shape, (None, None, None)]:
+        x = ts.tensor("x", shape=shape)
+        cost = (ts.linalg.cholesky(x, lower=lower) * w).sum()
+        grads.append(ts.function([x], ts.grad(cost, x))(a))
+    np.testing.assert_allclose(grads[0], grads[1], rtol=1e-12)
+    check_grad(lambda x: ts.linalg.cholesky(sym(x), lower=lower), [a[0]])
