@@ -114,7 +114,9 @@ def function(
         out_list = [outputs]
     else:
         out_list = [o if isinstance(o, Variable) else as_tensor(o) for o in outputs]
-    upd_pairs = list(updates.items()) if isinstance(updates, Mapping) else list(updates or [])
+    upd_pairs = (
+        list(updates.items()) if isinstance(updates, Mapping) else list(updates or [])
+    )
     targets, new_values = [], []
     for target, value in upd_pairs:
         if not isinstance(target, SharedValue):

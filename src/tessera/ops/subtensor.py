@@ -81,6 +81,20 @@ class IndexOp(Op):
         return idx_inputs
 
 
+def selects_everything(idx_list: Sequence, idx_inputs: Sequence, x: Variable) -> bool:
+    """Whether ``x[idx]`` keeps every element of ``x`` in order (new axes,
+    full slices, and index 0/-1 on dims statically of size 1)."""
+    items, adv_pos = index_items(idx_list, idx_inputs, x.ndim, x.type.shape)
+    if adv_pos is not None:
+        return False
+    for kind, p, axis in items:
+        if kind == "slice" and p != (None, None, None):
+            return False
+        if kind == "int" and (x.type.shape[axis] != 1 or p not in (0, -1)):
+            return False
+    return True
+
+
 def _batch_dims(node: Apply, batched: Sequence[Variable]) -> list[int]:
     return [b.ndim - o.ndim for b, o in zip(batched, node.inputs)]
 
@@ -219,8 +233,13 @@ class Subtensor(IndexOp):
 
     def pullback(self, inputs, outputs, cotangents):
         from tessera.ops.creation import zeros_like
+        from tessera.ops.shape import reshape, shape
 
         x, *idx = inputs
+        if selects_everything(self.idx_list, idx, x):
+            # x[..., None], x[:, 0] on a size-1 dim, ...: only the layout
+            # changes, so the cotangent is reshaped, not scattered into zeros
+            return [reshape(cotangents[0], shape(x))] + [disconnected] * len(idx)
         gx = IncSubtensor(self.idx_list)(zeros_like(x), cotangents[0], *idx)
         return [gx] + [disconnected] * len(idx)
 

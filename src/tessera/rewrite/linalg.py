@@ -143,14 +143,15 @@ def det_from_diagonal(fg, node):
 
 @node_rewriter([MatMul, Blockwise], tags=TAGS)
 def inv_matmul_to_solve(fg, node):
-    """inv(A) @ b -> solve(A, b)."""
+    """inv(A) @ b -> solve(A, b), when nothing else uses inv(A)."""
     from tessera.ops.linalg import solve
 
     if not isinstance(core_op(node), MatMul):
         return None
     a, b = node.inputs
     inv_node = producer(a, Inv)
-    if inv_node is None:
+    if inv_node is None or len(fg.clients.get(a, [])) > 1:
+        # when the inverse is needed anyway, reusing it beats a new solve
         return None
     return [solve(inv_node.inputs[0], b, b_ndim=2, on_error=core_op(inv_node).on_error)]
 

@@ -75,6 +75,7 @@ def test_warmup_saved():
         ({"ndim": 0}, "at least one continuous variable"),
         ({"draws": 0}, "draws must be positive"),
         ({"chains": 0}, "chains must be positive"),
+        ({"tune": 0}, "tune must be positive"),
         ({"initial_point": lambda s: np.zeros(2)}, r"expected \(3,\)"),
     ],
 )

@@ -20,7 +20,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import scipy.linalg as sla
 from numpy.linalg import LinAlgError
 
 try:  # the gufuncs behind np.linalg, callable with our own error handling
@@ -175,7 +174,9 @@ def lapack(name: str, dtype: np.dtype):
     key = (name, dtype.char)
     fn = _LAPACK.get(key)
     if fn is None:
-        fn = _LAPACK[key] = sla.get_lapack_funcs(name, dtype=dtype)
+        from scipy.linalg import get_lapack_funcs  # imported on first use
+
+        fn = _LAPACK[key] = get_lapack_funcs(name, dtype=dtype)
     return fn
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import scipy.linalg as sla
 
 from tessera.ops.linalg._kernels import (
     _substitute,
@@ -203,7 +202,9 @@ def expm(a, dtype: np.dtype) -> np.ndarray:
     a = np.asarray(a, dtype=np.float64)
     nbatch, n = batch_size(a.shape[:-2]), a.shape[-1]
     if nbatch <= 1 or n == 0 or (nbatch <= 2 and n <= 32):
-        out = sla.expm(a)
+        from scipy.linalg import expm as scipy_expm  # imported on first use
+
+        out = scipy_expm(a)
     else:
         out = expm_pade(a)
     return np.asarray(out, dtype=dtype)

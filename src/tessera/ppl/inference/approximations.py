@@ -134,10 +134,7 @@ class Approximation:
         from tessera.ppl.model.idata import posterior_from_flat
 
         return posterior_from_flat(
-            self.model,
-            flat[None],
-            attrs={"approximation": type(self).__name__},
-            **_observed_kwargs(self.model),
+            self.model, flat[None], attrs={"approximation": type(self).__name__}
         )
 
     def _exact_names(self) -> dict[str, slice]:
@@ -330,21 +327,3 @@ class FullRank(Approximation):
     def _scale_flat(self, eps):
         return eps @ self.L.T
 
-
-def _observed_kwargs(model) -> dict:
-    """Observed data that is a minibatch has no fixed value: leave it out."""
-    from tessera.ppl.inference.minibatch import minibatch_info
-    from tessera.ppl.model.idata import observed_data_dict
-
-    if not any(minibatch_info(model.rvs_to_values[rv]) for rv in model.observed_RVs):
-        return {}
-    full = {
-        rv.name
-        for rv in model.observed_RVs
-        if minibatch_info(model.rvs_to_values[rv]) is None
-    }
-    try:
-        data = {k: v for k, v in observed_data_dict(model).items() if k in full}
-    except AttributeError:
-        data = {}
-    return {"observed_data": data or False}

@@ -86,7 +86,10 @@ def _safe_logp(logp_dlogp: Callable, ndim: int) -> Callable:
 
     def logp(x, **_shared):
         try:
-            lp, g = logp_dlogp(x)
+            # overflow at the edge of the support is expected while exploring
+            # (a -inf logp is a divergence), not worth a warning
+            with np.errstate(all="ignore"):
+                lp, g = logp_dlogp(x)
         except (FloatingPointError, ArithmeticError, np.linalg.LinAlgError):
             return -np.inf, zeros
         lp = float(lp)
@@ -172,7 +175,8 @@ def run_nutpie(
     if ndim < 1:
         raise ValueError(f"NUTS needs at least one continuous variable, got {ndim}")
     for name, v in (("draws", draws), ("tune", tune), ("chains", chains)):
-        if int(v) < (1 if name != "tune" else 0):
+        if int(v) < 1:
+            # nutpie's adaptation windows need at least one tuning step
             raise ValueError(f"{name} must be positive, got {v}")
     logp = _safe_logp(logp_dlogp, ndim)
 
@@ -324,7 +328,7 @@ def sample(
     draws : int
         Draws per chain after tuning.
     tune : int
-        Tuning (warm-up) iterations per chain; discarded unless
+        Tuning (warm-up) iterations per chain (at least 1); discarded unless
         ``save_warmup``.
     chains : int
     cores : int, optional
@@ -352,7 +356,8 @@ def sample(
         with the model's coords and dims), ``sample_stats`` (``diverging``,
         ``step_size``, ``tree_depth``, ``n_steps``, ``lp``, ``energy``,
         ``acceptance_rate``, ...), ``observed_data`` and ``constant_data``.
-        Its attrs hold ``compile_time`` and ``sampling_time`` in seconds.
+        The posterior's attrs hold ``compile_time`` and ``sampling_time``
+        in seconds.
 
     Raises
     ------

@@ -1,14 +1,14 @@
 """JAX lowerings of the ops of :mod:`tessera.ppl` (imported on first use).
 
-Random-variable samplers are registered with
-:func:`~tessera.compile.backends.jax.random.jax_sample`; see
-:mod:`tessera.compile.backends.jax.random`.
+The distributions' samplers are in
+:mod:`tessera.compile.backends.jax.ppl_random`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from tessera.compile.backends.jax import ppl_random  # noqa: F401  (samplers)
 from tessera.compile.backends.jax.dispatch import jax_funcify, runtime_check
 from tessera.compile.backends.jax.elemwise import host_scalar, register_scalar
 from tessera.ppl.distributions.dist_math import _vonmises_cdf
