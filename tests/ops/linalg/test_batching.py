@@ -164,3 +164,18 @@ def test_output_shapes_are_known_without_computing_the_op(name, rng):
     values = ts.function([x, y], outs)(a, b)
     for got, v in zip(shapes(a, b), values):
         assert tuple(got) == v.shape
+
+
+SECOND_ORDER = {
+    "mvnormal": lambda c: ts.grad(_mvnormal_logp(np.ones((2, 3)), c).sum(), c),
+    "eigh": lambda a: ts.grad((ts.linalg.eigh(0.5 * (a + a.mT))[0] ** 2).sum(), a),
+    "slogdet": lambda a: ts.grad(ts.linalg.slogdet(a)[1].sum(), a),
+    "expm": lambda a: ts.grad((ts.linalg.expm(0.3 * a) ** 2).sum(), a),
+    "qr": lambda a: ts.grad((ts.linalg.qr(a)[1] ** 2).sum(), a),
+}
+
+
+@pytest.mark.parametrize("name", list(SECOND_ORDER))
+def test_second_order_gradients(name, rng):
+    # pullbacks are graphs of differentiable ops: gradients of gradients work
+    check_grad(SECOND_ORDER[name], [spd(rng, (2,), 3)])
