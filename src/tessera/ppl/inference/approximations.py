@@ -326,4 +326,3 @@ class FullRank(Approximation):
 
     def _scale_flat(self, eps):
         return eps @ self.L.T
-

@@ -1,0 +1,91 @@
+"""ppl.sample: NUTS on models, InferenceData layout, errors."""
+
+import numpy as np
+import pytest
+
+from tessera import ppl
+
+
+def _model():
+    y = np.array([[0.5, 1.0, 1.5], [2.0, 2.5, 1.0]])
+    with ppl.Model(coords={"group": ["a", "b"], "obs": [0, 1, 2]}) as model:
+        x = ppl.Data("x", np.array([1.0, 2.0]), dims="group")
+        mu = ppl.Normal("mu", 0.0, 5.0, dims="group")
+        sigma = ppl.HalfNormal("sigma", 2.0)
+        ppl.Deterministic("scaled", mu * x, dims="group")
+        ppl.Normal("y", mu[:, None], sigma, observed=y, dims=("group", "obs"))
+    return model, y
+
+
+def test_inference_data_layout():
+    model, y = _model()
+    idata = ppl.sample(
+        draws=100, tune=100, chains=2, random_seed=0, progressbar=False, model=model
+    )
+    assert set(idata.groups()) >= {
+        "posterior",
+        "sample_stats",
+        "observed_data",
+        "constant_data",
+    }
+    post = idata.posterior
+    assert post["mu"].dims == ("chain", "draw", "group")
+    assert list(post["group"].values) == ["a", "b"]
+    assert post["sigma"].shape == (2, 100)
+    assert (post["sigma"] > 0).all()  # original space
+    assert "sigma_log__" not in post
+    np.testing.assert_allclose(
+        post["scaled"].values, post["mu"].values * np.array([1.0, 2.0])
+    )
+    stats = idata.sample_stats
+    for name in ("diverging", "step_size", "tree_depth", "n_steps", "lp", "energy"):
+        assert stats[name].shape == (2, 100), name
+    np.testing.assert_array_equal(idata.observed_data["y"].values, y)
+    assert idata.observed_data["y"].dims == ("group", "obs")
+    np.testing.assert_array_equal(idata.constant_data["x"].values, [1.0, 2.0])
+    attrs = idata.posterior.attrs
+    assert attrs["compile_time"] > 0 and attrs["sampling_time"] > 0
+
+
+def test_seed_reproducible_and_warmup():
+    model, _ = _model()
+    kw = dict(draws=30, tune=40, chains=2, progressbar=False, model=model)
+    a = ppl.sample(random_seed=3, save_warmup=True, **kw)
+    b = ppl.sample(random_seed=3, **kw)
+    c = ppl.sample(random_seed=4, **kw)
+    np.testing.assert_array_equal(a.posterior["mu"].values, b.posterior["mu"].values)
+    assert not np.array_equal(a.posterior["mu"].values, c.posterior["mu"].values)
+    assert a.warmup_posterior["mu"].shape == (2, 40, 2)
+
+
+def test_initial_points_differ_between_chains():
+    model, _ = _model()
+    idata = ppl.sample(
+        draws=3,
+        tune=3,
+        chains=2,
+        random_seed=0,
+        progressbar=False,
+        model=model,
+        save_warmup=True,
+    )
+    first = idata.warmup_posterior["mu"].values[:, 0]
+    assert not np.allclose(first[0], first[1])
+
+
+def test_errors():
+    with ppl.Model() as discrete:
+        ppl.Poisson("k", 3.0)
+    with pytest.raises(TypeError, match="discrete"):
+        ppl.sample(model=discrete, progressbar=False)
+    xb = ppl.Minibatch(np.zeros(10), batch_size=2)
+    with ppl.Model() as mb:
+        mu = ppl.Normal("mu", 0.0, 1.0)
+        ppl.Normal("y", mu, 1.0, observed=xb)
+    with pytest.raises(ValueError, match="Minibatch"):
+        ppl.sample(model=mb, progressbar=False)
+    with ppl.Model() as bad:
+        mu = ppl.Normal("mu", 0.0, 1.0)
+        ppl.Potential("wall", ppl.logp(ppl.Uniform.dist(5.0, 6.0), mu))
+    with pytest.raises(ValueError, match="wall"):
+        ppl.sample(model=bad, progressbar=False, chains=1, draws=5, tune=5)
