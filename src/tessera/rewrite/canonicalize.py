@@ -23,6 +23,8 @@ register_pattern(("pow", "x", 1), "x")
 register_pattern(("neg", ("neg", "x")), "x")
 register_pattern(("exp", ("log", "x")), "x")
 register_pattern(("log", ("exp", "x")), "x")
+# (g / d) * d: how the gradient of log(f(x)) meets f's own pullback
+register_pattern(("mul", ("true_div", "a", "b"), "b"), "a")
 
 
 @node_rewriter([Elemwise], tags=["canonicalize"])

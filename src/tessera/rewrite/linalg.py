@@ -302,3 +302,30 @@ def kron_by_parts(fg, node):
     if out.ndim != old.ndim or out.dtype != old.dtype:
         return None
     return [out]
+
+
+@node_rewriter([Inv, Cholesky, Blockwise], tags=TAGS)
+def reuse_raising_factorization(fg, node):
+    """An ``on_error="nan"`` inverse/Cholesky reuses the ``"raise"`` one of the
+    same matrix when the graph computes that anyway: the function raises for a
+    bad matrix either way, and gradients (which ask for "nan") then share it."""
+    op = core_op(node)
+    if not isinstance(op, Inv | Cholesky) or op.on_error != "nan":
+        return None
+    x = node.inputs[0]
+    for client, _ in fg.clients.get(x, []):
+        if client == "output" or client is node:
+            continue
+        other = core_op(client)
+        if (
+            type(other) is type(op)
+            and other.on_error == "raise"
+            and all(
+                getattr(other, p) == getattr(op, p)
+                for p in op.__props__
+                if p != "on_error"
+            )
+            and client.outputs[0].type == node.outputs[0].type
+        ):
+            return [client.outputs[0]]
+    return None

@@ -194,7 +194,7 @@ def per_matrix(fn, args, out_core, dtype, out_dtypes=None):
         outs = [np.asarray(r).reshape(batch + c) for r, c in zip(res, out_core)]
         if out_dtypes:
             outs = [o.astype(d, copy=False) for o, d in zip(outs, out_dtypes)]
-        return outs, np.full(batch, info > 0)
+        return outs, (np.full(batch, True) if info > 0 else None)
     flat = [a.reshape((nb,) + a.shape[len(batch) :]) for a in arrays]
     out_dtypes = out_dtypes or [dtype] * len(out_core)
     outs = [np.empty((nb,) + c, d) for c, d in zip(out_core, out_dtypes)]

@@ -57,13 +57,18 @@ class _RHSOp(LinalgOp):
 
     def _run(self, node, output_storage, kernel, a, b):
         """Call ``kernel(b2, dtype)`` with ``b`` as a matrix (..., m, k)."""
-        name = type(self).__name__
-        square_value(name, a)
-        rows = b.shape[-self.b_ndim] if b.ndim >= self.b_ndim else None
-        if rows != a.shape[-1]:
+        n = a.shape[-1]
+        if (
+            a.ndim < 2
+            or a.shape[-2] != n
+            or b.ndim < self.b_ndim
+            or (b.shape[-self.b_ndim] != n)
+        ):
+            name = type(self).__name__
+            square_value(name, a)
             raise ValueError(
                 f"{name}: a of shape {a.shape} needs a right-hand side with "
-                f"{a.shape[-1]} rows, got b of shape {b.shape}"
+                f"{n} rows, got b of shape {b.shape}"
             )
         dt = node.outputs[0].type.numpy_dtype
         if self.b_ndim == 1:
