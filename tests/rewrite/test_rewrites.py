@@ -33,6 +33,12 @@ CANONICALIZE = {
     "exp(log x)": (lambda x: ts.exp(ts.log(x)), "positive", ["exp", "log"], []),
     "log(exp x)": (lambda x: ts.log(ts.exp(x)), "normal", ["exp", "log"], []),
     "x-x": (lambda x: (x - x) + x, "normal", ["sub"], []),
+    "(a/b)*b": (
+        lambda x: (ts.sin(x) / ts.exp(x)) * ts.exp(x),
+        "normal",
+        ["true_div"],
+        [],
+    ),
     "transpose(transpose)": (
         lambda x: ts.transpose(ts.transpose(x, (1, 2, 0)), (2, 0, 1)),
         "normal",
