@@ -84,9 +84,12 @@ def check_rhs(name: str, a, b, b_ndim: int) -> None:
     m = a.type.shape[-1]
     rows = b.type.shape[-b_ndim]
     if m is not None and rows is not None and m != rows:
+        hint = ""
+        if b_ndim == 2 and b.type.shape[-1] == m:
+            hint = " (for a batch of vectors (..., m) pass b_ndim=1)"
         raise ValueError(
             f"{name}: a of shape {shape_str(a.type.shape)} needs a right-hand side "
-            f"with {m} rows, got b of shape {shape_str(b.type.shape)}"
+            f"with {m} rows, got b of shape {shape_str(b.type.shape)}{hint}"
         )
 
 
