@@ -255,6 +255,10 @@ def test_pos_solve_reports_not_positive_definite(rng):
             "2 rows",
         ),
         (
+            lambda: ts.linalg.solve(ts.ones((4, 3, 3)), ts.ones((4, 3))),
+            "pass b_ndim=1",
+        ),
+        (
             lambda: ts.linalg.solve(ts.ones((2, 2)), ts.ones(2), on_error="x"),
             "on_error",
         ),
