@@ -272,21 +272,23 @@ class ADVI:
         bar = ProgressBar(n, enabled=progressbar, desc=type(self).__name__)
         done, stop_msg = n, None
         block = max(1, min(n, 1000))
+        current = [v.get_value(borrow=True) for v in state]
         try:
             for i in range(n):
                 if i % block == 0:
                     eps = self._eps_rng.standard_normal((block, *self._eps_shape))
                 # the step rebinds every shared value to a new array (no
-                # in-place writes), so borrowed references are a snapshot
-                before = [v.get_value(borrow=True) for v in state]
+                # in-place writes), so borrowed references are a snapshot.
+                # `last_good` is the state whose ELBO was the last finite one
+                last_good, current = current, [v.get_value(borrow=True) for v in state]
                 value = float(step(eps[i % block]))
                 if not np.isfinite(value):
-                    after = {v: v.get_value(borrow=True) for v in approx.params}
-                    for v, b in zip(state, before):
+                    bad = {v: v.get_value(borrow=True) for v in approx.params}
+                    for v, b in zip(state, last_good):
                         v.set_value(b, borrow=True)
                     done = i
                     raise NonFiniteELBOError(
-                        self._nonfinite_message(value, i, len(approx.hist), after),
+                        self._nonfinite_message(value, i, len(approx.hist), bad),
                         i,
                         approx,
                     )
