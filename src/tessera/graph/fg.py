@@ -8,6 +8,21 @@ from tessera.graph.basic import Apply, Variable
 from tessera.graph.traversal import clone_get_equiv, toposort
 
 
+def _frontier(var: Variable, known: set) -> list[Variable]:
+    """Variables already in the graph at which a walk up from ``var`` stops."""
+    stop, seen, stack = [], set(), [var]
+    while stack:
+        v = stack.pop()
+        if v in seen:
+            continue
+        seen.add(v)
+        if v in known and v is not var:
+            stop.append(v)
+        elif v.owner is not None:
+            stack.extend(v.owner.inputs)
+    return stop
+
+
 class FunctionGraph:
     """A mutable graph between ``inputs`` and ``outputs``.
 
@@ -56,7 +71,9 @@ class FunctionGraph:
             self.clients.setdefault(v, [])
 
     def _import(self, var: Variable) -> None:
-        for node in toposort([var], [v for v in self.variables if v.owner is None]):
+        # only the part of the graph not yet in the fgraph is walked
+        known = self.variables
+        for node in toposort([var], [v for v in _frontier(var, known)]):
             if node in self.apply_nodes:
                 continue
             self.apply_nodes.add(node)

@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from tessera.graph.basic import Type
+
+
+@functools.lru_cache(maxsize=256)
+def _cached_dtype(dtype: Any) -> np.dtype:
+    return np.dtype(np.dtype(dtype).name)
+
+
+def _dtype(dtype: Any) -> np.dtype:
+    """Normalized NumPy dtype (``dtype.name`` is slow: cache the lookup)."""
+    try:
+        return _cached_dtype(dtype)
+    except TypeError:  # unhashable dtype-like
+        return np.dtype(np.dtype(dtype).name)
 
 
 def _norm_shape(shape: Sequence[int | None]) -> tuple[int | None, ...]:
@@ -48,10 +62,10 @@ class TensorType(Type):
     """
 
     def __init__(self, dtype: Any, shape: Sequence[int | None] = ()):
-        self.dtype = np.dtype(dtype).name
+        self.numpy_dtype = _dtype(dtype)
+        self.dtype = self.numpy_dtype.name
         self.shape = _norm_shape(shape)
         self.ndim = len(self.shape)
-        self.numpy_dtype = np.dtype(self.dtype)
 
     @property
     def broadcastable(self) -> tuple[bool, ...]:

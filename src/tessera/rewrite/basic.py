@@ -84,11 +84,20 @@ def node_rewriter(tracks: Iterable[type], tags: Iterable[str] = ("canonicalize",
     return deco
 
 
-def _lookup(by_class, op) -> list[NodeRewriter]:
-    out = []
-    for cls in type(op).__mro__:
-        out.extend(by_class.get(cls, ()))
-    return out
+def _lookup(by_class, op, cache) -> list[NodeRewriter]:
+    # Elemwise rewriters that declare a root scalar function (patterns) only
+    # run on nodes of that function.
+    key = (type(op), getattr(getattr(op, "scalar_fn", None), "name", None))
+    found = cache.get(key)
+    if found is None:
+        found = []
+        for cls in type(op).__mro__:
+            for r in by_class.get(cls, ()):
+                root = getattr(r.fn, "root", None)
+                if root is None or root == key[1]:
+                    found.append(r)
+        cache[key] = found
+    return found
 
 
 def rewrite_graph(fg: FunctionGraph, mode="fast_run", max_iterations: int = 50):
@@ -98,6 +107,7 @@ def rewrite_graph(fg: FunctionGraph, mode="fast_run", max_iterations: int = 50):
     """
     tags = MODES[mode] if isinstance(mode, str) else tuple(mode)
     by_class, passes = REWRITES.select(tags)
+    lookup_cache: dict = {}
     for _ in range(max_iterations):
         changed = False
         for p in passes:
@@ -105,7 +115,7 @@ def rewrite_graph(fg: FunctionGraph, mode="fast_run", max_iterations: int = 50):
         for node in fg.toposort():
             if node not in fg.apply_nodes:
                 continue
-            for r in _lookup(by_class, node.op):
+            for r in _lookup(by_class, node.op, lookup_cache):
                 repl = r.fn(fg, node)
                 if repl is None or repl is False:
                     continue

@@ -94,6 +94,9 @@ class PatternRewriter:
     def __init__(self, in_pattern, out_pattern, name: str | None = None):
         self.in_pattern = in_pattern
         self.out_pattern = out_pattern
+        # the scalar function at the root: the driver runs this rewriter only
+        # on nodes of that function
+        self.root = in_pattern[0] if isinstance(in_pattern, tuple) else None
         self.__name__ = name or f"{in_pattern} -> {out_pattern}"
 
     def __call__(self, fg, node):
