@@ -134,3 +134,16 @@ def test_float_dtype_rule():
     assert K.float_dtype("int8", "float32") == np.float32
     with pytest.raises(TypeError, match="real"):
         K.float_dtype("complex128")
+
+
+def test_cholesky_paths_agree_and_locate_failures(rng):
+    assert K.CHOLESKY_LOOP_MIN_N <= 100
+    for n in (5, 100):
+        a = spd(rng, (3,), n)
+        a[1] = -a[1]
+        for lower in (True, False):
+            got = K.cholesky(a, lower, F64, "nan")
+            assert np.isnan(got[1]).all()
+            ref = np.linalg.cholesky(a[[0, 2]])
+            want = ref if lower else np.swapaxes(ref, -1, -2)
+            np.testing.assert_allclose(got[[0, 2]], want, rtol=1e-10, atol=1e-12)

@@ -134,6 +134,8 @@ class ADVI:
         initial point.
     init_std : float
         Starting standard deviation of every unconstrained entry.
+    backend : {"numpy", "jax"}
+        Backend of the compiled step function.
 
     Attributes
     ----------
@@ -167,6 +169,7 @@ class ADVI:
         optimizer: Callable | None = None,
         start: dict | None = None,
         init_std: float = 1.0,
+        backend: str = "numpy",
     ) -> None:
         from tessera.ppl.inference.optimizers import adam
         from tessera.ppl.model.context import modelcontext
@@ -195,6 +198,7 @@ class ADVI:
             point.update({k: np.asarray(v, dtype=np.float64) for k, v in start.items()})
         x0 = model.point_to_array(point)
         self.approx = self.approximation_class(model, x0, init_std=init_std)
+        self.backend = backend
         self._build(seeds[1])
 
     def _build(self, seed) -> None:
@@ -230,7 +234,7 @@ class ADVI:
             updates.update(info.updates())
         self.elbo = elbo
         self._eps_shape = eps_shape
-        self.step_fn = function([eps], elbo, updates=updates)
+        self.step_fn = function([eps], elbo, updates=updates, backend=self.backend)
 
     def fit(
         self,
@@ -374,6 +378,7 @@ def fit(
     callbacks: Sequence[Callable] | None = None,
     progressbar: bool = True,
     start: dict | None = None,
+    backend: str = "numpy",
 ) -> Approximation:
     """Fit a variational approximation of the posterior with ADVI.
 
@@ -396,6 +401,8 @@ def fit(
     progressbar : bool
     start : dict, optional
         Starting mean (a point of value variables).
+    backend : {"numpy", "jax"}
+        Backend of the compiled step function.
 
     Returns
     -------
@@ -431,6 +438,7 @@ def fit(
         obj_n_mc=obj_n_mc,
         optimizer=optimizer,
         start=start,
+        backend=backend,
     )
     return inference.fit(n, callbacks=callbacks, progressbar=progressbar)
 

@@ -312,6 +312,7 @@ def sample(
     jitter: bool = True,
     save_warmup: bool = False,
     target_accept: float = 0.8,
+    backend: str = "numpy",
     **nutpie_kwargs: Any,
 ):
     """Draw posterior samples with NUTS (nutpie), tessera computing the gradient.
@@ -345,6 +346,8 @@ def sample(
         ``warmup_sample_stats``).
     target_accept : float
         Target mean acceptance probability of the step-size adaptation.
+    backend : {"numpy", "jax"}
+        Backend of the compiled log-density and gradient.
     **nutpie_kwargs
         Passed to ``nutpie.sample`` (``maxdepth``,
         ``low_rank_modified_mass_matrix``, ...).
@@ -389,7 +392,7 @@ def sample(
     model = modelcontext(model)
     check_no_minibatch(model, "ppl.sample (NUTS)")
     t0 = time.perf_counter()
-    logp_dlogp = model.logp_dlogp_function()
+    logp_dlogp = model.logp_dlogp_function(backend=backend)
     compile_time = time.perf_counter() - t0
     seed = _int_seed(random_seed)
     t0 = time.perf_counter()
@@ -419,5 +422,6 @@ def sample(
             "sampling_time": sampling_time,
             "tuning_steps": int(tune),
             "sampler": "nutpie NUTS",
+            "backend": backend,
         },
     )
