@@ -41,9 +41,22 @@ from tessera.ppl.inference import (  # noqa: E402
     ADVI,
     FullRankADVI,
     Minibatch,
+    adagrad_window,
+    adam,
     find_MAP,
     fit,
     sample,
+    sgd,
 )
 
-__all__ += ["ADVI", "FullRankADVI", "Minibatch", "find_MAP", "fit", "sample"]
+__all__ += [
+    "ADVI",
+    "FullRankADVI",
+    "Minibatch",
+    "adagrad_window",
+    "adam",
+    "find_MAP",
+    "fit",
+    "sample",
+    "sgd",
+]
