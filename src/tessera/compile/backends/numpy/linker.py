@@ -88,6 +88,10 @@ def numpy_link(
         names[var] = f"s{k}"
         ns[f"_sh{k}"] = var
         lines.append(f"    s{k} = _sh{k}._value\n")
+        if isinstance(var.type, TensorType):
+            # a JAX-backend function may have left a device array there
+            lines.append(f"    if s{k}.__class__ is not _ndarray:\n")
+            lines.append(f"        s{k} = _asarray(s{k})\n")
     n_const = 0
 
     def ref(var: Variable) -> str:
