@@ -481,6 +481,17 @@ def test_shared_value_set_between_jax_calls():
     np.testing.assert_array_equal(np.asarray(w.get_value()), [6.0] * 3)
 
 
+def test_shared_variable_used_by_both_backends():
+    w = ts.shared(np.zeros(3), "w")
+    ts.function([], [], updates={w: w + 1}, backend="jax")()
+    # the NumPy backend reads the device array JAX left (and may copy and
+    # write into it, as set_subtensor does)
+    out = ts.function([], ts.set_subtensor(w[0], 5.0), updates={w: w * 2})()
+    np.testing.assert_array_equal(out, [5.0, 1.0, 1.0])
+    assert isinstance(w.get_value(), np.ndarray)
+    np.testing.assert_array_equal(w.get_value(), [2.0, 2.0, 2.0])
+
+
 def test_float32_mode(rng):
     old = ts.config.floatX
     ts.config.floatX = "float32"
