@@ -11,8 +11,9 @@ Two workloads at (batch, n) = (1, 8), (4096, 8), (64, 64), (16, 256):
 
 Columns: tessera (NumPy backend), a hand-written per-matrix Python loop
 (NumPy/SciPy, analytic gradients), and JAX (jit, float64) where installed,
-all in the same run; the table gives medians and the ratios
-tessera / loop and tessera / JAX (below 1: tessera is faster).
+all in the same run and timed in turns (so load changes hit every column
+alike); the table gives medians and the ratios tessera / loop and
+tessera / JAX (below 1: tessera is faster).
 
 Run: python benchmarks/linalg.py [--quick] [--kernels]
 ``--kernels`` also measures the kernel crossovers quoted in
@@ -23,6 +24,8 @@ from __future__ import annotations
 
 import argparse
 import math
+import statistics
+import timeit
 
 import numpy as np
 import scipy.linalg as sla
@@ -170,44 +173,59 @@ def run(sizes, repeat: int, min_time: float) -> None:
         print("\n(JAX is not installed: its column is empty; `pip install jax`)")
 
 
+def interleaved_medians(fns, repeat: int, min_time: float) -> list[float]:
+    """Median seconds per call of each function, timed in turns.
+
+    Each repeat times every function once (an auto-sized loop), so a change
+    in machine load during the run affects all columns alike.
+    """
+    timers = []
+    for fn in fns:
+        fn()  # warm up (and compile where relevant)
+        timer = timeit.Timer(fn)
+        number, _ = timer.autorange()
+        timers.append((timer, max(1, int(number * min_time / 0.2))))
+    runs = [[] for _ in fns]
+    for _ in range(repeat):
+        for (timer, number), out in zip(timers, runs):
+            out.append(timer.timeit(number) / number)
+    return [statistics.median(r) for r in runs]
+
+
 def _bench_size(batch, n, jx, repeat, min_time):
     cov, x, mu, w = make_inputs(batch, n)
-    # cholesky + grad
+    # cholesky + grad: check all implementations agree, then time them
     f = tessera_cholesky(batch, n, w)
     L, g = f(cov)
     L2, g2 = loop_cholesky(cov, w)
     np.testing.assert_allclose(L, L2, rtol=1e-8, atol=1e-10)
     np.testing.assert_allclose(g, g2, rtol=1e-6, atol=1e-8)
-    t_ts = median_time(lambda: f(cov), repeat, min_time)
-    t_loop = median_time(lambda: loop_cholesky(cov, w), repeat, min_time)
-    t_jax = None
+    fns = [lambda: f(cov), lambda: loop_cholesky(cov, w)]
     if jx is not None:
         L3, g3 = jx[0](cov, w)
         np.testing.assert_allclose(np.asarray(L3), L, rtol=1e-8, atol=1e-10)
         # JAX's gradient is not symmetrized; its symmetric part agrees
         np.testing.assert_allclose(_sym(np.asarray(g3)), g, rtol=1e-6, atol=1e-8)
-        t_jax = median_time(lambda: jx[0](cov, w), repeat, min_time)
-    _row("cholesky+grad", batch, n, t_ts, t_loop, t_jax)
+        fns.append(lambda: jx[0](cov, w))
+    _row("cholesky+grad", batch, n, *interleaved_medians(fns, repeat, min_time))
     # mvnormal logp + grad
-    f = tessera_mvnormal(batch, n)
-    lp, gmu, gcov = f(x, mu, cov)
+    h = tessera_mvnormal(batch, n)
+    lp, gmu, gcov = h(x, mu, cov)
     lp2, gmu2, gcov2 = loop_mvnormal(x, mu, cov)
     np.testing.assert_allclose(lp, lp2, rtol=1e-9)
     np.testing.assert_allclose(gmu, gmu2, rtol=1e-6, atol=1e-8)
     np.testing.assert_allclose(gcov, gcov2, rtol=1e-6, atol=1e-8)
-    t_ts = median_time(lambda: f(x, mu, cov), repeat, min_time)
-    t_loop = median_time(lambda: loop_mvnormal(x, mu, cov), repeat, min_time)
-    t_jax = None
+    fns = [lambda: h(x, mu, cov), lambda: loop_mvnormal(x, mu, cov)]
     if jx is not None:
         lp3, (gmu3, gcov3) = jx[1](x, mu, cov)
         np.testing.assert_allclose(float(lp3), lp, rtol=1e-9)
         np.testing.assert_allclose(np.asarray(gmu3), gmu, rtol=1e-6, atol=1e-8)
         np.testing.assert_allclose(_sym(np.asarray(gcov3)), gcov, rtol=1e-6, atol=1e-8)
-        t_jax = median_time(lambda: jx[1](x, mu, cov), repeat, min_time)
-    _row("mvnormal+grad", batch, n, t_ts, t_loop, t_jax)
+        fns.append(lambda: jx[1](x, mu, cov))
+    _row("mvnormal+grad", batch, n, *interleaved_medians(fns, repeat, min_time))
 
 
-def _row(name, batch, n, t_ts, t_loop, t_jax):
+def _row(name, batch, n, t_ts, t_loop, t_jax=None):
     jax_cell = "-" if t_jax is None else fmt_time(t_jax)
     print(
         f"| {name} | {batch} | {n} | {fmt_time(t_ts)} | {fmt_time(t_loop)} | "

@@ -168,15 +168,17 @@ def symmetrize_from(a: np.ndarray, lower: bool) -> np.ndarray:
 _LAPACK: dict = {}
 
 
-def lapack(name: str, dtype: np.dtype):
-    """The LAPACK routine ``name`` for ``dtype`` (called directly: about 1 us of
-    overhead, against about 10 us through the ``scipy.linalg`` wrappers)."""
-    key = (name, dtype.char)
+def lapack(name: str, dtype: np.dtype, kind: str = "lapack"):
+    """The LAPACK (or BLAS, ``kind="blas"``) routine ``name`` for ``dtype``,
+    called directly: about 1 us of overhead, against about 10 us through the
+    ``scipy.linalg`` wrappers."""
+    key = (name, dtype.char, kind)
     fn = _LAPACK.get(key)
     if fn is None:
-        from scipy.linalg import get_lapack_funcs  # imported on first use
+        from scipy.linalg import get_blas_funcs, get_lapack_funcs  # on first use
 
-        fn = _LAPACK[key] = get_lapack_funcs(name, dtype=dtype)
+        get = get_blas_funcs if kind == "blas" else get_lapack_funcs
+        fn = _LAPACK[key] = get(name, dtype=dtype)
     return fn
 
 
@@ -272,15 +274,30 @@ def _substitute_vector(a, b, x, lower: bool, unit: bool) -> None:
 
 
 def trsm_loop(a, b, lower: bool, trans: int, unit: bool, dtype):
-    """Per-matrix LAPACK ``trtrs``; returns ``(x, singular mask)``."""
-    trtrs = lapack("trtrs", dtype)
+    """Per-matrix BLAS ``trsm``; returns ``(x, singular mask)``.
+
+    Not LAPACK's ``trtrs``: OpenBLAS replaces it (and ``getrs``) with a
+    threaded version that wakes its thread pool even for an 8x8 system, and
+    on a busy machine (parallel chains, another BLAS library in the same
+    process) a call then takes milliseconds instead of about 2 us.
+    """
+    trsm = lapack("trsm", dtype, "blas")
     n, k = b.shape[-2:]
-    (x,), bad = per_matrix(
-        lambda m, v: trtrs(m, v, lower=lower, trans=trans, unitdiag=unit),
+    # the transpose of a C-ordered matrix is Fortran-ordered: no copy
+    (x,), _ = per_matrix(
+        lambda m, v: (
+            trsm(1.0, m.T, v, lower=not lower, trans_a=1 - trans, diag=unit),
+            0,
+        ),
         [(a, 2), (b, 2)],
         [(n, k)],
         dtype,
     )
+    bad = None
+    if not unit:
+        zero = (np.diagonal(a, axis1=-2, axis2=-1) == 0).any(axis=-1)
+        if zero.any():
+            bad = np.broadcast_to(zero, x.shape[:-2])
     return x, bad
 
 
@@ -299,7 +316,8 @@ def solve_triangular(
     n, k = b.shape[-2], b.shape[-1]
     batch = batch_shape(a.shape[:-2], b.shape[:-2])
     if _trsm_loop_wins(batch_size(batch), n, k):
-        x, bad = trsm_loop(a, b, lower, trans, unit_diagonal, dtype)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            x, bad = trsm_loop(a, b, lower, trans, unit_diagonal, dtype)
     else:
         bad = None
         if not unit_diagonal:

@@ -102,13 +102,19 @@ def lu_solve(lu, piv, b, trans: int, dtype: np.dtype) -> np.ndarray:
     n, k = b.shape[-2], b.shape[-1]
     batch, (lu, piv, b) = broadcast_batch((lu, 2), (np.asarray(piv), 1), (b, 2))
     if _trsm_loop_wins(batch_size(batch), n, k):
-        getrs = lapack("getrs", dtype)
-        (x,), _ = per_matrix(
-            lambda m, p, v: getrs(m, p, v, trans=trans),
-            [(lu, 2), (piv, 1), (b, 2)],
-            [(n, k)],
-            dtype,
-        )
+        # row swaps and two BLAS trsm per matrix (OpenBLAS's threaded getrs is
+        # slow for small systems on a busy machine; see trsm_loop)
+        laswp, trsm = lapack("laswp", dtype), lapack("trsm", dtype, "blas")
+
+        def one(m, p, v):
+            if trans == 0:
+                y = trsm(1.0, m, laswp(v, p), lower=1, diag=1, overwrite_b=1)
+                return trsm(1.0, m, y, lower=0, overwrite_b=1), 0
+            z = trsm(1.0, m, v, lower=0, trans_a=1)
+            w = trsm(1.0, m, z, lower=1, trans_a=1, diag=1, overwrite_b=1)
+            return laswp(w, p, inc=-1), 0
+
+        (x,), _ = per_matrix(one, [(lu, 2), (piv, 1), (b, 2)], [(n, k)], dtype)
         return x
     perm = pivots_to_permutation(piv)
     if trans == 0:
