@@ -18,6 +18,9 @@ second of sampling, and end to end (compile plus NUTS).
 
 Run: python benchmarks/inference.py [--backend numpy,jax] [--quick]
      [--skip-references]
+
+tessera's NUTS is nutpie's sampler calling the compiled log-density and
+gradient through Python (one call per gradient, chains in threads).
 """
 
 from __future__ import annotations
@@ -256,16 +259,26 @@ def _fmt(v: float) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--backend", default="numpy", help="comma-separated")
+    parser.add_argument(
+        "--backend", default=None, help="comma-separated (default: numpy,jax)"
+    )
     parser.add_argument("--quick", action="store_true", help="short runs (smoke)")
     parser.add_argument("--skip-references", action="store_true")
     args = parser.parse_args()
     n_advi, draws, tune, chains = (
         (200, 100, 100, 2) if args.quick else (10000, 1000, 1000, 2)
     )
+    backends = args.backend
+    if backends is None:
+        try:
+            import jax  # noqa: F401
+
+            backends = "numpy,jax"
+        except ImportError:
+            backends = "numpy"
     y = make_data()
     rows = []
-    for backend in args.backend.split(","):
+    for backend in backends.split(","):
         rows.append(bench_tessera(y, backend.strip(), n_advi, draws, tune, chains))
     missing = []
     if not args.skip_references:
