@@ -315,7 +315,20 @@ def solve_triangular(
     a, b = as_float(a, dtype), as_float(b, dtype)
     n, k = b.shape[-2], b.shape[-1]
     batch = batch_shape(a.shape[:-2], b.shape[:-2])
-    if _trsm_loop_wins(batch_size(batch), n, k):
+    nbatch = batch_size(batch)
+    if nbatch == 1 and n and k and (unit_diagonal or a.diagonal(0, -2, -1).all()):
+        # one matrix (the unbatched case): straight to BLAS, ~3 us in all
+        trsm = lapack("trsm", dtype, "blas")
+        x = trsm(
+            1.0,
+            a.reshape(n, n).T,
+            b.reshape(n, k),
+            lower=not lower,
+            trans_a=1 - trans,
+            diag=unit_diagonal,
+        )
+        return x.reshape(batch + (n, k))
+    if _trsm_loop_wins(nbatch, n, k):
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             x, bad = trsm_loop(a, b, lower, trans, unit_diagonal, dtype)
     else:

@@ -27,7 +27,6 @@ from tessera.ops.linalg._base import (
     result_dtype,
     rhs_ndim,
     square_value,
-    store,
     sym,
 )
 from tessera.ops.linalg.structure import Triangle
@@ -56,7 +55,7 @@ class _RHSOp(LinalgOp):
         )
 
     def _run(self, node, output_storage, kernel, a, b):
-        """Call ``kernel(b2, dtype)`` with ``b`` as a matrix (..., m, k)."""
+        """Call ``kernel(a, b2, dtype)`` with ``b`` as a matrix (..., m, k)."""
         n = a.shape[-1]
         if (
             a.ndim < 2
@@ -72,9 +71,10 @@ class _RHSOp(LinalgOp):
             )
         dt = node.outputs[0].type.numpy_dtype
         if self.b_ndim == 1:
-            store(node, output_storage, kernel(b[..., None], dt)[..., 0])
+            out = kernel(a, b[..., None], dt)[..., 0]
         else:
-            store(node, output_storage, kernel(b, dt))
+            out = kernel(a, b, dt)
+        output_storage[0][0] = out if out.dtype == dt else out.astype(dt)
 
 
 def _square(op, name: str, a):
@@ -119,10 +119,10 @@ class Solve(_RHSOp):
     def perform_batched(self, node, inputs, output_storage):
         a, b = inputs
 
-        def kernel(b2, dt):
-            return K.solve(a, b2, self.assume_a, self.lower, dt, self.on_error)
+        self._run(node, output_storage, self._kernel, a, b)
 
-        self._run(node, output_storage, kernel, a, b)
+    def _kernel(self, a, b2, dt):
+        return K.solve(a, b2, self.assume_a, self.lower, dt, self.on_error)
 
     def pullback(self, inputs, outputs, cotangents):
         (a, _), (x,), (g,) = inputs, outputs, cotangents
@@ -212,13 +212,12 @@ class SolveTriangular(_RHSOp):
 
     def perform_batched(self, node, inputs, output_storage):
         a, b = inputs
+        self._run(node, output_storage, self._kernel, a, b)
 
-        def kernel(b2, dt):
-            return K.solve_triangular(
-                a, b2, self.lower, self.trans, self.unit_diagonal, dt, self.on_error
-            )
-
-        self._run(node, output_storage, kernel, a, b)
+    def _kernel(self, a, b2, dt):
+        return K.solve_triangular(
+            a, b2, self.lower, self.trans, self.unit_diagonal, dt, self.on_error
+        )
 
     def pullback(self, inputs, outputs, cotangents):
         (a, _), (x,), (g,) = inputs, outputs, cotangents
@@ -302,7 +301,7 @@ class CholeskySolve(_RHSOp):
         self._run(
             node,
             output_storage,
-            lambda b2, dt: K.cho_solve(c, self.lower, b2, dt),
+            lambda c2, b2, dt: K.cho_solve(c2, self.lower, b2, dt),
             c,
             b,
         )
@@ -381,7 +380,7 @@ class LUSolve(_RHSOp):
         self._run(
             node,
             output_storage,
-            lambda b2, dt: KL.lu_solve(lu, piv, b2, self.trans, dt),
+            lambda lu2, b2, dt: KL.lu_solve(lu2, piv, b2, self.trans, dt),
             lu,
             b,
         )
