@@ -45,6 +45,11 @@ class NonFiniteELBOError(FloatingPointError):
         The iteration (0-based, over this fit) whose ELBO was not finite.
     approx : Approximation
         Restored to the parameters of the last iteration with a finite ELBO.
+
+    Examples
+    --------
+    >>> issubclass(NonFiniteELBOError, FloatingPointError)
+    True
     """
 
     def __init__(self, message: str, iteration: int, approx: Approximation) -> None:

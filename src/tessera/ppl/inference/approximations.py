@@ -45,9 +45,20 @@ class Approximation:
         The ELBO at each iteration of the fits so far (set by the fit).
     mc_draws : int
         Draws behind the Monte-Carlo moments in the original space.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tessera import ppl
+    >>> with ppl.Model() as m:
+    ...     s = ppl.HalfNormal("s", 1.0)
+    >>> q = MeanField(m, np.array([0.0]), init_std=0.1)  # s = exp(N(0, 0.1^2))
+    >>> round(float(q.mean["s"]), 2), q.flat_labels()
+    (1.0, ['s_log__'])
     """
 
     mc_draws = 4000
+    params: list
 
     def __init__(self, model, start: np.ndarray) -> None:
         self.model = model
@@ -61,8 +72,6 @@ class Approximation:
         self.mu = shared(start.copy(), name="mu", shape=(self.size,))
         self.hist = np.zeros(0)
         self._to_values = None
-
-    params: list
 
     # --- symbolic ------------------------------------------------------------
     def symbolic_draws(self, eps):

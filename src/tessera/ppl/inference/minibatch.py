@@ -77,6 +77,12 @@ class MinibatchInfo:
         A draw of new row numbers from ``rng``.
     next_rng : Variable
         ``rng`` after that draw.
+
+    Examples
+    --------
+    >>> info = minibatch_info(Minibatch(np.zeros(10), batch_size=4))
+    >>> info.total_size, info.batch_size, info.scale
+    (10, 4, 2.5)
     """
 
     total_size: int

@@ -67,6 +67,12 @@ class NutpieResult:
     warmup_draws : ndarray or None
         ``(chains, tune, ndim)`` tuning draws (with ``save_warmup``).
     warmup_stats : dict or None
+
+    Examples
+    --------
+    >>> res = NutpieResult(np.zeros((1, 2, 3)), {"diverging": np.zeros((1, 2), bool)})
+    >>> res.draws.shape
+    (1, 2, 3)
     """
 
     draws: np.ndarray
