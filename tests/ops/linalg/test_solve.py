@@ -254,6 +254,7 @@ def test_pos_solve_reports_not_positive_definite(rng):
             lambda: ts.linalg.cho_solve((ts.ones((2, 2)), True), ts.ones((3, 1))),
             "2 rows",
         ),
+        (lambda: Solve(b_ndim=3), "b_ndim"),
         (
             lambda: ts.linalg.solve(ts.ones((4, 3, 3)), ts.ones((4, 3))),
             "pass b_ndim=1",

@@ -77,6 +77,12 @@ class _RHSOp(LinalgOp):
         output_storage[0][0] = out if out.dtype == dt else out.astype(dt)
 
 
+def _b_ndim(b_ndim) -> int:
+    if b_ndim not in (1, 2):
+        raise ValueError(f"b_ndim must be 1 (vector) or 2 (matrix), got {b_ndim!r}")
+    return int(b_ndim)
+
+
 def _square(op, name: str, a):
     a = core_input(op, a, 2)
     check_square(name, a)
@@ -110,7 +116,7 @@ class Solve(_RHSOp):
             )
         self.assume_a = assume_a
         self.lower = bool(lower)
-        self.b_ndim = int(b_ndim)
+        self.b_ndim = _b_ndim(b_ndim)
         self.on_error = check_on_error("solve", on_error)
 
     def make_node(self, a, b) -> Apply:
@@ -118,7 +124,6 @@ class Solve(_RHSOp):
 
     def perform_batched(self, node, inputs, output_storage):
         a, b = inputs
-
         self._run(node, output_storage, self._kernel, a, b)
 
     def _kernel(self, a, b2, dt):
@@ -204,7 +209,7 @@ class SolveTriangular(_RHSOp):
         self.lower = bool(lower)
         self.trans = _trans(trans)
         self.unit_diagonal = bool(unit_diagonal)
-        self.b_ndim = int(b_ndim)
+        self.b_ndim = _b_ndim(b_ndim)
         self.on_error = check_on_error("solve_triangular", on_error)
 
     def make_node(self, a, b) -> Apply:
@@ -291,7 +296,7 @@ class CholeskySolve(_RHSOp):
 
     def __init__(self, lower: bool = False, b_ndim: int = 2):
         self.lower = bool(lower)
-        self.b_ndim = int(b_ndim)
+        self.b_ndim = _b_ndim(b_ndim)
 
     def make_node(self, c, b) -> Apply:
         return self._node("cho_solve", [_square(self, "cho_solve", c)], b)
@@ -366,7 +371,7 @@ class LUSolve(_RHSOp):
 
     def __init__(self, trans: int = 0, b_ndim: int = 2):
         self.trans = _trans(trans)
-        self.b_ndim = int(b_ndim)
+        self.b_ndim = _b_ndim(b_ndim)
 
     def make_node(self, lu, piv, b) -> Apply:
         lu = _square(self, "lu_solve", lu)
