@@ -81,7 +81,7 @@ def tessera_model(y):
     return model
 
 
-def bench_tessera(y, backend, n_advi, draws, tune, chains) -> dict:
+def bench_tessera(y, backend, n_advi, draws, tune, chains) -> list[dict]:
     from tessera import ppl
 
     def build_and_compile():
@@ -103,31 +103,41 @@ def bench_tessera(y, backend, n_advi, draws, tune, chains) -> dict:
     advi.fit(n_advi, progressbar=False)
     advi_s = time.perf_counter() - t0
 
-    t0 = time.perf_counter()
-    idata = ppl.sample(
-        draws=draws,
-        tune=tune,
-        chains=chains,
-        random_seed=1,
-        progressbar=False,
-        model=model,
-        backend=backend,
-    )
-    nuts_s = time.perf_counter() - t0
-    sampling_s = idata.posterior.attrs["sampling_time"]
-    ess = min_ess(idata)
-    divergences = int(idata.sample_stats["diverging"].sum())
-    return {
-        "library": f"tessera ({backend})",
-        "compile": compile_s,
-        "advi": advi_s,
-        "advi_compile": advi_compile,
-        "nuts": nuts_s,
-        "ess": ess,
-        "ess_s": ess / sampling_s,
-        "end_to_end": compile_s + nuts_s,
-        "note": f"{divergences} divergences; ADVI step compile {fmt_time(advi_compile)}",
-    }
+    rows = []
+    # chains in nutpie's threads; for NumPy also in forked processes (the
+    # GIL serializes a Python log-density across threads)
+    methods = ["threads", "processes"] if backend == "numpy" else ["threads"]
+    for method in methods:
+        t0 = time.perf_counter()
+        idata = ppl.sample(
+            draws=draws,
+            tune=tune,
+            chains=chains,
+            random_seed=1,
+            progressbar=False,
+            model=model,
+            backend=backend,
+            chain_method=method,
+        )
+        nuts_s = time.perf_counter() - t0
+        sampling_s = idata.posterior.attrs["sampling_time"]
+        ess = min_ess(idata)
+        divergences = int(idata.sample_stats["diverging"].sum())
+        first = method == "threads"
+        rows.append(
+            {
+                "library": f"tessera ({backend}, chains in {method})",
+                "compile": compile_s,
+                "advi": advi_s if first else float("nan"),
+                "nuts": nuts_s,
+                "ess": ess,
+                "ess_s": ess / sampling_s,
+                "end_to_end": compile_s + nuts_s,
+                "note": f"{divergences} divergences"
+                + (f"; ADVI step compile {fmt_time(advi_compile)}" if first else ""),
+            }
+        )
+    return rows
 
 
 # --- references (only where installed) ----------------------------------------
@@ -279,7 +289,7 @@ def main() -> None:
     y = make_data()
     rows = []
     for backend in backends.split(","):
-        rows.append(bench_tessera(y, backend.strip(), n_advi, draws, tune, chains))
+        rows.extend(bench_tessera(y, backend.strip(), n_advi, draws, tune, chains))
     missing = []
     if not args.skip_references:
         for name, bench in (("pymc", bench_pymc), ("numpyro", bench_numpyro)):

@@ -89,3 +89,19 @@ def test_errors():
         ppl.Potential("wall", ppl.logp(ppl.Uniform.dist(5.0, 6.0), mu))
     with pytest.raises(ValueError, match="wall"):
         ppl.sample(model=bad, progressbar=False, chains=1, draws=5, tune=5)
+
+
+def test_chain_processes():
+    model, _ = _model()
+    kw = dict(draws=30, tune=30, chains=2, progressbar=False, model=model)
+    a = ppl.sample(random_seed=2, chain_method="processes", **kw)
+    b = ppl.sample(random_seed=2, chain_method="processes", **kw)
+    mu = a.posterior["mu"].values
+    assert mu.shape == (2, 30, 2)
+    assert not np.array_equal(mu[0], mu[1])
+    np.testing.assert_array_equal(mu, b.posterior["mu"].values)
+    assert a.sample_stats["diverging"].shape == (2, 30)
+    with pytest.raises(ValueError, match="chain_method must be"):
+        ppl.sample(chain_method="mpi", **kw)
+    with pytest.raises(ValueError, match="does not survive"):
+        ppl.sample(chain_method="processes", backend="jax", **kw)

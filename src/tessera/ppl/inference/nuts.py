@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["NutpieResult", "run_nutpie", "sample"]
+__all__ = ["NutpieResult", "run_nutpie", "run_nutpie_processes", "sample"]
 
 _FLAT = "__unconstrained"
 
@@ -241,6 +241,66 @@ def run_nutpie(
     return out
 
 
+# jobs of the forked chain processes, inherited through fork (not pickled)
+_FORK_JOBS: dict[int, tuple] = {}
+
+
+def _fork_chain(job: tuple) -> NutpieResult:
+    key, seed = job
+    logp_dlogp, kwargs = _FORK_JOBS[key]
+    return run_nutpie(logp_dlogp, chains=1, cores=1, seed=seed, **kwargs)
+
+
+def run_nutpie_processes(
+    logp_dlogp: Callable, ndim: int, *, chains: int, cores: int, seed: int, **kwargs
+) -> NutpieResult:
+    """:func:`run_nutpie` with one forked process per chain.
+
+    nutpie runs chains in threads, which a Python log-density serializes on
+    the GIL; forked processes run them in parallel. Each process samples one
+    chain with its own seed (derived from ``seed``); the compiled function
+    is inherited through ``fork``, not recompiled. Needs the ``fork`` start
+    method (Linux, macOS) and a fork-safe backend (NumPy: JAX's threads do
+    not survive a fork).
+
+    Examples
+    --------
+    >>> res = run_nutpie_processes(lambda x: (-0.5 * float(x @ x), -x), 2,
+    ...                            chains=2, cores=2, seed=0, draws=20, tune=20)
+    >>> res.draws.shape
+    (2, 20, 2)
+    """
+    import multiprocessing as mp
+
+    if "fork" not in mp.get_all_start_methods():
+        raise ValueError(
+            "chain_method='processes' needs the 'fork' start method, which this "
+            "platform lacks; use chain_method='threads'"
+        )
+    seeds = np.random.SeedSequence(int(seed)).generate_state(int(chains), np.uint64)
+    key = id(logp_dlogp)
+    _FORK_JOBS[key] = (logp_dlogp, {"ndim": ndim, **kwargs})
+    try:
+        with mp.get_context("fork").Pool(max(1, min(int(cores), int(chains)))) as pool:
+            parts = pool.map(_fork_chain, [(key, int(s >> 1)) for s in seeds])
+    finally:
+        del _FORK_JOBS[key]
+
+    def stack(arrays):
+        return np.concatenate(arrays, axis=0)
+
+    out = NutpieResult(
+        stack([p.draws for p in parts]),
+        {k: stack([p.stats[k] for p in parts]) for k in parts[0].stats},
+    )
+    if parts[0].warmup_draws is not None:
+        out.warmup_draws = stack([p.warmup_draws for p in parts])
+        out.warmup_stats = {
+            k: stack([p.warmup_stats[k] for p in parts]) for k in parts[0].warmup_stats
+        }
+    return out
+
+
 def _int_seed(random_seed: Any) -> int:
     """A non-negative 63-bit int seed from an int, SeedSequence, Generator or None."""
     if isinstance(random_seed, np.random.Generator):
@@ -319,6 +379,7 @@ def sample(
     save_warmup: bool = False,
     target_accept: float = 0.8,
     backend: str = "numpy",
+    chain_method: str = "threads",
     **nutpie_kwargs: Any,
 ):
     """Draw posterior samples with NUTS (nutpie), tessera computing the gradient.
@@ -354,6 +415,10 @@ def sample(
         Target mean acceptance probability of the step-size adaptation.
     backend : {"numpy", "jax"}
         Backend of the compiled log-density and gradient.
+    chain_method : {"threads", "processes"}
+        nutpie's threads (default), or one forked process per chain (see
+        :func:`run_nutpie_processes`): parallel chains for the NumPy
+        backend, whose Python calls hold the GIL; no progress bar.
     **nutpie_kwargs
         Passed to ``nutpie.sample`` (``maxdepth``,
         ``low_rank_modified_mass_matrix``, ...).
@@ -395,6 +460,15 @@ def sample(
     from tessera.ppl.model.context import modelcontext
     from tessera.ppl.model.idata import posterior_from_flat
 
+    if chain_method not in ("threads", "processes"):
+        raise ValueError(
+            f"chain_method must be 'threads' or 'processes', got {chain_method!r}"
+        )
+    if chain_method == "processes" and backend != "numpy":
+        raise ValueError(
+            f"chain_method='processes' forks the sampler, which the {backend!r} "
+            "backend does not survive; use the numpy backend or threads"
+        )
     model = modelcontext(model)
     check_no_minibatch(model, "ppl.sample (NUTS)")
     t0 = time.perf_counter()
@@ -402,20 +476,33 @@ def sample(
     compile_time = time.perf_counter() - t0
     seed = _int_seed(random_seed)
     t0 = time.perf_counter()
-    res = run_nutpie(
-        logp_dlogp,
-        logp_dlogp.size,
+    kwargs = dict(
         draws=draws,
         tune=tune,
-        chains=chains,
-        cores=cores,
-        seed=seed,
         initial_point=lambda s: starting_vector(model, logp_dlogp, s, jitter),
-        progressbar=progressbar,
         save_warmup=save_warmup,
         target_accept=target_accept,
         **nutpie_kwargs,
     )
+    if chain_method == "threads":
+        res = run_nutpie(
+            logp_dlogp,
+            logp_dlogp.size,
+            chains=chains,
+            cores=cores,
+            seed=seed,
+            progressbar=progressbar,
+            **kwargs,
+        )
+    else:
+        res = run_nutpie_processes(
+            logp_dlogp,
+            logp_dlogp.size,
+            chains=chains,
+            cores=cores if cores is not None else min(chains, os.cpu_count() or 1),
+            seed=seed,
+            **kwargs,
+        )
     sampling_time = time.perf_counter() - t0
     return posterior_from_flat(
         model,
@@ -429,5 +516,6 @@ def sample(
             "tuning_steps": int(tune),
             "sampler": "nutpie NUTS",
             "backend": backend,
+            "chain_method": chain_method,
         },
     )
