@@ -43,7 +43,8 @@ def verify_grad(
     >>> import tessera as ts
     >>> verify_grad(lambda x: ts.exp(x) * x, [np.array([0.5, 1.5])])
     """
-    from tessera import function, grad, sum as ts_sum
+    from tessera import function, grad
+    from tessera import sum as ts_sum
     from tessera.ops.basic import tensor
 
     rng = np.random.default_rng(rng)

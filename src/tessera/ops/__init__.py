@@ -1,6 +1,14 @@
 """The tensor layer: tensor types and variables and the op library."""
 
-from tessera.ops.basic import as_tensor, constant, matrix, scalar, shared, tensor, vector
+from tessera.ops.basic import (
+    as_tensor,
+    constant,
+    matrix,
+    scalar,
+    shared,
+    tensor,
+    vector,
+)
 from tessera.ops.type import TensorType
 from tessera.ops.variable import SharedVariable, TensorConstant, TensorVariable
 

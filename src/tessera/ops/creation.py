@@ -22,9 +22,13 @@ class Alloc(Op):
     def make_node(self, value, shp):
         value = as_tensor(value)
         if value.ndim != 0:
-            raise ValueError(f"alloc: fill value must be a scalar, got {value.ndim} dims")
+            raise ValueError(
+                f"alloc: fill value must be a scalar, got {value.ndim} dims"
+            )
         shp = _int_vector(shp)
-        return Apply(self, [value, shp], [TensorType(value.dtype, static_vector_entries(shp))])
+        return Apply(
+            self, [value, shp], [TensorType(value.dtype, static_vector_entries(shp))]
+        )
 
     def perform(self, node, inputs, out):
         out[0][0] = np.full(tuple(inputs[1]), inputs[0], dtype=node.outputs[0].dtype)
@@ -195,7 +199,7 @@ class ARange(Op):
         out[0][0] = np.arange(*[v.item() for v in inputs], dtype=self.dtype)
 
     def infer_shape(self, node, input_shapes):
-        from tessera.ops.math import ceil, cast, maximum
+        from tessera.ops.math import cast, ceil, maximum
 
         start, stop, step = node.inputs
         n = node.outputs[0].type.shape[0]
@@ -220,8 +224,10 @@ def arange(start, stop=None, step=1, dtype=None) -> Variable:
         start, stop = 0, start
     if dtype is None:
         dtype = np.result_type(
-            *[v.dtype if isinstance(v, Variable) else np.asarray(v).dtype
-              for v in (start, stop, step)]
+            *[
+                v.dtype if isinstance(v, Variable) else np.asarray(v).dtype
+                for v in (start, stop, step)
+            ]
         )
     return ARange(dtype)(start, stop, step)
 

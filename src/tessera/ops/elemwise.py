@@ -116,7 +116,8 @@ class Elemwise(Op):
 
         nd = node.outputs[0].ndim
         padded = [
-            pad_core(new, new.ndim - old.ndim, nd) for old, new in zip(node.inputs, batched)
+            pad_core(new, new.ndim - old.ndim, nd)
+            for old, new in zip(node.inputs, batched)
         ]
         return self.make_node(*padded).outputs
 
@@ -150,8 +151,8 @@ class Elemwise(Op):
 
 def broadcast_symbolic_shapes(inputs, input_shapes, out: Variable) -> tuple:
     """Symbolic shape of an elementwise output from its inputs' shapes."""
-    from tessera.ops.math import switch
     from tessera.ops.math import eq as _eq
+    from tessera.ops.math import switch
 
     ndim = out.ndim
     result = []

@@ -472,7 +472,6 @@ def indexed_symbolic_shape(
     items, adv_pos = index_items(node.op.idx_list, idx_inputs, x.ndim)
     shapes = dict(zip(idx_inputs, idx_shapes))
     out, adv_shapes = [], []
-    pending = None  # NumPy skips bounds checks when the selection is empty
     for kind, p, axis in items:
         if kind == "new":
             out.append(1)

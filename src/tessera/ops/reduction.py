@@ -60,7 +60,9 @@ class Reduce(Op):
         x = as_tensor(x)
         for a in self.axis:
             if a >= x.ndim:
-                raise ValueError(f"{self.kind}: axis {a} out of range for {x.ndim} dims")
+                raise ValueError(
+                    f"{self.kind}: axis {a} out of range for {x.ndim} dims"
+                )
         if self.kind in ("max", "min"):
             for a in self.axis:
                 if x.type.shape[a] == 0:
@@ -76,7 +78,9 @@ class Reduce(Op):
         return Apply(self, [x], [TensorType(dtype, shp)])
 
     def perform(self, node, inputs, out):
-        kw = {"dtype": self.dtype} if self.dtype and self.kind in ("sum", "prod") else {}
+        kw = (
+            {"dtype": self.dtype} if self.dtype and self.kind in ("sum", "prod") else {}
+        )
         out[0][0] = _KERNELS[self.kind](
             inputs[0], axis=self.axis, keepdims=self.keepdims, **kw
         )
@@ -311,7 +315,7 @@ class LogSumExp(Op):
         return Reduce("sum", self.axis, self.keepdims).infer_shape(node, input_shapes)
 
     def pullback(self, inputs, outputs, cotangents):
-        from tessera.ops.math import exp, where, isinf
+        from tessera.ops.math import exp, isinf, where
 
         (x,), (out,), (g,) = inputs, outputs, cotangents
         gk = g if self.keepdims else expand_dims(g, self.axis)
@@ -363,7 +367,9 @@ class ArgReduce(Op):
         return [ArgReduce(self.kind, self.axis + b, self.keepdims)(x)]
 
     def infer_shape(self, node, input_shapes):
-        return Reduce("sum", (self.axis,), self.keepdims).infer_shape(node, input_shapes)
+        return Reduce("sum", (self.axis,), self.keepdims).infer_shape(
+            node, input_shapes
+        )
 
     def pullback(self, inputs, outputs, cotangents):
         return [NonDifferentiable(self, "integer output")]

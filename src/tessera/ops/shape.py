@@ -14,7 +14,7 @@ from tessera.graph.basic import Apply, Variable
 from tessera.graph.null import disconnected
 from tessera.graph.op import Op
 from tessera.ops.basic import as_tensor, constant
-from tessera.ops.static import get_static_value, static_vector_entries
+from tessera.ops.static import static_vector_entries
 from tessera.ops.type import TensorType, shape_str
 
 
@@ -49,7 +49,9 @@ def _int_vector(value) -> Variable:
         else:
             v = constant(np.array(value, dtype=np.int64).reshape(-1))
     if v.ndim != 1:
-        raise ValueError(f"a shape must be a vector of ints, got {v} with {v.ndim} dims")
+        raise ValueError(
+            f"a shape must be a vector of ints, got {v} with {v.ndim} dims"
+        )
     if v.dtype != "int64":
         from tessera.ops.math import cast
 
@@ -533,7 +535,7 @@ class Join(Op):
             known = {d for d in dims if d is not None}
             if len(known) > 1:
                 raise ValueError(
-                    f"concatenate: shapes "
+                    "concatenate: shapes "
                     + ", ".join(shape_str(x.type.shape) for x in xs)
                     + f" differ in dim {k} (joining along axis {axis})"
                 )
@@ -558,9 +560,11 @@ class Join(Op):
         out = list(input_shapes[0])
         total = input_shapes[0][self.axis]
         for s in input_shapes[1:]:
-            total = add(total, s[self.axis]) if isinstance(total, Variable) or isinstance(
-                s[self.axis], Variable
-            ) else total + s[self.axis]
+            total = (
+                add(total, s[self.axis])
+                if isinstance(total, Variable) or isinstance(s[self.axis], Variable)
+                else total + s[self.axis]
+            )
         out[self.axis] = total
         return [tuple(out)]
 
@@ -568,7 +572,10 @@ class Join(Op):
         sizes = make_vector(*[shape_i(x, self.axis) for x in inputs])
         parts = Split(len(inputs), self.axis)(cotangents[0], sizes)
         parts = [parts] if len(inputs) == 1 else parts
-        return [p if p.dtype == x.dtype else p.astype(x.dtype) for p, x in zip(parts, inputs)]
+        return [
+            p if p.dtype == x.dtype else p.astype(x.dtype)
+            for p, x in zip(parts, inputs)
+        ]
 
 
 def concatenate(xs: Sequence, axis: int = 0) -> Variable:
@@ -682,12 +689,16 @@ def split(x, indices_or_sections, axis: int = 0) -> list[Variable]:
                 sizes = make_vector(*[each] * n)
             else:
                 if total % n:
-                    raise ValueError(f"split: axis of size {total} does not divide into {n}")
+                    raise ValueError(
+                        f"split: axis of size {total} does not divide into {n}"
+                    )
                 sizes = [total // n] * n
         else:
             points = [int(p) for p in indices_or_sections]
             if total is None:
-                raise ValueError("split: split points need a statically known axis size")
+                raise ValueError(
+                    "split: split points need a statically known axis size"
+                )
             bounds = [0] + points + [total]
             sizes = [b - a for a, b in zip(bounds[:-1], bounds[1:])]
             n = len(sizes)
@@ -716,7 +727,11 @@ def stack(xs: Sequence, axis: int = 0) -> Variable:
         return make_vector(*xs, dtype=dtype)
     nd = xs[0].ndim + 1
     axis = normalize_axis(axis, nd, "stack")
-    return concatenate([expand_dims(x, axis) for x in xs], axis=axis) if len(xs) > 1 else expand_dims(xs[0], axis)
+    return (
+        concatenate([expand_dims(x, axis) for x in xs], axis=axis)
+        if len(xs) > 1
+        else expand_dims(xs[0], axis)
+    )
 
 
 def swapaxes(x, a: int, b: int) -> Variable:
@@ -803,7 +818,9 @@ def flip(x, axis=None) -> Variable:
     """
     x = as_tensor(x)
     axes = normalize_axes(axis, x.ndim, "flip")
-    idx = tuple(slice(None, None, -1) if k in axes else slice(None) for k in range(x.ndim))
+    idx = tuple(
+        slice(None, None, -1) if k in axes else slice(None) for k in range(x.ndim)
+    )
     return x[idx]
 
 
@@ -817,7 +834,11 @@ def tile(x, reps) -> Variable:
     array([0, 1, 0, 1])
     """
     x = as_tensor(x)
-    reps = (int(reps),) if isinstance(reps, int | np.integer) else tuple(int(r) for r in reps)
+    reps = (
+        (int(reps),)
+        if isinstance(reps, int | np.integer)
+        else tuple(int(r) for r in reps)
+    )
     nd = max(x.ndim, len(reps))
     reps = (1,) * (nd - len(reps)) + reps
     x = reshape(x, (1,) * (nd - x.ndim) + shape_tuple(x)) if nd > x.ndim else x

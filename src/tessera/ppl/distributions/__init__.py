@@ -103,7 +103,6 @@ from tessera.ppl.distributions.zero_inflated import (
     ZeroInflatedNegativeBinomial,
     ZeroInflatedPoisson,
 )
-
 from tessera.ppl.distributions.zerosum import (
     ZeroSumNormal,
 )
