@@ -1,5 +1,6 @@
 """The tensor layer: tensor types and variables and the op library."""
 
+from tessera.ops import shape as _shape  # noqa: F401  (shape re-exports join/rearrange)
 from tessera.ops.basic import (
     as_tensor,
     constant,
