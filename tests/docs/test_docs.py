@@ -90,3 +90,51 @@ def test_every_distribution_is_documented():
     for cls in gen["distribution_classes"]():
         assert f"**{cls.__name__}**" in text, cls.__name__
     assert ppl  # the classes come from tessera.ppl
+
+
+def _resolve(path: str):
+    """The object a dotted name of the docs refers to (ts., ppl. or tessera.)."""
+    import importlib
+
+    import tessera
+    from tessera import ppl
+
+    head, *rest = path.split(".")
+    obj = {"ts": tessera, "ppl": ppl, "tessera": tessera}[head]
+    for k, part in enumerate(rest):
+        if not hasattr(obj, part):  # a submodule not imported by its package
+            obj = importlib.import_module(".".join(["tessera", *rest[: k + 1]]))
+        else:
+            obj = getattr(obj, part)
+    return obj
+
+
+def _mapping_rows():
+    for line in (DOCS / "pymc-mapping.md").read_text().splitlines():
+        if not line.startswith(("| `", "| (")):
+            continue
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) >= 2:
+            yield cells[0], cells[1]
+
+
+def test_pymc_mapping_names_exist():
+    import tessera
+    from tessera import ppl
+
+    present = missing = 0
+    for theirs, ours in _mapping_rows():
+        if ours == "—":
+            for name in re.findall(r"`(?:pm|pt|pytensor)\.([\w.]+)", theirs):
+                last = name.split(".")[-1]
+                assert not hasattr(ppl, last) and not hasattr(tessera, last), (
+                    f"tessera now has {name}: update docs/pymc-mapping.md"
+                )
+                missing += 1
+            continue
+        for path in re.findall(r"((?:ts|ppl|tessera)\.[\w.]+)", ours):
+            if path.endswith(".X.dist") or path.endswith(".X"):
+                continue
+            assert _resolve(path) is not None, path
+            present += 1
+    assert present > 80 and missing > 20
