@@ -33,13 +33,12 @@ def test_cholesky_gradient(batch, lower, rng):
 
 
 def test_cholesky_with_unknown_shape_and_large_matrices(rng):
-    # n = 100 takes the per-matrix LAPACK path (CHOLESKY_LOOP_MIN_N)
     a = spd(rng, (2,), 100)
     got = evaluate(ts.linalg.cholesky, [a], static=False)
     np.testing.assert_allclose(got, np.linalg.cholesky(a), rtol=1e-10, atol=1e-12)
 
 
-@pytest.mark.parametrize("n", [3, 100])  # gufunc path and per-matrix LAPACK path
+@pytest.mark.parametrize("n", [3, 100])
 def test_cholesky_not_positive_definite(n, rng):
     a = spd(rng, (2, 3), n)
     a[1, 0] = -a[1, 0]

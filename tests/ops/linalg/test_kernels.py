@@ -136,8 +136,10 @@ def test_float_dtype_rule():
         K.float_dtype("complex128")
 
 
-def test_cholesky_paths_agree_and_locate_failures(rng):
-    assert K.CHOLESKY_LOOP_MIN_N <= 100
+@pytest.mark.parametrize("gufunc", [True, False])
+def test_cholesky_paths_agree_and_locate_failures(gufunc, rng, monkeypatch):
+    if not gufunc:  # the per-matrix LAPACK fallback
+        monkeypatch.setattr(K, "_gu", None)
     for n in (5, 100):
         a = spd(rng, (3,), n)
         a[1] = -a[1]
@@ -147,3 +149,5 @@ def test_cholesky_paths_agree_and_locate_failures(rng):
             ref = np.linalg.cholesky(a[[0, 2]])
             want = ref if lower else np.swapaxes(ref, -1, -2)
             np.testing.assert_allclose(got[[0, 2]], want, rtol=1e-10, atol=1e-12)
+        with pytest.raises(np.linalg.LinAlgError, match=r"\(1,\) is not positive"):
+            K.cholesky(a, True, F64, "raise")

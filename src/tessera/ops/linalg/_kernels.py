@@ -37,14 +37,15 @@ ON_ERROR = ("raise", "nan")
 # so only the orders of magnitude are firm; the rules below sit in the middle
 # of the ties.
 #
-# Cholesky, np.linalg gufunc vs potrf per matrix:
-#   (batch, n)  (4096,8)  (256,32)  (64,64)  (16,128)  (16,256)
-#   gufunc       1.5 ms    0.85 ms   1.2 ms   7.9 ms    10.6 ms
-#   potrf loop  24 ms      2.1 ms    1.2-1.6  2.5 ms    7.6 ms
-# The gufunc wins up to n = 64 whatever the batch; above that LAPACK's
-# blocked potrf per matrix wins (the gufunc copies each matrix and runs an
-# unblocked factorization).
-CHOLESKY_LOOP_MIN_N = 96
+# Cholesky, np.linalg gufunc vs potrf per matrix (each in its own process):
+#   (batch, n)  (4096,8)  (256,32)  (64,64)  (16,128)  (16,256)  (4,512)  (1,1024)
+#   gufunc       2.0 ms    1.3 ms    0.83 ms  1.7 ms    10.7 ms   17.7 ms  20 ms
+#   potrf loop   16 ms     2.7 ms    1.0 ms   2.0 ms    9.8-34    87 ms    200 ms
+# The gufunc is never much slower, and it stays in NumPy's OpenBLAS: NumPy
+# and SciPy wheels each bundle their own OpenBLAS, and when a graph
+# alternates NumPy matmuls with SciPy level-3 calls on large matrices the two
+# thread pools fight over the cores (a 2-3x slowdown on 2 cores; setting
+# OPENBLAS_NUM_THREADS=1 avoids it). So cholesky always uses the gufunc.
 #
 # Triangular solve: the batch-vectorized substitution below (one NumPy
 # statement per row) against trtrs per matrix. Vector right-hand side:
@@ -216,7 +217,7 @@ def per_matrix(fn, args, out_core, dtype, out_dtypes=None):
 def cholesky(a, lower: bool, dtype: np.dtype, on_error: str, op: str = "cholesky"):
     a = as_float(a, dtype)
     n = a.shape[-1]
-    if n >= CHOLESKY_LOOP_MIN_N or _gu is None:
+    if _gu is None:  # NumPy moved its gufuncs: per-matrix LAPACK
         potrf = lapack("potrf", dtype)
         (out,), bad = per_matrix(
             lambda m: potrf(m, lower=lower, clean=1), [(a, 2)], [(n, n)], dtype
