@@ -48,15 +48,15 @@ ON_ERROR = ("raise", "nan")
 # OPENBLAS_NUM_THREADS=1 avoids it). So cholesky always uses the gufunc.
 #
 # Triangular solve: the batch-vectorized substitution below (one NumPy
-# statement per row) against trtrs per matrix. Vector right-hand side:
-#   (batch, n):  (4096,8) 0.61 vs 13.5 ms  (8,8) 46 vs 46 us  (2,8) 45 vs 26 us
-#                (32,32) 195 vs 160 us  (8,32) 175 vs 55 us
-#                (64,128) 1.07 vs 1.0-1.9 ms  (256,128) 4.3 vs 16 ms
+# statement per row) against BLAS trsm per matrix. Vector right-hand side:
+#   (batch, n):  (4096,8) 0.38 vs 13.4 ms  (8,8) 41 vs 44 us  (2,8) 40 vs 25 us
+#                (32,32) 172 vs 140 us  (8,32) 158 vs 49 us
+#                (64,128) 1.01 vs 0.61 ms  (256,128) 3.4 vs 4.0 ms
 # so the loop wins when batch <= n. With k right-hand-side columns:
-#   (batch, n, k): (4096,8,8) 2.0-4.4 vs 146 ms  (8,8,8) 60 vs 65-210 us
-#                  (16,32,32) 0.51 vs 0.48 ms  (64,32,32) 0.93 vs 0.64 ms
-#                  (64,64,64) 2.4 vs 1.5 ms  (256,64,64) 10.6 vs 6.3 ms
-#                  (16,128,128) 4.2 vs 2.0 ms  (16,256,256) 24.5 vs 7.9 ms
+#   (batch, n, k): (4096,8,8) 2.1 vs 14.4 ms  (8,8,8) 51 vs 47 us
+#                  (16,32,32) 0.30 vs 0.14 ms  (64,32,32) 0.59 vs 0.47 ms
+#                  (64,64,64) 2.6 vs 1.1 ms  (256,64,64) 10.5 vs 5.2 ms
+#                  (16,128,128) 4.4 vs 1.6 ms  (16,256,256) 27 vs 10 ms
 # fitted by the cost model of `_trsm_loop_wins` (microseconds). Solving with
 # np.linalg.solve (LU, O(n^3)) never wins: 4.8 ms at (4096, 8, 8).
 

@@ -24,9 +24,9 @@ from tessera.ops.linalg._kernels import (
 # LU factorization: getrf per matrix (about 2.5 us of Python each) against
 # `_getf2_batched` (partial pivoting vectorized over the batch, a few NumPy
 # passes per column). Measured (median, batched vs loop):
-#   (batch, n): (4096,4) 2.4 vs 11.8 ms  (4096,8) 9.2 vs 13.6 ms
-#               (64,8) 0.49 vs 0.43 ms   (16,8) 0.21 vs 0.07 ms
-#               (256,16) 2.7 vs 1.3 ms   (64,32) 3.8 vs 0.78 ms
+#   (batch, n): (4096,4) 2.5 vs 11.1 ms  (4096,8) 8.8 vs 12.8 ms
+#               (64,8) 0.31 vs 0.20 ms   (16,8) 0.21 vs 0.06 ms
+#               (256,16) 2.3 vs 1.3 ms   (64,32) 3.2 vs 0.75 ms
 # The cost model below (microseconds) follows these: the vectorized version
 # only pays off for many matrices of size up to about 8.
 
@@ -197,11 +197,11 @@ def expm_pade(a: np.ndarray) -> np.ndarray:
     return r
 
 
-# expm: scipy.linalg.expm loops over a batch in Python (about 110 us per 8x8
-# matrix, 0.5-0.9 s for 4096 of them) where `expm_pade` takes 3-25 ms; for
-# (16, 8) 0.3 vs 3.5 ms, (16, 64) 8.9 vs 110 ms. SciPy's version (with exact
-# 1-norm estimates) is kept for one or two small matrices: (2, 8) 44 us vs
-# 190 us.
+# expm: scipy.linalg.expm loops over a batch in Python (about 20-110 us per
+# 8x8 matrix: 79 ms for 4096 of them) where `expm_pade` takes 12.6 ms; (16, 8)
+# 0.14 vs 0.31 ms, (16, 64) 3.6 vs 3.9 ms, (2, 256) 12 vs 66 ms. SciPy's
+# version (with exact 1-norm estimates) is kept for a single matrix and for
+# two small ones: (2, 8) 88 vs 41 us.
 
 
 def expm(a, dtype: np.dtype) -> np.ndarray:
