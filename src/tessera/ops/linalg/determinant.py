@@ -60,6 +60,8 @@ class Det(LinalgOp):
 def det(a) -> Variable:
     """Determinant of square matrices (..., m, m).
 
+    The gradient ``det(a) inv(a)^T`` is NaN for exactly singular matrices.
+
     Examples
     --------
     >>> import numpy as np
