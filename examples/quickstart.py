@@ -138,7 +138,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     args = parser.parse_args(argv)
     small = args.small or os.environ.get("TESSERA_EXAMPLE_SMALL") == "1"
     groups, n_obs = (10, 20) if small else (200, 20)
-    n_advi, tune, draws = (1500, 100, 100) if small else (2000, 150, 150)
+    n_advi, tune, draws = (1500, 100, 100) if small else (2000, 200, 200)
 
     t_start = time.perf_counter()
     truth = simulate(groups, n_obs)
