@@ -18,11 +18,11 @@ from tessera.ops.basic import as_tensor, constant
 from tessera.ops.indexing import (
     index_items,
     indexed_static_shape,
-    indexed_symbolic_shape,
     numpy_index,
 )
 from tessera.ops.static import get_static_value
 from tessera.ops.subtensor import (
+    GetItemOp,
     IndexOp,
     cast_value,
     check_value_shape,
@@ -69,7 +69,7 @@ def may_repeat(idx_list: Sequence, idx_inputs: Sequence[Variable], x: Variable) 
     return len(np.unique(rows, axis=0)) < len(rows)
 
 
-class AdvancedSubtensor(IndexOp):
+class AdvancedSubtensor(GetItemOp):
     """``x[idx]`` where ``idx`` has integer arrays or boolean masks.
 
     Parameters
@@ -95,17 +95,6 @@ class AdvancedSubtensor(IndexOp):
         idx_inputs = self._check_inputs(idx_inputs)
         shp = indexed_static_shape(x, self.idx_list, idx_inputs)
         return Apply(self, [x, *idx_inputs], [x.type.clone(shape=shp)])
-
-    def perform(self, node, inputs, out):
-        x = inputs[0]
-        out[0][0] = np.asarray(x[numpy_index(self.idx_list, inputs[1:])])
-
-    def infer_shape(self, node, input_shapes):
-        return [
-            indexed_symbolic_shape(
-                node, input_shapes[0], node.inputs[1:], input_shapes[1:]
-            )
-        ]
 
     def pullback(self, inputs, outputs, cotangents):
         from tessera.ops.creation import zeros_like

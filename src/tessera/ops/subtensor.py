@@ -189,7 +189,23 @@ def vectorize_setitem(op: IndexOp, node: Apply, batched: Sequence[Variable]) -> 
     return [type(op)((FULL,) * b + op.idx_list, op.set_instead_of_inc)(x, y, *idx)]
 
 
-class Subtensor(IndexOp):
+class GetItemOp(IndexOp):
+    """Shared ``perform``/``infer_shape`` of the ops that read ``x[idx]``."""
+
+    def perform(self, node, inputs, out):
+        x = inputs[0]
+        # basic indexing gives a view: ops never write into their inputs
+        out[0][0] = np.asarray(x[numpy_index(self.idx_list, inputs[1:])])
+
+    def infer_shape(self, node, input_shapes):
+        return [
+            indexed_symbolic_shape(
+                node, input_shapes[0], node.inputs[1:], input_shapes[1:]
+            )
+        ]
+
+
+class Subtensor(GetItemOp):
     """Basic indexing ``x[idx]``: ints, slices, ``None`` and ``Ellipsis``.
 
     Parameters
@@ -218,18 +234,6 @@ class Subtensor(IndexOp):
             )
         shp = indexed_static_shape(x, self.idx_list, idx_inputs)
         return Apply(self, [x, *idx_inputs], [x.type.clone(shape=shp)])
-
-    def perform(self, node, inputs, out):
-        x = inputs[0]
-        # a view: ops never write into their inputs
-        out[0][0] = np.asarray(x[numpy_index(self.idx_list, inputs[1:])])
-
-    def infer_shape(self, node, input_shapes):
-        return [
-            indexed_symbolic_shape(
-                node, input_shapes[0], node.inputs[1:], input_shapes[1:]
-            )
-        ]
 
     def pullback(self, inputs, outputs, cotangents):
         from tessera.ops.creation import zeros_like
