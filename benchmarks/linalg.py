@@ -9,7 +9,8 @@ Two workloads at (batch, n) = (1, 8), (4096, 8), (64, 64), (16, 256):
   ||L^{-1}(x - mu)||^2)`` with ``L = cholesky(cov)``, and its gradient with
   respect to ``mu`` and ``cov``.
 
-Columns: tessera (NumPy backend), a hand-written per-matrix Python loop
+Columns: tessera (NumPy backend), tessera-jax (the same graphs compiled with
+backend="jax"), a hand-written per-matrix Python loop
 (NumPy/SciPy, analytic gradients), and JAX (jit, float64) where installed,
 all in the same run and timed in turns (so load changes hit every column
 alike); the table gives medians and the ratios tessera / loop and
@@ -64,11 +65,11 @@ def make_inputs(batch: int, n: int, seed: int = 0):
 # --- tessera -----------------------------------------------------------------------
 
 
-def tessera_cholesky(batch, n, w):
+def tessera_cholesky(batch, n, w, backend="numpy"):
     a = ts.tensor("a", shape=(batch, n, n))
     L = ts.linalg.cholesky(a)
     g = ts.grad((L * w).sum(), a)
-    return ts.function([a], [L, g])
+    return ts.function([a], [L, g], backend=backend)
 
 
 def tessera_logp(x, mu, cov):
@@ -79,12 +80,19 @@ def tessera_logp(x, mu, cov):
     return (-0.5 * (n * LOG_2PI + 2.0 * logdet + (z * z).sum(axis=-1))).sum()
 
 
-def tessera_mvnormal(batch, n):
+def tessera_mvnormal(batch, n, backend="numpy"):
     x = ts.tensor("x", shape=(batch, n))
     mu = ts.tensor("mu", shape=(batch, n))
     cov = ts.tensor("cov", shape=(batch, n, n))
     logp = tessera_logp(x, mu, cov)
-    return ts.function([x, mu, cov], [logp, *ts.grad(logp, [mu, cov])])
+    return ts.function([x, mu, cov], [logp, *ts.grad(logp, [mu, cov])], backend=backend)
+
+
+def _block(out):
+    # JAX dispatches asynchronously: wait for the results before stopping the clock
+    for o in out:
+        getattr(o, "block_until_ready", lambda: None)()
+    return out
 
 
 # --- per-matrix Python loop (NumPy/SciPy) ---------------------------------------------
@@ -174,9 +182,9 @@ def run(sizes, repeat: int, min_time: float) -> None:
     print(f"machine: {machine()}")
     print(
         "\n| workload | batch | n | tessera | per-matrix loop | JAX jit "
-        "| tessera/loop | tessera/JAX |"
+        "| tessera-jax | tessera/loop | tessera/JAX | tessera-jax/JAX |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for batch, n in sizes:
         _bench_size(batch, n, jx, repeat, min_time)
     if jx is None:
@@ -217,6 +225,9 @@ def _bench_size(batch, n, jx, repeat, min_time):
         # JAX's gradient is not symmetrized; its symmetric part agrees
         np.testing.assert_allclose(_sym(np.asarray(g3)), g, rtol=1e-6, atol=1e-8)
         fns.append(lambda: jx[0](cov, w))
+        fj = tessera_cholesky(batch, n, w, backend="jax")
+        np.testing.assert_allclose(np.asarray(fj(cov)[1]), g, rtol=1e-6, atol=1e-8)
+        fns.append(lambda: _block(fj(cov)))
     _row("cholesky+grad", batch, n, *interleaved_medians(fns, repeat, min_time))
     # mvnormal logp + grad
     h = tessera_mvnormal(batch, n)
@@ -232,14 +243,22 @@ def _bench_size(batch, n, jx, repeat, min_time):
         np.testing.assert_allclose(np.asarray(gmu3), gmu, rtol=1e-6, atol=1e-8)
         np.testing.assert_allclose(_sym(np.asarray(gcov3)), gcov, rtol=1e-6, atol=1e-8)
         fns.append(lambda: jx[1](x, mu, cov))
+        hj = tessera_mvnormal(batch, n, backend="jax")
+        np.testing.assert_allclose(
+            np.asarray(hj(x, mu, cov)[2]), gcov, rtol=1e-6, atol=1e-8
+        )
+        fns.append(lambda: _block(hj(x, mu, cov)))
     _row("mvnormal+grad", batch, n, *interleaved_medians(fns, repeat, min_time))
 
 
-def _row(name, batch, n, t_ts, t_loop, t_jax=None):
+def _row(name, batch, n, t_ts, t_loop, t_jax=None, t_tsj=None):
     jax_cell = "-" if t_jax is None else fmt_time(t_jax)
+    tsj_cell = "-" if t_tsj is None else fmt_time(t_tsj)
+    tsj_ratio = "-" if t_tsj is None else _ratio(t_tsj, t_jax)
     print(
         f"| {name} | {batch} | {n} | {fmt_time(t_ts)} | {fmt_time(t_loop)} | "
-        f"{jax_cell} | {_ratio(t_ts, t_loop)} | {_ratio(t_ts, t_jax)} |",
+        f"{jax_cell} | {tsj_cell} | {_ratio(t_ts, t_loop)} | {_ratio(t_ts, t_jax)} "
+        f"| {tsj_ratio} |",
         flush=True,
     )
 
