@@ -26,3 +26,11 @@ def test_outputs_never_alias_inputs_or_constants():
     a[0] = 7.0
     np.testing.assert_array_equal(w.get_value(), [0.0, 1.0])
     np.testing.assert_array_equal(f(np.arange(3.0))[2], [1.0, 2.0])
+
+
+def test_broadcast_outputs_are_writeable_arrays():
+    a = ts.tensor("a", shape=(3,))
+    f = ts.function([a], ts.broadcast_to(ts.exp(a), (2, 3)))
+    out = f(np.zeros(3))
+    out[0, 0] = 5.0  # a read-only stride-0 view would refuse this
+    np.testing.assert_array_equal(out, [[5.0, 1.0, 1.0], [1.0, 1.0, 1.0]])

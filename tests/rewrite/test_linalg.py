@@ -117,6 +117,25 @@ def test_linalg_rewrite(name, batch):
 
 
 @pytest.mark.parametrize("fn", [L.inv, L.cholesky, L.det])
+@pytest.mark.parametrize("batch", [(), (4,)])
+def test_block_diag_by_parts(fn, batch):
+    rng = np.random.default_rng(2)
+    av, bv = _spd(rng, batch, 3), _spd(rng, batch, 2)
+    a = ts.tensor("a", shape=av.shape)
+    b = ts.tensor("b", shape=bv.shape)
+    out = fn(L.block_diag(a, b))
+    fast = ts.function([a, b], out)
+    plain = ts.function([a, b], out, rewrites="none")
+    np.testing.assert_allclose(fast(av, bv), plain(av, bv), rtol=1e-9, atol=1e-12)
+    sizes = [
+        n.inputs[0].type.shape[-1]
+        for n in fast.fg.apply_nodes
+        if type(core_op(n)).__name__ in ("Inv", "Cholesky", "Det")
+    ]
+    assert sizes and all(s in (2, 3) for s in sizes)
+
+
+@pytest.mark.parametrize("fn", [L.inv, L.cholesky, L.det])
 def test_kron_rewrites_work_on_the_factors(fn):
     # e.g. inv(kron(A, B)) inverts the 3x3 and 2x2 factors, never the 6x6
     a = ts.tensor("a", shape=(3, 3))

@@ -251,3 +251,25 @@ def test_blockwise_rewrites():
     av, bv = rng.normal(size=(3, 3)), rng.normal(size=(5, 3, 2))
     np.testing.assert_allclose(fast(av, bv), plain(av, bv))
     np.testing.assert_allclose(fast(av, bv), av @ bv)
+
+
+def test_elementwise_runs_before_a_broadcast_into_blockwise():
+    from tessera.ops.blockwise import Blockwise
+
+    a = ts.tensor("a", shape=(3, 3))
+    out = ts.linalg.inv(ts.exp(ts.broadcast_to(a, (1000, 3, 3))) + 2.0)
+    fast = ts.function([a], out)
+    plain = ts.function([a], out, rewrites="none")
+    av = np.random.default_rng(3).normal(size=(3, 3)) * 0.1
+    np.testing.assert_allclose(fast(av), plain(av))
+    # exp runs on the (3, 3) matrix and the inverse on one matrix, broadcast after
+    exp_node = next(
+        n
+        for n in fast.fg.apply_nodes
+        if isinstance(n.op, Elemwise) and n.op.scalar_fn.name == "exp"
+    )
+    assert exp_node.outputs[0].type.shape == (3, 3)
+    assert not any(
+        isinstance(n.op, Blockwise) and n.outputs[0].ndim == 3
+        for n in fast.fg.apply_nodes
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from tessera.ops.blockwise import Blockwise
 from tessera.ops.creation import Alloc
-from tessera.ops.shape import BroadcastTo
+from tessera.ops.shape import BroadcastTo, broadcast_to
 from tessera.rewrite.basic import node_rewriter
 
 
@@ -20,7 +20,9 @@ def blockwise_without_batch(fg, node):
 @node_rewriter([Blockwise], tags=["canonicalize", "blockwise"])
 def blockwise_of_batch_broadcast(fg, node):
     """Feed a Blockwise the un-broadcast input when broadcast_to/alloc only
-    expanded batch dims: Blockwise broadcasts batch dims for free."""
+    expanded batch dims: Blockwise broadcasts batch dims for free, and when
+    that broadcast alone set the batch shape, the op runs once per distinct
+    matrix and its result is broadcast (a view) instead."""
     nds = node.op.sig.input_ndims
     new_inputs = list(node.inputs)
     changed = False
@@ -39,11 +41,15 @@ def blockwise_of_batch_broadcast(fg, node):
         changed = True
     if not changed:
         return None
-    new = node.op.make_node(*new_inputs).outputs
-    # only when the other inputs still fix the same batch shape
-    if any(
-        None in o.type.shape or o.type.shape != n.type.shape
-        for o, n in zip(node.outputs, new)
-    ):
+    new = (
+        node.op.core_op.make_node(*new_inputs).outputs
+        if not any(x.ndim - nd for x, nd in zip(new_inputs, nds))
+        else node.op.make_node(*new_inputs).outputs
+    )
+    if all(o.type.shape == n.type.shape for o, n in zip(node.outputs, new)):
+        return new
+    # the broadcast set the batch shape: compute on the small inputs and
+    # broadcast the (cheap to view) result instead
+    if any(None in o.type.shape for o in node.outputs):
         return None
-    return new
+    return [broadcast_to(n, o.type.shape) for o, n in zip(node.outputs, new)]

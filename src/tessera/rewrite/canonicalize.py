@@ -106,3 +106,26 @@ def sum_of_sum(fg, node):
         kept = [k for k in range(x.ndim) if k not in a.axis]
         axes = set(a.axis) | {kept[k] for k in b.axis}
     return [Reduce(a.kind, tuple(sorted(axes)), a.keepdims, a.dtype)(x)]
+
+
+@node_rewriter([Elemwise], tags=["canonicalize"])
+def elemwise_before_broadcast(fg, node):
+    """f(broadcast_to(x, s)) -> broadcast_to(f(x), s) for a unary f (or one
+    whose other inputs are scalars): f runs on the small tensor, and a
+    Blockwise consuming the result can then skip the broadcast entirely."""
+    from tessera.ops.shape import broadcast_to
+
+    big = [i for i in node.inputs if i.ndim > 0]
+    if len(big) != 1 or big[0].owner is None:
+        return None
+    b = big[0].owner
+    if not isinstance(b.op, BroadcastTo):
+        return None
+    x = b.inputs[0]
+    out = node.outputs[0]
+    inner = node.op.make_node(*[x if i is big[0] else i for i in node.inputs]).outputs[
+        0
+    ]
+    if inner.dtype != out.dtype:
+        return None
+    return [broadcast_to(inner, b.inputs[1])]

@@ -329,3 +329,67 @@ def reuse_raising_factorization(fg, node):
         ):
             return [client.outputs[0]]
     return None
+
+
+def _is_zeros(var: Variable) -> bool:
+    from tessera.ops.creation import Alloc
+    from tessera.ops.variable import TensorConstant
+
+    node = var.owner
+    if node is not None and isinstance(node.op, Alloc):
+        var = node.inputs[0]
+    return isinstance(var, TensorConstant) and not var.data.any()
+
+
+def block_diag_blocks(var: Variable) -> list[Variable] | None:
+    """The square blocks when ``var`` was built by
+    :func:`tessera.linalg.block_diag`: rows joined along the second-to-last
+    axis, each row zeros except its diagonal block."""
+    from tessera.ops.join import Join
+
+    node = var.owner
+    nd = var.ndim
+    if node is None or not isinstance(node.op, Join) or node.op.axis != nd - 2:
+        return None
+    blocks = []
+    for i, row in enumerate(node.inputs):
+        r = row.owner
+        if r is None or not isinstance(r.op, Join) or r.op.axis != nd - 1:
+            return None
+        if len(r.inputs) != len(node.inputs):
+            return None
+        if not all(_is_zeros(e) for j, e in enumerate(r.inputs) if j != i):
+            return None
+        block = r.inputs[i]
+        m, n = block.type.shape[-2:]
+        if m is None or m != n:
+            return None
+        blocks.append(block)
+    return blocks
+
+
+@node_rewriter([Inv, Cholesky, Det, Blockwise], tags=TAGS)
+def block_diag_by_parts(fg, node):
+    """inv/cholesky/det of block_diag(A, B, ...) block by block."""
+    from tessera.ops.linalg import block_diag, cholesky, det, inv
+
+    op = core_op(node)
+    if not isinstance(op, Inv | Cholesky | Det):
+        return None
+    blocks = block_diag_blocks(node.inputs[0])
+    if blocks is None:
+        return None
+    if isinstance(op, Inv):
+        out = block_diag(*[inv(b, on_error=op.on_error) for b in blocks])
+    elif isinstance(op, Cholesky):
+        out = block_diag(
+            *[cholesky(b, lower=op.lower, on_error=op.on_error) for b in blocks]
+        )
+    else:
+        out = det(blocks[0])
+        for b in blocks[1:]:
+            out = out * det(b)
+    old = node.outputs[0]
+    if out.ndim != old.ndim or out.dtype != old.dtype:
+        return None
+    return [out]

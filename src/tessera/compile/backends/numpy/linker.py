@@ -15,6 +15,7 @@ import numpy as np
 from tessera.compile.backends.numpy.dispatch import numpy_funcify
 from tessera.graph.basic import Constant, SharedValue, Variable
 from tessera.graph.fg import FunctionGraph
+from tessera.ops.shape import BroadcastTo
 from tessera.ops.type import TensorType, shape_str
 
 
@@ -40,6 +41,15 @@ def _view_base(var: Variable) -> Variable:
 def _aliases_input(var: Variable) -> bool:
     """Whether ``var`` may be a view of a graph input, constant or shared value."""
     return _view_base(var).owner is None
+
+
+def _read_only_view(var: Variable) -> bool:
+    """Whether ``var`` may be a read-only broadcast view (stride-0 dims)."""
+    while var.owner is not None and var.owner.op.returns_view:
+        if isinstance(var.owner.op, BroadcastTo):
+            return True
+        var = var.owner.inputs[0]
+    return False
 
 
 def _make_filter(var: Variable, k: int):
@@ -124,7 +134,7 @@ def numpy_link(
         expr = ref(var)
         if not isinstance(var.type, TensorType):
             return expr
-        if var.owner is None or _aliases_input(var):
+        if var.owner is None or _aliases_input(var) or _read_only_view(var):
             return f"{expr}.copy()"
         if var.ndim == 0:
             return f"_asarray({expr})"
