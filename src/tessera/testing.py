@@ -65,7 +65,7 @@ def verify_grad(
     rtol = rtol if rtol is not None else (1e-2 if low else 1e-4)
     atol = atol if atol is not None else (1e-2 if low else 1e-6)
     for k, g in zip(wrt, analytic):
-        base = np.ascontiguousarray(arrays[k], dtype=np.float64)
+        base = np.array(arrays[k], dtype=np.float64, order="C")  # 0-d stays 0-d
         numeric = np.zeros_like(base)
         flat = numeric.reshape(-1)
         for j in range(base.size):
