@@ -180,3 +180,10 @@ def test_gradient_reuses_the_forward_factorization():
     plain = ts.function([x, cov], [cost, ts.grad(cost, cov)], rewrites="none")
     for a, b in zip(f(xv, cv), plain(xv, cv)):
         np.testing.assert_allclose(a, b, rtol=1e-9)
+
+
+def test_log_det_of_large_factor_does_not_overflow():
+    a = ts.tensor("a", shape=(200, 200))
+    chol = L.cholesky(a)
+    f = ts.function([a], ts.log(L.det(chol @ chol.mT)))
+    np.testing.assert_allclose(f(100 * np.eye(200)), 200 * np.log(100.0))

@@ -132,6 +132,9 @@ def det_from_diagonal(fg, node):
     """det of a triangular matrix or of L L^T from the diagonal."""
     if not isinstance(core_op(node), Det):
         return None
+    clients = fg.clients.get(node.outputs[0], [])
+    if clients and all(c != "output" and _is_elemwise(c, "log") for c, _ in clients):
+        return None  # log_det rewrites log(det(.)) without over/underflow
     x = node.inputs[0]
     if triangular(x) is not None:
         return [_diag(x).prod(axis=-1)]
