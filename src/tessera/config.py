@@ -30,7 +30,9 @@ class Config:
     @floatX.setter
     def floatX(self, value: str) -> None:
         if value not in ("float64", "float32"):
-            raise ValueError(f"config.floatX must be 'float64' or 'float32', got {value!r}")
+            raise ValueError(
+                f"config.floatX must be 'float64' or 'float32', got {value!r}"
+            )
         self._floatX = value
 
 

@@ -98,7 +98,9 @@ def clone_get_equiv(
         new_inputs = []
         for i in node.inputs:
             if i not in equiv:
-                equiv[i] = i.clone() if (copy_inputs and not isinstance(i, Constant)) else i
+                equiv[i] = (
+                    i.clone() if (copy_inputs and not isinstance(i, Constant)) else i
+                )
             new_inputs.append(equiv[i])
         if all(a is b for a, b in zip(new_inputs, node.inputs)):
             if clone_nodes:

@@ -74,8 +74,10 @@ class Blockwise(Op):
 
     def core_node(self, inputs) -> Apply:
         """The core op applied to placeholder inputs with the core types."""
-        key = tuple((x.dtype, x.type.shape[x.ndim - nd :])
-                    for x, nd in zip(inputs, self.sig.input_ndims))
+        key = tuple(
+            (x.dtype, x.type.shape[x.ndim - nd :])
+            for x, nd in zip(inputs, self.sig.input_ndims)
+        )
         node = self._core_nodes.get(key)
         if node is None:
             dummies = _core_dummies(self.core_op, inputs, self.sig)
@@ -103,17 +105,21 @@ class Blockwise(Op):
                     f"{self.sig}, got shape {shape_str(x.type.shape)}"
                 )
         self.sig.bind_static(
-            [x.type.shape[x.ndim - nd :] for x, nd in zip(inputs, self.sig.input_ndims)],
+            [
+                x.type.shape[x.ndim - nd :]
+                for x, nd in zip(inputs, self.sig.input_ndims)
+            ],
             name,
         )
         batch = broadcast_static_shapes(
-            [x.type.shape[: x.ndim - nd] for x, nd in zip(inputs, self.sig.input_ndims)],
+            [
+                x.type.shape[: x.ndim - nd]
+                for x, nd in zip(inputs, self.sig.input_ndims)
+            ],
             f"{name} (batch dims)",
         )
         core = self.core_node(inputs)
-        out_types = [
-            TensorType(o.dtype, batch + o.type.shape) for o in core.outputs
-        ]
+        out_types = [TensorType(o.dtype, batch + o.type.shape) for o in core.outputs]
         return Apply(self, inputs, out_types)
 
     def perform(self, node, inputs, output_storage):

@@ -189,7 +189,11 @@ arccos = _define(
     example="[0.5, -0.25]",
 )
 arctan = _define(
-    "arctan", np.arctan, 1, lambda i, o, g: [g / (1.0 + i[0] * i[0])], "Inverse tangent."
+    "arctan",
+    np.arctan,
+    1,
+    lambda i, o, g: [g / (1.0 + i[0] * i[0])],
+    "Inverse tangent.",
 )
 arctan2 = _define(
     "arctan2",
@@ -202,7 +206,9 @@ arctan2 = _define(
     "Angle of the point (x=second, y=first) argument: arctan(y / x) by quadrant.",
 )
 sinh = _define("sinh", np.sinh, 1, lambda i, o, g: [g * cosh(i[0])], "Hyperbolic sine.")
-cosh = _define("cosh", np.cosh, 1, lambda i, o, g: [g * sinh(i[0])], "Hyperbolic cosine.")
+cosh = _define(
+    "cosh", np.cosh, 1, lambda i, o, g: [g * sinh(i[0])], "Hyperbolic cosine."
+)
 tanh = _define(
     "tanh", np.tanh, 1, lambda i, o, g: [g * (1.0 - o * o)], "Hyperbolic tangent."
 )
@@ -262,6 +268,8 @@ digamma = _define(
     lambda i, o, g: [g * polygamma(1, i[0])],
     "Digamma function (derivative of gammaln).",
 )
+
+
 @functools.lru_cache(maxsize=256)
 def _polygamma_dtype(n_dtype, x_dtype) -> np.dtype:
     return sp.polygamma(np.ones(1, n_dtype), np.ones(1, x_dtype)).dtype
@@ -324,7 +332,10 @@ betainc = _define(
     lambda i, o, g: [
         NonDifferentiable(OPS["betainc"], "derivative in a"),
         NonDifferentiable(OPS["betainc"], "derivative in b"),
-        g * exp(xlogy(i[0] - 1.0, i[2]) + xlog1py(i[1] - 1.0, -i[2]) - betaln(i[0], i[1])),
+        g
+        * exp(
+            xlogy(i[0] - 1.0, i[2]) + xlog1py(i[1] - 1.0, -i[2]) - betaln(i[0], i[1])
+        ),
     ],
     "Regularized incomplete beta function I_x(a, b).",
     example="[0.5, 0.25]",
@@ -356,8 +367,13 @@ owens_t = _define(
     sp.owens_t,
     2,
     lambda i, o, g: [
-        -g * exp(-0.5 * i[0] * i[0]) * erf(i[1] * i[0] / _m.sqrt(2.0)) / (2 * _SQRT_2PI),
-        g * exp(-0.5 * i[0] * i[0] * (1.0 + i[1] * i[1])) / (2 * _m.pi * (1.0 + i[1] * i[1])),
+        -g
+        * exp(-0.5 * i[0] * i[0])
+        * erf(i[1] * i[0] / _m.sqrt(2.0))
+        / (2 * _SQRT_2PI),
+        g
+        * exp(-0.5 * i[0] * i[0] * (1.0 + i[1] * i[1]))
+        / (2 * _m.pi * (1.0 + i[1] * i[1])),
     ],
     "Owen's T function T(h, a) (gives the skew-normal CDF).",
 )

@@ -164,7 +164,9 @@ def broadcast_batch(xs: Sequence[Variable], bs: Sequence[int]) -> tuple[list, in
     from tessera.ops.shape import broadcast_to, expand_dims, shape_tuple
 
     nb = max(bs)
-    padded = [expand_dims(x, tuple(range(nb - b))) if b < nb else x for x, b in zip(xs, bs)]
+    padded = [
+        expand_dims(x, tuple(range(nb - b))) if b < nb else x for x, b in zip(xs, bs)
+    ]
     fakes = [TensorType(x.dtype, x.type.shape[:nb])() for x in padded]
     probe = TensorType(
         "float64",
@@ -175,7 +177,5 @@ def broadcast_batch(xs: Sequence[Variable], bs: Sequence[int]) -> tuple[list, in
     )()
     shapes = [shape_tuple(x)[:nb] for x in padded]
     batch = broadcast_symbolic_shapes(fakes, shapes, probe)
-    out = [
-        broadcast_to(x, list(batch) + list(shape_tuple(x)[nb:])) for x in padded
-    ]
+    out = [broadcast_to(x, list(batch) + list(shape_tuple(x)[nb:])) for x in padded]
     return out, nb
