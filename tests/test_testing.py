@@ -26,7 +26,9 @@ class WrongGradExp(Op):
 
 
 def test_verify_grad_passes_correct_gradients():
-    verify_grad(lambda x, y: ts.sin(x) * y, [np.array([0.1, 0.2]), np.array([1.5, -2.0])])
+    verify_grad(
+        lambda x, y: ts.sin(x) * y, [np.array([0.1, 0.2]), np.array([1.5, -2.0])]
+    )
 
 
 def test_verify_grad_catches_a_wrong_gradient():

@@ -47,7 +47,9 @@ class OuterSum(Op):
 
     def make_node(self, a, b):
         m, n = a.type.shape[0], b.type.shape[0]
-        return Apply(self, [a, b], [TensorType("float64", (m, n)), TensorType("float64", ())])
+        return Apply(
+            self, [a, b], [TensorType("float64", (m, n)), TensorType("float64", ())]
+        )
 
     def perform(self, node, inputs, out):
         a, b = inputs
@@ -150,10 +152,14 @@ def test_multi_output():
 
 
 @pytest.mark.parametrize("op", [RowDot(), BatchedRowDot()], ids=["loop", "batched"])
-@pytest.mark.parametrize("sa, sb", [((4, 3), (3,)), ((2, 1, 3), (1, 3, 3)), ((2, 3), (2, 3))])
+@pytest.mark.parametrize(
+    "sa, sb", [((4, 3), (3,)), ((2, 1, 3), (1, 3, 3)), ((2, 3), (2, 3))]
+)
 def test_gradients_sum_over_broadcast_batch_dims(op, sa, sb):
     rng = np.random.default_rng(3)
-    verify_grad(lambda a, b: Blockwise(op)(a, b), [rng.normal(size=sa), rng.normal(size=sb)])
+    verify_grad(
+        lambda a, b: Blockwise(op)(a, b), [rng.normal(size=sa), rng.normal(size=sb)]
+    )
 
 
 def test_multi_output_gradient_with_one_output_unused():

@@ -29,7 +29,9 @@ CORE_GRAPHS = {
         [(3,), (2,)],
     ),
     "reductions": (
-        lambda x: ts.stack([x.max(axis=0).sum(), ts.logsumexp(x, axis=1).mean(), x.var()]),
+        lambda x: ts.stack(
+            [x.max(axis=0).sum(), ts.logsumexp(x, axis=1).mean(), x.var()]
+        ),
         lambda x: np.stack(
             [x.max(axis=0).sum(), np.log(np.exp(x).sum(1)).mean(), x.var()]
         ),
@@ -37,9 +39,15 @@ CORE_GRAPHS = {
     ),
     "shape_ops": (
         lambda x: ts.concatenate(
-            [ts.reshape(ts.transpose(x), (-1,)), ts.flatten(x)[::-1], ts.cumsum(x, axis=0)[0]]
+            [
+                ts.reshape(ts.transpose(x), (-1,)),
+                ts.flatten(x)[::-1],
+                ts.cumsum(x, axis=0)[0],
+            ]
         ),
-        lambda x: np.concatenate([x.T.reshape(-1), x.reshape(-1)[::-1], np.cumsum(x, 0)[0]]),
+        lambda x: np.concatenate(
+            [x.T.reshape(-1), x.reshape(-1)[::-1], np.cumsum(x, 0)[0]]
+        ),
         [(2, 3)],
     ),
     "broadcast_and_alloc": (
@@ -66,7 +74,9 @@ def test_vectorize_graph_matches_loop(name, batch):
     batched = [ts.tensor(f"b{k}", shape=v.shape) for k, v in enumerate(values)]
     vout = ts.vectorize_graph(out, dict(zip(core, batched)))
     got = ts.function(batched, vout)(*values)
-    np.testing.assert_allclose(got, _loop(nfn, *values, batch_ndim=len(batch)), rtol=1e-10)
+    np.testing.assert_allclose(
+        got, _loop(nfn, *values, batch_ndim=len(batch)), rtol=1e-10
+    )
 
 
 def test_vectorize_graph_only_some_inputs_batched():
@@ -108,7 +118,9 @@ def test_vectorize_signature_and_composition():
 def test_vectorize_without_signature_is_elementwise():
     vf = ts.vectorize(lambda a, b: ts.maximum(a, b) ** 2)
     out = vf(ts.constant(np.arange(3.0)), ts.constant(np.ones((2, 1))))
-    np.testing.assert_allclose(out.eval(), np.maximum(np.arange(3.0), np.ones((2, 1))) ** 2)
+    np.testing.assert_allclose(
+        out.eval(), np.maximum(np.arange(3.0), np.ones((2, 1))) ** 2
+    )
 
 
 def test_vectorize_errors():
