@@ -24,9 +24,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import statistics
 import subprocess
 import sys
 import time
+import timeit
 from collections.abc import Callable
 
 import numpy as np
@@ -197,6 +200,11 @@ def pymc_function(name: str, arrays: dict):
 
 
 # --- driver --------------------------------------------------------------------------
+# XLA's multi-threaded CPU runtime stalled (minutes, apparently a deadlock) on
+# some of these graphs on a 2-core machine (NumPyro Wishart at 4096 x 8,
+# MatrixNormal at 4 x 128); single-threaded Eigen runs them. Override by
+# setting XLA_FLAGS yourself.
+XLA_FLAGS = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
 REFERENCES = {"numpyro": numpyro_function, "pymc": pymc_function}
 
 
@@ -210,8 +218,17 @@ def child(lib: str, name: str, batch: int, n: int, repeat: int) -> None:
     out = fn()
     first = time.perf_counter() - start
     value = float(out[0])
-    t = median_time(fn, repeat=repeat)
+    t = _median_gc(fn, repeat)
     print(json.dumps({"status": "ok", "time": t, "first": first, "value": value}))
+
+
+def _median_gc(fn: Callable[[], object], repeat: int) -> float:
+    """:func:`median_time` with the garbage collector on: timeit turns it off,
+    and JAX's CPU runtime then stalls on some graphs (buffers held by cycles
+    are never freed)."""
+    timer = timeit.Timer(fn, setup="import gc; gc.enable()")
+    number, _ = timer.autorange()
+    return statistics.median(timer.repeat(repeat=repeat, number=number)) / number
 
 
 def reference(lib: str, name: str, batch: int, n: int, repeat: int, limit: float):
@@ -220,8 +237,12 @@ def reference(lib: str, name: str, batch: int, n: int, repeat: int, limit: float
     as such instead of stalling the table."""
     cmd = [sys.executable, __file__, "--child", lib, name, str(batch), str(n)]
     cmd += ["--repeat", str(repeat)]
+    env = dict(os.environ)
+    env.setdefault("XLA_FLAGS", XLA_FLAGS)
     try:
-        res = subprocess.run(cmd, capture_output=True, text=True, timeout=limit)
+        res = subprocess.run(
+            cmd, capture_output=True, text=True, timeout=limit, env=env
+        )
     except subprocess.TimeoutExpired:
         return {"status": f"> {limit:.0f} s"}
     lines = [ln for ln in res.stdout.splitlines() if ln.startswith("{")]
@@ -285,7 +306,7 @@ def main() -> None:
     print("## Multivariate log-density + gradient (all parameters and the value)\n")
     print(
         f"{versions('numpy', 'scipy', 'tessera', 'jax', 'numpyro', 'pymc')}; "
-        f"{machine()}\n"
+        f"{machine()}; XLA_FLAGS={os.environ.get('XLA_FLAGS', XLA_FLAGS)!r}\n"
     )
     print(
         "| distribution | size | tessera | NumPyro (jit) | PyMC | "
