@@ -14,7 +14,7 @@ installed, in the same run; medians of several runs and the ratios
 tessera / NumPyro and tessera / PyMC (below 1: tessera is faster). "n/a"
 marks a library that is not installed or rejects the batched parameters.
 Each reference case runs in its own process with a time limit (``--limit``,
-default 300 s; the first call, which includes JIT compilation, is reported
+default 120 s; the first call, which includes JIT compilation, is reported
 too). tessera's values are checked against the references where they run.
 
 Run: python benchmarks/distributions.py [--quick]
@@ -25,11 +25,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import time
-import timeit
 from collections.abc import Callable
 
 import numpy as np
@@ -200,11 +198,6 @@ def pymc_function(name: str, arrays: dict):
 
 
 # --- driver --------------------------------------------------------------------------
-# XLA's multi-threaded CPU runtime stalled (minutes, apparently a deadlock) on
-# some of these graphs on a 2-core machine (NumPyro Wishart at 4096 x 8,
-# MatrixNormal at 4 x 128); single-threaded Eigen runs them. Override by
-# setting XLA_FLAGS yourself.
-XLA_FLAGS = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
 REFERENCES = {"numpyro": numpyro_function, "pymc": pymc_function}
 
 
@@ -218,31 +211,20 @@ def child(lib: str, name: str, batch: int, n: int, repeat: int) -> None:
     out = fn()
     first = time.perf_counter() - start
     value = float(out[0])
-    t = _median_gc(fn, repeat)
+    t = median_time(fn, repeat=repeat)
     print(json.dumps({"status": "ok", "time": t, "first": first, "value": value}))
-
-
-def _median_gc(fn: Callable[[], object], repeat: int) -> float:
-    """:func:`median_time` with the garbage collector on: timeit turns it off,
-    and JAX's CPU runtime then stalls on some graphs (buffers held by cycles
-    are never freed)."""
-    timer = timeit.Timer(fn, setup="import gc; gc.enable()")
-    number, _ = timer.autorange()
-    return statistics.median(timer.repeat(repeat=repeat, number=number)) / number
 
 
 def reference(lib: str, name: str, batch: int, n: int, repeat: int, limit: float):
     """Run :func:`child` in a fresh process (its own threads and memory), with
-    a time limit: a library that takes minutes to compile or run is reported
+    a time limit: a case that takes minutes to compile or run (on a 2-core
+    machine, JAX's CPU runtime sometimes never returns from
+    ``jit(value_and_grad)`` of NumPyro's Wishart and MatrixNormal) is reported
     as such instead of stalling the table."""
     cmd = [sys.executable, __file__, "--child", lib, name, str(batch), str(n)]
     cmd += ["--repeat", str(repeat)]
-    env = dict(os.environ)
-    env.setdefault("XLA_FLAGS", XLA_FLAGS)
     try:
-        res = subprocess.run(
-            cmd, capture_output=True, text=True, timeout=limit, env=env
-        )
+        res = subprocess.run(cmd, capture_output=True, text=True, timeout=limit)
     except subprocess.TimeoutExpired:
         return {"status": f"> {limit:.0f} s"}
     lines = [ln for ln in res.stdout.splitlines() if ln.startswith("{")]
@@ -288,7 +270,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats")
     parser.add_argument(
-        "--limit", type=float, default=300.0, help="seconds per reference case"
+        "--limit", type=float, default=120.0, help="seconds per reference case"
     )
     parser.add_argument("--repeat", type=int, default=None)
     parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
@@ -306,7 +288,8 @@ def main() -> None:
     print("## Multivariate log-density + gradient (all parameters and the value)\n")
     print(
         f"{versions('numpy', 'scipy', 'tessera', 'jax', 'numpyro', 'pymc')}; "
-        f"{machine()}; XLA_FLAGS={os.environ.get('XLA_FLAGS', XLA_FLAGS)!r}\n"
+        f"{machine()}; OPENBLAS_NUM_THREADS="
+        f"{os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}\n"
     )
     print(
         "| distribution | size | tessera | NumPyro (jit) | PyMC | "

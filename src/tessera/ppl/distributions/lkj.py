@@ -23,7 +23,6 @@ import numpy as np
 
 from tessera.graph.basic import Variable
 from tessera.ops import math as tm
-from tessera.ops.creation import arange
 from tessera.ops.products import matmul
 from tessera.ops.shape import broadcast_to, expand_dims, swapaxes
 from tessera.ppl.distributions.base import Continuous, dist_of_op, static_value
@@ -116,10 +115,15 @@ def _diag(x: Variable) -> Variable:
 
 def _cholesky_logp(L: Variable, eta: Variable, n: int) -> Variable:
     """LKJCholesky log-density of factors ``L`` (..., n, n)."""
+    return _cholesky_logp_from_log_diag(tm.log(_diag(L)), eta, n)
+
+
+def _cholesky_logp_from_log_diag(log_diag: Variable, eta: Variable, n: int):
+    """LKJCholesky log-density from ``log(diag(L))`` (..., n): all it needs."""
     # exponent of L_ii (0-based i): n - i - 1 + 2 (eta - 1)
     i = np.arange(n, dtype=float)
     expo = (n - i - 1.0) + 2.0 * (expand_dims(eta, -1) - 1.0)
-    body = (expo * tm.log(_diag(L)))[..., 1:].sum(axis=-1) if n > 1 else 0.0
+    body = (expo * log_diag)[..., 1:].sum(axis=-1) if n > 1 else 0.0
     return body - lkj_log_normalizer(eta, n)
 
 
@@ -409,11 +413,13 @@ class LKJCholeskyCov(MvMixin, Continuous):
     def node_logp(cls, op, value, params):
         eta, *sd_params = params
         sd = tm.sqrt(tm.square(value).sum(axis=-1))
-        lc = value / expand_dims(sd, -1)
+        log_sd = tm.log(sd)
+        # only the diagonal of L_c = L / sd is needed: never form the matrix
+        log_diag_c = tm.log(_diag(value)) - log_sd
         lp_sd = op_logp(op.sd_op, sd, sd_params).sum(axis=-1)
-        i = arange(op.n).astype(value.dtype)
-        log_jac = (i * tm.log(sd)).sum(axis=-1) - tm.log(_diag(lc)).sum(axis=-1)
-        return lp_sd + _cholesky_logp(lc, eta, op.n) - log_jac
+        i = np.arange(op.n, dtype=float)
+        log_jac = (i * log_sd).sum(axis=-1) - log_diag_c.sum(axis=-1)
+        return lp_sd + _cholesky_logp_from_log_diag(log_diag_c, eta, op.n) - log_jac
 
     @classmethod
     def node_moment(cls, op, params):
