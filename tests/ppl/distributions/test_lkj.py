@@ -365,3 +365,21 @@ def test_moment(make, want):
     assert m.shape == x.type.shape
     np.testing.assert_allclose(m, np.broadcast_to(want, m.shape))
     assert np.all(np.isfinite(ppl.logp(x, m).eval()))
+
+
+def test_numpy_and_jax_backends_agree(rng):
+    pytest.importorskip("jax")
+    from tessera.testing import compare_backends
+
+    t = CholeskyCovTransform(3)
+
+    def fn(eta, sigma, y):
+        sd = ppl.HalfNormal.dist(sigma=sigma)
+        return ppl.logp(ppl.LKJCholeskyCov.dist(3, eta, sd), t.backward(y))
+
+    compare_backends(
+        fn,
+        [np.array([0.8, 2.5]), np.array([[0.5], [1.0]]), rng.normal(size=(2, 6))],
+        rtol=1e-8,
+        atol=1e-10,
+    )

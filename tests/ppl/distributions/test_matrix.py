@@ -363,3 +363,23 @@ def test_moment_has_finite_logp(make):
     m = moment(x).eval()
     assert m.shape == x.type.shape
     assert np.all(np.isfinite(ppl.logp(x, m).eval()))
+
+
+@pytest.mark.parametrize("dist", ["Wishart", "MatrixNormal", "KroneckerNormal"])
+def test_numpy_and_jax_backends_agree(dist, rng):
+    pytest.importorskip("jax")
+    from tessera.testing import compare_backends
+
+    a, b = spd(rng, (2,), N), _spread_spd(rng, (), M)
+
+    def fn(a, b):
+        sa, sb = (0.5 * (m + m.swapaxes(-1, -2)) for m in (a, b))
+        if dist == "Wishart":
+            return ppl.logp(ppl.Wishart.dist(nu=5.0, V=sa), a + np.eye(N))
+        if dist == "MatrixNormal":
+            d = ppl.MatrixNormal.dist(mu=0.0, rowcov=sb, colcov=sa)
+            return ppl.logp(d, np.ones((M, N)))
+        d = ppl.KroneckerNormal.dist(mu=0.0, covs=[sb, sa], sigma=0.5)
+        return ppl.logp(d, np.linspace(-1, 1, M * N))
+
+    compare_backends(fn, [a, b], rtol=1e-8, atol=1e-10)

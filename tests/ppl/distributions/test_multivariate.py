@@ -258,3 +258,23 @@ def test_moment_is_mu(rng):
     mu = rng.normal(size=(2, N))
     x = ppl.MvStudentT.dist(nu=4.0, mu=mu, scale=np.eye(N))
     np.testing.assert_array_equal(moment(x).eval(), mu)
+
+
+@pytest.mark.parametrize("dist", ["MvNormal", "MvStudentT", "LowRankMvNormal"])
+def test_numpy_and_jax_backends_agree(dist, rng):
+    pytest.importorskip("jax")
+    from tessera.testing import compare_backends
+
+    mu, cov, v = rng.normal(size=(2, 1, N)), spd(rng, (3,), N), rng.normal(size=N)
+
+    def fn(mu, cov, value):
+        sym = 0.5 * (cov + cov.swapaxes(-1, -2))
+        if dist == "MvNormal":
+            d = ppl.MvNormal.dist(mu=mu, cov=sym)
+        elif dist == "MvStudentT":
+            d = ppl.MvStudentT.dist(nu=5.0, mu=mu, scale=sym)
+        else:
+            d = ppl.LowRankMvNormal.dist(mu=mu, cov_factor=cov[..., :2], cov_diag=1.0)
+        return ppl.logp(d, value)
+
+    compare_backends(fn, [mu, cov, v], rtol=1e-8, atol=1e-10)
