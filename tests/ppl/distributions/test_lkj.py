@@ -383,3 +383,21 @@ def test_numpy_and_jax_backends_agree(rng):
         rtol=1e-8,
         atol=1e-10,
     )
+
+
+@pytest.mark.parametrize(
+    "sd",
+    [
+        lambda: ppl.Exponential.dist(1.0),
+        lambda: ppl.Exponential.dist([[1.0], [2.0]]),
+        lambda: ppl.Exponential.dist(1.0, size=(2, 3)),
+    ],
+)
+def test_logp_graph_has_no_random_node(sd):
+    # the sd_dist draw must not stay an ancestor of the log-density
+    from tessera.graph.traversal import toposort
+    from tessera.random.op import RandomVariable
+
+    x = ppl.LKJCholeskyCov.dist(3, 2.0, sd())
+    lp = ppl.logp(x, np.eye(3))
+    assert not any(isinstance(n.op, RandomVariable) for n in toposort([lp]))

@@ -143,3 +143,22 @@ def test_moment():
         mu=[1.0, -1.0], cov=np.eye(2), init_dist=ppl.Normal.dist(3.0, 1.0), steps=2
     )
     np.testing.assert_allclose(moment(x).eval(), [[3.0, 3.0], [4.0, 2.0], [5.0, 1.0]])
+
+
+@pytest.mark.parametrize(
+    "init",
+    [
+        lambda: ppl.Normal.dist(0.0, 1.0),
+        lambda: ppl.Normal.dist([[0.0], [1.0]], 1.0),
+        lambda: ppl.Normal.dist(0.0, 1.0, size=(2, N)),
+        lambda: ppl.MvNormal.dist(np.zeros(N), np.eye(N), size=(2,)),
+    ],
+)
+def test_logp_graph_has_no_random_node(init):
+    from tessera.graph.traversal import toposort
+    from tessera.random.op import RandomVariable
+
+    x = ppl.MvGaussianRandomWalk.dist(cov=np.eye(N), init_dist=init(), steps=T)
+    lp = ppl.logp(x, np.zeros((T + 1, N)))
+    assert not any(isinstance(n.op, RandomVariable) for n in toposort([lp]))
+    assert np.all(np.isfinite(lp.eval()))

@@ -446,11 +446,11 @@ def _sd_inputs(sd_dist: Any, n: int):
     A scalar ``sd_dist``, or one whose last axis has size 1, is repeated
     ``n`` times along that axis.
     """
-    from tessera.ppl.distributions.mv_util import embedded_dist
+    from tessera.ppl.distributions.mv_util import draw_shape, embedded_dist
 
     node = getattr(sd_dist, "owner", None)
     if node is not None and isinstance(node.op, RandomVariable) and n != 1:
         if sd_dist.ndim == 0 or sd_dist.type.shape[-1] == 1:
-            batch = [sd_dist.shape[i] for i in range(sd_dist.ndim - 1)]
+            batch = draw_shape(sd_dist)[:-1]
             sd_dist = node.op(*node.inputs[2:], size=(*batch, n))
     return embedded_dist("LKJCholeskyCov", "sd_dist", sd_dist, (n,))

@@ -31,6 +31,7 @@ __all__ = [
     "MvMixin",
     "chol_logdet",
     "dim_float",
+    "draw_shape",
     "chol_param",
     "embedded_dist",
     "literal_signature",
@@ -211,9 +212,19 @@ def embedded_dist(
             f"{who}: {what} must have trailing shape {tuple(event)} (the event), got "
             f"{shape}; give it size=(..., {', '.join(map(str, event))})"
         )
-    # the shape from the op's shape inference, not rv.shape: a graph through
-    # rv.shape keeps the (unregistered) draw as an ancestor of the logp
-    in_shapes = [None, None] + [shape_tuple(p) for p in node.inputs[2:]]
-    full = op.infer_shape(node, in_shapes)[1]
+    full = draw_shape(rv)
     params = [broadcast_to(p, full) for p in node.inputs[2:]]
     return op, params
+
+
+def draw_shape(rv: Variable) -> tuple:
+    """The shape of a random variable's draw, without depending on the draw.
+
+    Static sizes where known, else sizes from the op's shape inference: a
+    graph through ``rv.shape`` would keep the (unregistered) draw, a random
+    node, as an ancestor of a log-density.
+    """
+    node = rv.owner
+    in_shapes = [None, None] + [shape_tuple(p) for p in node.inputs[2:]]
+    inferred = node.op.infer_shape(node, in_shapes)[1]
+    return tuple(s if s is not None else i for s, i in zip(rv.type.shape, inferred))

@@ -22,6 +22,7 @@ from tessera.ppl.distributions.multivariate import (
 from tessera.ppl.distributions.mv_util import (
     MvMixin,
     chol_param,
+    draw_shape,
     embedded_dist,
     raise_if_invalid,
 )
@@ -211,7 +212,7 @@ def _init_inputs(init_dist: Any, n: Any):
         )
     if node.op.ndim_supp == 0:
         if init_dist.ndim == 0 or init_dist.type.shape[-1] == 1:
-            batch = [init_dist.shape[i] for i in range(init_dist.ndim - 1)]
+            batch = draw_shape(init_dist)[:-1]
             init_dist = node.op(*node.inputs[2:], size=(*batch, n))
         return embedded_dist("MvGaussianRandomWalk", "init_dist", init_dist, (n,))
     if node.op.ndim_supp != 1:
@@ -219,7 +220,7 @@ def _init_inputs(init_dist: Any, n: Any):
             "MvGaussianRandomWalk: init_dist must be univariate or have a vector event"
         )
     # keep a size given to init_dist: its batch dims go into the parameters
-    batch = [init_dist.shape[i] for i in range(init_dist.ndim - 1)]
+    batch = draw_shape(init_dist)[:-1]
     params = []
     for p, nd in zip(node.inputs[2:], node.op.ndims_params):
         core = [p.shape[p.ndim - nd + j] for j in range(nd)]
