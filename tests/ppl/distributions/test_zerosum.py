@@ -126,3 +126,18 @@ def test_moment_and_transform_kwargs():
     np.testing.assert_array_equal(moment(x).eval(), np.zeros((2, 3)))
     op = x.owner.op
     assert ppl.ZeroSumNormal.node_transform_kwargs(op, []) == {"n_zerosum_axes": 1}
+
+
+def test_model_uses_the_zerosum_transform_over_every_axis():
+    from tessera.ppl.model.values import default_transform_of
+
+    x = ppl.ZeroSumNormal.dist(n_zerosum_axes=2, shape=(2, 3, 4))
+    t = default_transform_of(x)
+    assert isinstance(t, ZeroSumTransform) and t.n_zerosum_axes == 2
+    with ppl.Model() as m:
+        ppl.ZeroSumNormal("z", sigma=1.5, n_zerosum_axes=2, shape=(3, 4))
+    f = m.logp_dlogp_function()
+    x0 = m.point_to_array(m.initial_point(0))
+    assert x0.shape == (6,)
+    lp, g = f(x0 + 0.1)
+    assert np.isfinite(lp) and np.all(np.isfinite(g))

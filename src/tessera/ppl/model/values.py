@@ -149,6 +149,10 @@ def default_transform_of(rv: Variable) -> Transform | None:
     extra = getattr(cls, "_default_transform_params", None)
     if extra is not None:
         params.update(extra(*rv.owner.inputs[2:]))
+    # node-level form, for parameters held by the op (ZeroSumNormal's axes)
+    node_extra = getattr(cls, "node_transform_kwargs", None)
+    if node_extra is not None:
+        params.update(node_extra(rv.owner.op, rv.owner.inputs[2:]))
     return get_transform(key, **params)
 
 
