@@ -7,8 +7,10 @@ from typing import Any
 
 import numpy as np
 import pytest
+import scipy.stats as st
 
 import tessera as ts
+from tessera import ppl
 from tessera.ppl import transforms as tr
 from tessera.testing import verify_grad
 
@@ -32,6 +34,16 @@ def _cov_cholesky(rng, batch, n=3):
     return np.linalg.cholesky(a @ np.swapaxes(a, -1, -2))
 
 
+def _spd(rng, batch, n=3):
+    a = rng.normal(size=(*batch, n, n + 2))
+    return a @ np.swapaxes(a, -1, -2)
+
+
+def _corr(rng, batch, n=3):
+    L = _corr_cholesky(rng, batch, n)
+    return L @ np.swapaxes(L, -1, -2)
+
+
 def _zerosum(rng, batch, event):
     x = rng.normal(size=(*batch, *event))
     for axis in range(-len(event), 0):
@@ -44,6 +56,15 @@ def _is_corr_cholesky(L):
     lower = np.allclose(L[..., np.triu_indices(n, 1)[0], np.triu_indices(n, 1)[1]], 0)
     diag = np.diagonal(L, axis1=-2, axis2=-1)
     return lower and np.all(diag > 0) and np.allclose((L**2).sum(-1), 1.0)
+
+
+def _is_spd(x):
+    symmetric = np.allclose(x, np.swapaxes(x, -1, -2), atol=1e-12)
+    return symmetric and np.all(np.linalg.eigvalsh(x) > 0)
+
+
+def _is_corr(x):
+    return _is_spd(x) and np.allclose(np.diagonal(x, axis1=-2, axis2=-1), 1.0)
 
 
 def _is_cov_cholesky(L):
@@ -183,6 +204,39 @@ CASES = [
         free=lambda x: x[TRIL3_DIAG],
     ),
     Case(
+        "positive_definite",
+        tr.PositiveDefiniteTransform(3),
+        (3, 3),
+        _spd,
+        _is_spd,
+        free=lambda x: x[TRIL3_DIAG],
+    ),
+    Case(
+        "positive_definite_inferred_n",
+        tr.PositiveDefiniteTransform(),
+        (3, 3),
+        _spd,
+        _is_spd,
+        free=lambda x: x[TRIL3_DIAG],
+    ),
+    Case(
+        "correlation",
+        tr.CorrelationTransform(3),
+        (3, 3),
+        _corr,
+        _is_corr,
+        free=lambda x: x[TRIL3],
+    ),
+    Case(
+        "correlation_inferred_n",
+        tr.CorrelationTransform(),
+        (3, 3),
+        _corr,
+        _is_corr,
+        free=lambda x: x[TRIL3],
+        y_scale=2.0,
+    ),
+    Case(
         "chain_log_ordered",
         tr.Chain(tr.LogTransform(), tr.OrderedTransform()),
         (4,),
@@ -279,6 +333,63 @@ def test_log_jac_det_matches_numerical_jacobian(case, rng):
         np.testing.assert_allclose(ljd(y), expected, rtol=1e-6, atol=1e-6)
 
 
+V3 = np.array([[2.0, 0.3, 0.1], [0.3, 1.0, -0.2], [0.1, -0.2, 1.5]])
+NU = np.array([5.0, 6.5])
+
+
+def _lkj_logp(x):
+    return ppl.logp(ppl.LKJCorr.dist(n=3, eta=2.0), x).eval()
+
+
+@pytest.mark.parametrize(
+    "make, key, batch, free, reference",
+    [
+        (
+            lambda: ppl.Wishart("x", nu=5.0, V=V3),
+            "positive_definite",
+            (),
+            TRIL3_DIAG,
+            lambda x: st.wishart(5.0, V3).logpdf(x),
+        ),
+        (
+            lambda: ppl.InverseWishart("x", nu=NU, V=V3),
+            "positive_definite",
+            (2,),
+            TRIL3_DIAG,
+            lambda x: sum(st.invwishart(n, V3).logpdf(xi) for n, xi in zip(NU, x)),
+        ),
+        (
+            lambda: ppl.LKJCorr("x", n=3, eta=2.0),
+            "correlation",
+            (),
+            TRIL3,
+            _lkj_logp,
+        ),
+    ],
+    ids=["Wishart", "InverseWishart", "LKJCorr"],
+)
+def test_model_logp_through_the_matrix_transforms(
+    make, key, batch, free, reference, rng
+):
+    """A model's unconstrained log-density is the density of ``backward(y)``
+    plus the log-Jacobian of ``y ->`` the free entries, found numerically."""
+    with ppl.Model() as model:
+        make()
+    (value,) = model.value_vars
+    assert value.name == f"x_{key}__"
+    t = tr.get_transform(key, n=3)
+    y = 0.5 * rng.normal(size=(*batch, t.packed_size(3)))
+    got = model.compile_logp()({value.name: y})
+
+    y_one = ts.vector("y1")
+    bwd = ts.function([y_one], t.backward(y_one))
+    x = np.stack([bwd(y[i]) for i in np.ndindex(*batch)]).reshape(*batch, 3, 3)
+    ljd = sum(
+        _numeric_log_jac_det(bwd, lambda v: v[free], y[i]) for i in np.ndindex(*batch)
+    )
+    np.testing.assert_allclose(got, reference(x) + ljd, rtol=1e-7)
+
+
 @pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
 def test_gradients(case, rng):
     t = case.transform
@@ -349,6 +460,8 @@ def test_cholesky_corr_gives_correlation_matrices(rng):
         (tr.ZeroSumTransform(2), (7, 3, 4), (7, 2, 3)),
         (tr.CholeskyCorrTransform(), (2, 4, 4), (2, 6)),
         (tr.CholeskyCovTransform(), (4, 4), (10,)),
+        (tr.PositiveDefiniteTransform(3), (5, 3, 3), (5, 6)),
+        (tr.CorrelationTransform(), (2, 4, 4), (2, 6)),
         (tr.Chain(tr.CholeskyCorrTransform(), tr.LogTransform()), (3, 3), (3,)),
     ],
     ids=repr,
@@ -387,6 +500,8 @@ def test_chain_event_ndims():
         ("zerosum", {"n_zerosum_axes": 2}, tr.ZeroSumTransform),
         ("cholesky_corr", {"n": 3}, tr.CholeskyCorrTransform),
         ("cholesky_cov", {}, tr.CholeskyCovTransform),
+        ("positive_definite", {"n": 2}, tr.PositiveDefiniteTransform),
+        ("correlation", {}, tr.CorrelationTransform),
         ("circular", {}, tr.CircularTransform),
         (["log", "ordered"], {}, tr.Chain),
     ],

@@ -43,7 +43,6 @@ from tessera.ppl.distributions.mv_util import (
     dim_float,
     raise_if_invalid,
 )
-from tessera.ppl.transforms import matrix as _matrix_transforms  # noqa: F401
 from tessera.random.op import RandomVariable, broadcast_params
 
 __all__ = ["InverseWishart", "KroneckerNormal", "MatrixNormal", "Wishart"]

@@ -8,21 +8,23 @@ Distributions name their default transform with a key (their
 ``default_transform``); :func:`get_transform` turns a key and its
 parameters into a :class:`Transform`:
 
-==================  ==================================  =========================
-key                 transform                           parameters
-==================  ==================================  =========================
-``"log"``           :class:`LogTransform`
-``"interval"``      :class:`IntervalTransform`          ``lower``, ``upper``
-``"lowerbound"``    :class:`LowerBoundTransform`        ``lower``
-``"upperbound"``    :class:`UpperBoundTransform`        ``upper``
-``"logodds"``       :class:`LogOddsTransform`
-``"simplex"``       :class:`SimplexTransform`
-``"ordered"``       :class:`OrderedTransform`
-``"zerosum"``       :class:`ZeroSumTransform`           ``n_zerosum_axes``
-``"cholesky_corr"`` :class:`CholeskyCorrTransform`      ``n`` (optional)
-``"cholesky_cov"``  :class:`CholeskyCovTransform`       ``n`` (optional)
-``"circular"``      :class:`CircularTransform`
-==================  ==================================  =========================
+=======================  ==================================  ====================
+key                      transform                           parameters
+=======================  ==================================  ====================
+``"log"``                :class:`LogTransform`
+``"interval"``           :class:`IntervalTransform`          ``lower``, ``upper``
+``"lowerbound"``         :class:`LowerBoundTransform`        ``lower``
+``"upperbound"``         :class:`UpperBoundTransform`        ``upper``
+``"logodds"``            :class:`LogOddsTransform`
+``"simplex"``            :class:`SimplexTransform`
+``"ordered"``            :class:`OrderedTransform`
+``"zerosum"``            :class:`ZeroSumTransform`           ``n_zerosum_axes``
+``"cholesky_corr"``      :class:`CholeskyCorrTransform`      ``n`` (optional)
+``"cholesky_cov"``       :class:`CholeskyCovTransform`       ``n`` (optional)
+``"positive_definite"``  :class:`PositiveDefiniteTransform`  ``n`` (optional)
+``"correlation"``        :class:`CorrelationTransform`       ``n`` (optional)
+``"circular"``           :class:`CircularTransform`
+=======================  ==================================  ====================
 
 :class:`Chain` composes transforms.
 """
@@ -41,6 +43,10 @@ from tessera.ppl.transforms.elementwise import (
     LowerBoundTransform,
     UpperBoundTransform,
 )
+from tessera.ppl.transforms.matrix import (
+    CorrelationTransform,
+    PositiveDefiniteTransform,
+)
 from tessera.ppl.transforms.vector import (
     OrderedTransform,
     SimplexTransform,
@@ -58,6 +64,8 @@ _REGISTRY: dict[str, Callable[..., Transform]] = {
     "zerosum": ZeroSumTransform,
     "cholesky_corr": CholeskyCorrTransform,
     "cholesky_cov": CholeskyCovTransform,
+    "positive_definite": PositiveDefiniteTransform,
+    "correlation": CorrelationTransform,
     "circular": CircularTransform,
 }
 
@@ -144,11 +152,13 @@ __all__ = [
     "CholeskyCorrTransform",
     "CholeskyCovTransform",
     "CircularTransform",
+    "CorrelationTransform",
     "IntervalTransform",
     "LogOddsTransform",
     "LogTransform",
     "LowerBoundTransform",
     "OrderedTransform",
+    "PositiveDefiniteTransform",
     "SimplexTransform",
     "Transform",
     "UpperBoundTransform",

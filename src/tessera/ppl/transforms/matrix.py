@@ -7,8 +7,8 @@ InverseWishart, LKJCorr) are written with respect to the lower-triangular
 entries of ``X`` (off-diagonal only for correlation matrices), so the
 log-Jacobian adds that of ``L -> L L^T`` in those coordinates.
 
-Importing this module registers the keys ``"positive_definite"`` and
-``"correlation"`` with :func:`tessera.ppl.transforms.get_transform`.
+:func:`tessera.ppl.transforms.get_transform` knows them as
+``"positive_definite"`` and ``"correlation"``.
 """
 
 from __future__ import annotations
@@ -20,14 +20,9 @@ from tessera.ops import math as tm
 from tessera.ops.creation import arange
 from tessera.ops.products import matmul
 from tessera.ops.shape import swapaxes
-from tessera.ppl.transforms import register_transform
 from tessera.ppl.transforms.cholesky import CholeskyCorrTransform, CholeskyCovTransform
 
 __all__ = ["CorrelationTransform", "PositiveDefiniteTransform"]
-
-
-def _gram(L: Variable) -> Variable:
-    return matmul(L, swapaxes(L, -1, -2))
 
 
 def _weighted_log_diag(L: Variable, n: int, offset: int) -> Variable:
@@ -38,7 +33,32 @@ def _weighted_log_diag(L: Variable, n: int, offset: int) -> Variable:
     return (w * tm.log(linalg.diagonal(L))).sum(axis=-1)
 
 
-class PositiveDefiniteTransform(CholeskyCovTransform):
+class _GramOfFactor:
+    """Mixin over a Cholesky-factor transform: the value is ``L L^T``.
+
+    The subclass lists this mixin before its Cholesky transform, so
+    ``super()`` below is the transform of the factor ``L``; it adds the
+    log-Jacobian of ``L -> L L^T`` as ``_gram_log_jac(L, n)``.
+    """
+
+    def _backward(self, y):
+        L = super()._backward(y)
+        return matmul(L, swapaxes(L, -1, -2))
+
+    def _forward(self, x):
+        from tessera.ops import linalg
+
+        return super()._forward(linalg.cholesky(x, lower=True))
+
+    def _log_jac_det(self, y):
+        L = super()._backward(y)
+        return super()._log_jac_det(y) + self._gram_log_jac(L, self._n_from_packed(y))
+
+    def _gram_log_jac(self, L: Variable, n: int) -> Variable:
+        raise NotImplementedError
+
+
+class PositiveDefiniteTransform(_GramOfFactor, CholeskyCovTransform):
     r"""Symmetric positive definite matrices <-> ``n(n+1)/2`` free reals.
 
     ``backward(y) = L L^T`` with ``L`` from the log-Cholesky coordinates of
@@ -48,6 +68,11 @@ class PositiveDefiniteTransform(CholeskyCovTransform):
     (0-based ``i``), so
 
     .. math:: \log|J| = \sum_i y_{ii} + n \log 2 + \sum_i (n - i) \log L_{ii}.
+
+    Parameters
+    ----------
+    n : int, optional
+        The matrix size; inferred from static shapes when omitted.
 
     Examples
     --------
@@ -62,21 +87,11 @@ class PositiveDefiniteTransform(CholeskyCovTransform):
 
     name = "positive_definite"
 
-    def _backward(self, y):
-        return _gram(super()._backward(y))
-
-    def _forward(self, x):
-        from tessera.ops import linalg
-
-        return super()._forward(linalg.cholesky(x, lower=True))
-
-    def _log_jac_det(self, y):
-        n = self._n_from_packed(y)
-        L = CholeskyCovTransform._backward(self, y)
-        return super()._log_jac_det(y) + n * math.log(2.0) + _weighted_log_diag(L, n, 0)
+    def _gram_log_jac(self, L, n):
+        return n * math.log(2.0) + _weighted_log_diag(L, n, 0)
 
 
-class CorrelationTransform(CholeskyCorrTransform):
+class CorrelationTransform(_GramOfFactor, CholeskyCorrTransform):
     r"""Correlation matrices <-> ``n(n-1)/2`` free reals.
 
     ``backward(y) = L L^T`` with ``L`` the Cholesky factor of a correlation
@@ -87,6 +102,11 @@ class CorrelationTransform(CholeskyCorrTransform):
 
     .. math:: \log|J| = \log|J_{\mathrm{chol}}(y)|
               + \sum_i (n - 1 - i) \log L_{ii}.
+
+    Parameters
+    ----------
+    n : int, optional
+        The matrix size; inferred from static shapes when omitted.
 
     Examples
     --------
@@ -101,19 +121,5 @@ class CorrelationTransform(CholeskyCorrTransform):
 
     name = "correlation"
 
-    def _backward(self, y):
-        return _gram(super()._backward(y))
-
-    def _forward(self, x):
-        from tessera.ops import linalg
-
-        return super()._forward(linalg.cholesky(x, lower=True))
-
-    def _log_jac_det(self, y):
-        n = self._n_from_packed(y)
-        L = CholeskyCorrTransform._backward(self, y)
-        return super()._log_jac_det(y) + _weighted_log_diag(L, n, 1)
-
-
-register_transform("positive_definite", PositiveDefiniteTransform)
-register_transform("correlation", CorrelationTransform)
+    def _gram_log_jac(self, L, n):
+        return _weighted_log_diag(L, n, 1)
