@@ -15,6 +15,7 @@ from tessera.ppl.distributions.bounded import (
     TruncatedNormal,
     Uniform,
 )
+from tessera.ppl.distributions.circular import VonMises
 from tessera.ppl.distributions.continuous import (
     AsymmetricLaplace,
     Cauchy,
@@ -26,7 +27,6 @@ from tessera.ppl.distributions.continuous import (
     Normal,
     SkewNormal,
     StudentT,
-    VonMises,
 )
 from tessera.ppl.distributions.discrete import (
     Bernoulli,

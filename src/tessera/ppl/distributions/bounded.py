@@ -5,16 +5,14 @@ from __future__ import annotations
 import numpy as np
 import scipy.stats as st
 
-from tessera.config import config
 from tessera.ops import math as tm
-from tessera.ops.basic import as_tensor
 from tessera.ppl.distributions.base import Continuous, static_value
-from tessera.ppl.distributions.continuous import _positive, sigma_from
 from tessera.ppl.distributions.dist_math import (
     NEG_INF,
     log_diff_ndtr,
     normal_logpdf,
 )
+from tessera.ppl.distributions.params import params_or_moments, positive, sigma_from
 from tessera.random.op import RandomVariable
 
 
@@ -76,18 +74,20 @@ class Beta(UnitContinuous):
 
     @classmethod
     def _canonical_params(cls, alpha=None, beta=None, mu=None, sigma=None):
-        if alpha is not None and beta is not None and mu is None and sigma is None:
-            return [alpha, beta]
-        if mu is not None and sigma is not None and alpha is None and beta is None:
-            mu = as_tensor(mu, dtype=config.floatX)
-            sigma = as_tensor(sigma, dtype=config.floatX)
+        def from_moments(mu, sigma):
             kappa = mu * (1.0 - mu) / sigma**2 - 1.0
             return [mu * kappa, (1.0 - mu) * kappa]
-        raise ValueError("Beta: give either alpha and beta, or mu and sigma")
+
+        return params_or_moments(
+            "Beta",
+            {"alpha": alpha, "beta": beta},
+            {"mu": mu, "sigma": sigma},
+            from_moments,
+        )
 
     @classmethod
     def _param_conditions(cls, alpha, beta):
-        return _positive(alpha=alpha, beta=beta)
+        return positive(alpha=alpha, beta=beta)
 
     @classmethod
     def _logp(cls, value, alpha, beta):
@@ -135,7 +135,7 @@ class Kumaraswamy(UnitContinuous):
 
     @classmethod
     def _param_conditions(cls, a, b):
-        return _positive(a=a, b=b)
+        return positive(a=a, b=b)
 
     @classmethod
     def _logp(cls, value, a, b):
@@ -268,7 +268,7 @@ class TruncatedNormal(Continuous):
 
     @classmethod
     def _param_conditions(cls, mu, sigma, lower, upper):
-        return _positive(sigma=sigma) + [(tm.lt(lower, upper), "lower < upper")]
+        return positive(sigma=sigma) + [(tm.lt(lower, upper), "lower < upper")]
 
     @classmethod
     def _support_mask(cls, value, mu, sigma, lower, upper):

@@ -1,4 +1,4 @@
-"""Continuous distributions on the whole real line (and the circle).
+"""Continuous distributions on the whole real line.
 
 Each has a vectorized NumPy sampler (its ``rv_op``), a symbolic log-density
 and, where the CDF is known in closed form, a symbolic log-CDF.
@@ -24,24 +24,11 @@ from tessera.ppl.distributions.dist_math import (
     normal_logpdf,
     studentt_logpdf,
     studentt_tail,
-    vonmises_cdf,
 )
+from tessera.ppl.distributions.params import positive, sigma_from
 from tessera.random.op import RandomVariable
 
 _EULER = 0.5772156649015329
-
-
-def sigma_from(sigma, tau, default=1.0):
-    """The scale from ``sigma`` or the precision ``tau`` (at most one given)."""
-    if sigma is not None and tau is not None:
-        raise ValueError("give sigma or tau, not both")
-    if tau is not None:
-        return as_tensor(tau, dtype=config.floatX) ** -0.5
-    return default if sigma is None else sigma
-
-
-def _positive(**params):
-    return [(p > 0, f"{name} > 0") for name, p in params.items()]
 
 
 # --- Normal -----------------------------------------------------------------
@@ -80,7 +67,7 @@ class Normal(Continuous):
 
     @classmethod
     def _param_conditions(cls, mu, sigma):
-        return _positive(sigma=sigma)
+        return positive(sigma=sigma)
 
     @classmethod
     def _logp(cls, value, mu, sigma):
@@ -133,7 +120,7 @@ class StudentT(Continuous):
 
     @classmethod
     def _param_conditions(cls, nu, mu, sigma):
-        return _positive(nu=nu, sigma=sigma)
+        return positive(nu=nu, sigma=sigma)
 
     @classmethod
     def _logp(cls, value, nu, mu, sigma):
@@ -181,7 +168,7 @@ class Cauchy(Continuous):
 
     @classmethod
     def _param_conditions(cls, alpha, beta):
-        return _positive(beta=beta)
+        return positive(beta=beta)
 
     @classmethod
     def _logp(cls, value, alpha, beta):
@@ -227,7 +214,7 @@ class Laplace(Continuous):
 
     @classmethod
     def _param_conditions(cls, mu, b):
-        return _positive(b=b)
+        return positive(b=b)
 
     @classmethod
     def _logp(cls, value, mu, b):
@@ -282,7 +269,7 @@ class AsymmetricLaplace(Continuous):
 
     @classmethod
     def _param_conditions(cls, b, kappa, mu):
-        return _positive(b=b, kappa=kappa)
+        return positive(b=b, kappa=kappa)
 
     @classmethod
     def _logp(cls, value, b, kappa, mu):
@@ -335,7 +322,7 @@ class Logistic(Continuous):
 
     @classmethod
     def _param_conditions(cls, mu, s):
-        return _positive(s=s)
+        return positive(s=s)
 
     @classmethod
     def _logp(cls, value, mu, s):
@@ -382,7 +369,7 @@ class Gumbel(Continuous):
 
     @classmethod
     def _param_conditions(cls, mu, beta):
-        return _positive(beta=beta)
+        return positive(beta=beta)
 
     @classmethod
     def _logp(cls, value, mu, beta):
@@ -438,7 +425,7 @@ class SkewNormal(Continuous):
 
     @classmethod
     def _param_conditions(cls, mu, sigma, alpha):
-        return _positive(sigma=sigma)
+        return positive(sigma=sigma)
 
     @classmethod
     def _logp(cls, value, mu, sigma, alpha):
@@ -489,7 +476,7 @@ class ExGaussian(Continuous):
 
     @classmethod
     def _param_conditions(cls, mu, sigma, nu):
-        return _positive(sigma=sigma, nu=nu)
+        return positive(sigma=sigma, nu=nu)
 
     @classmethod
     def _log_tail_term(cls, value, mu, sigma, nu):
@@ -508,74 +495,6 @@ class ExGaussian(Continuous):
     @classmethod
     def _moment(cls, mu, sigma, nu):
         return mu + nu + 0.0 * sigma
-
-
-# --- von Mises --------------------------------------------------------------------
-class VonMisesRV(RandomVariable):
-    name, signature, dtype = "vonmises", "(),()->()", "floatX"
-
-    def rng_fn(self, rng, mu, kappa, size):
-        return rng.vonmises(mu, kappa, size=size)
-
-
-class VonMises(Continuous):
-    r"""Von Mises distribution of an angle in :math:`[-\pi, \pi]`.
-
-    .. math:: f(x \mid \mu, \kappa) = \frac{e^{\kappa \cos(x - \mu)}}{2\pi I_0(\kappa)}
-
-    Parameters: ``mu`` (mean direction, default 0), ``kappa`` > 0
-    (concentration, default 1). The log-CDF is that of the angle on
-    ``[-pi, pi]`` (SciPy's ``vonmises.logcdf`` when ``mu = 0``).
-
-    Examples
-    --------
-    >>> from tessera import ppl
-    >>> round(float(ppl.logcdf(ppl.VonMises.dist(0.0, 2.0), 0.0).eval()), 4)
-    -0.6931
-    """
-
-    rv_op = VonMisesRV()
-    params = ("mu", "kappa")
-    defaults = {"mu": 0.0, "kappa": 1.0}
-    support = "circular"
-    default_transform = "circular"
-
-    @classmethod
-    def _param_conditions(cls, mu, kappa):
-        return _positive(kappa=kappa)
-
-    @classmethod
-    def _support_mask(cls, value, mu, kappa):
-        return tm.logical_and(tm.ge(value, -math.pi), tm.le(value, math.pi))
-
-    @classmethod
-    def _support_bounds(cls, mu, kappa):
-        return (-math.pi, math.pi)
-
-    @classmethod
-    def _logp(cls, value, mu, kappa):
-        return (
-            kappa * (tm.cos(value - mu) - 1.0)
-            - math.log(2.0 * math.pi)
-            - tm.log(tm.i0e(kappa))
-        )
-
-    @classmethod
-    def _logcdf(cls, value, mu, kappa):
-        # P(X <= x) of the angle on [-pi, pi]: G(x - mu) - G(-pi - mu), with G
-        # the CDF of the centred angle extended by one per turn
-        x = tm.clip(value, -math.pi, math.pi)
-
-        def turns(t):
-            k = tm.floor((t + math.pi) / (2.0 * math.pi))
-            return vonmises_cdf(t - 2.0 * math.pi * k, kappa) + k
-
-        lc = tm.log(turns(x - mu) - turns(-math.pi - mu))
-        return tm.where(tm.lt(value, -math.pi), NEG_INF, lc)
-
-    @classmethod
-    def _moment(cls, mu, kappa):
-        return mu + 0.0 * kappa
 
 
 # --- Flat ---------------------------------------------------------------------------

@@ -12,7 +12,6 @@ from tessera.ops import math as tm
 from tessera.ops.basic import as_tensor
 from tessera.ops.creation import zeros_like
 from tessera.ppl.distributions.base import Continuous
-from tessera.ppl.distributions.continuous import _positive, sigma_from
 from tessera.ppl.distributions.dist_math import (
     LOG_2,
     LOG_PI,
@@ -21,6 +20,7 @@ from tessera.ppl.distributions.dist_math import (
     studentt_logpdf,
     studentt_tail,
 )
+from tessera.ppl.distributions.params import positive, sigma_from
 from tessera.random.op import RandomVariable
 
 
@@ -82,7 +82,7 @@ class HalfNormal(PositiveContinuous):
 
     @classmethod
     def _param_conditions(cls, sigma):
-        return _positive(sigma=sigma)
+        return positive(sigma=sigma)
 
     @classmethod
     def _logp(cls, value, sigma):
@@ -128,7 +128,7 @@ class HalfStudentT(PositiveContinuous):
 
     @classmethod
     def _param_conditions(cls, nu, sigma):
-        return _positive(nu=nu, sigma=sigma)
+        return positive(nu=nu, sigma=sigma)
 
     @classmethod
     def _logp(cls, value, nu, sigma):
@@ -175,7 +175,7 @@ class HalfCauchy(PositiveContinuous):
 
     @classmethod
     def _param_conditions(cls, beta):
-        return _positive(beta=beta)
+        return positive(beta=beta)
 
     @classmethod
     def _logp(cls, value, beta):
@@ -226,7 +226,7 @@ class LogNormal(_StrictlyPositive):
 
     @classmethod
     def _param_conditions(cls, mu, sigma):
-        return _positive(sigma=sigma)
+        return positive(sigma=sigma)
 
     @classmethod
     def _logp(cls, value, mu, sigma):
@@ -280,7 +280,7 @@ class Exponential(PositiveContinuous):
 
     @classmethod
     def _param_conditions(cls, lam):
-        return _positive(lam=lam)
+        return positive(lam=lam)
 
     @classmethod
     def _logp(cls, value, lam):

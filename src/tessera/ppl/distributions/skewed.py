@@ -12,8 +12,8 @@ from tessera.config import config
 from tessera.ops import math as tm
 from tessera.ops.basic import as_tensor
 from tessera.ppl.distributions.base import Continuous
-from tessera.ppl.distributions.continuous import _positive
 from tessera.ppl.distributions.dist_math import LOG_2
+from tessera.ppl.distributions.params import params_or_moments, positive
 from tessera.ppl.distributions.positive import PositiveContinuous, _StrictlyPositive
 from tessera.random.op import RandomVariable
 
@@ -50,17 +50,16 @@ class Gamma(PositiveContinuous):
 
     @classmethod
     def _canonical_params(cls, alpha=None, beta=None, mu=None, sigma=None):
-        if alpha is not None and beta is not None and mu is None and sigma is None:
-            return [alpha, beta]
-        if mu is not None and sigma is not None and alpha is None and beta is None:
-            mu = as_tensor(mu, dtype=config.floatX)
-            sigma = as_tensor(sigma, dtype=config.floatX)
-            return [mu**2 / sigma**2, mu / sigma**2]
-        raise ValueError("Gamma: give either alpha and beta, or mu and sigma")
+        return params_or_moments(
+            "Gamma",
+            {"alpha": alpha, "beta": beta},
+            {"mu": mu, "sigma": sigma},
+            lambda mu, sigma: [mu**2 / sigma**2, mu / sigma**2],
+        )
 
     @classmethod
     def _param_conditions(cls, alpha, beta):
-        return _positive(alpha=alpha, beta=beta)
+        return positive(alpha=alpha, beta=beta)
 
     @classmethod
     def _logp(cls, value, alpha, beta):
@@ -112,18 +111,21 @@ class InverseGamma(_StrictlyPositive):
 
     @classmethod
     def _canonical_params(cls, alpha=None, beta=None, mu=None, sigma=None):
-        if mu is None and sigma is None and alpha is not None:
-            return [alpha, 1.0 if beta is None else beta]
-        if mu is not None and sigma is not None and alpha is None and beta is None:
-            mu = as_tensor(mu, dtype=config.floatX)
-            sigma = as_tensor(sigma, dtype=config.floatX)
+        def from_moments(mu, sigma):
             alpha = mu**2 / sigma**2 + 2.0
             return [alpha, mu * (alpha - 1.0)]
-        raise ValueError("InverseGamma: give either alpha (and beta), or mu and sigma")
+
+        return params_or_moments(
+            "InverseGamma",
+            {"alpha": alpha, "beta": beta},
+            {"mu": mu, "sigma": sigma},
+            from_moments,
+            defaults={"beta": 1.0},
+        )
 
     @classmethod
     def _param_conditions(cls, alpha, beta):
-        return _positive(alpha=alpha, beta=beta)
+        return positive(alpha=alpha, beta=beta)
 
     @classmethod
     def _logp(cls, value, alpha, beta):
@@ -176,7 +178,7 @@ class Weibull(PositiveContinuous):
 
     @classmethod
     def _param_conditions(cls, alpha, beta):
-        return _positive(alpha=alpha, beta=beta)
+        return positive(alpha=alpha, beta=beta)
 
     @classmethod
     def _logp(cls, value, alpha, beta):
@@ -221,7 +223,7 @@ class ChiSquared(PositiveContinuous):
 
     @classmethod
     def _param_conditions(cls, nu):
-        return _positive(nu=nu)
+        return positive(nu=nu)
 
     @classmethod
     def _logp(cls, value, nu):
@@ -269,7 +271,7 @@ class Pareto(Continuous):
 
     @classmethod
     def _param_conditions(cls, alpha, m):
-        return _positive(alpha=alpha, m=m)
+        return positive(alpha=alpha, m=m)
 
     @classmethod
     def _support_mask(cls, value, alpha, m):
@@ -341,7 +343,7 @@ class Wald(Continuous):
 
     @classmethod
     def _param_conditions(cls, mu, lam, alpha):
-        return _positive(mu=mu, lam=lam)
+        return positive(mu=mu, lam=lam)
 
     @classmethod
     def _support_mask(cls, value, mu, lam, alpha):
