@@ -93,6 +93,30 @@ def _bartlett(rng, nu: np.ndarray, size: tuple, n: int) -> np.ndarray:
     return a
 
 
+class _WishartBase(MvMixin, Continuous):
+    """Parameters, support and transform shared by Wishart and InverseWishart."""
+
+    params = ("nu", "chol")
+    support = "positive_definite"
+    default_transform = "positive_definite"
+
+    @classmethod
+    def _canonical_params(cls, nu, V=None, chol=None):
+        return [nu, chol_param(cls.__name__, V, chol, None, ("V", "chol", "tau"))]
+
+    @classmethod
+    def _param_conditions(cls, nu, chol):
+        n = dim_float(chol, -1)
+        return [
+            (tm.gt(nu, n - 1.0), "nu > n - 1"),
+            (chol_is_valid(chol), "V is positive definite"),
+        ]
+
+    @classmethod
+    def _support_mask(cls, value, nu, chol):
+        return tm.isfinite(_value_chol(value)).all(axis=(-2, -1))
+
+
 # --- Wishart -----------------------------------------------------------------------
 class WishartRV(RandomVariable):
     """Sampler of Wishart(nu, L L^T) by the Bartlett decomposition."""
@@ -105,12 +129,7 @@ class WishartRV(RandomVariable):
         return np.matmul(b, np.swapaxes(b, -1, -2))
 
 
-def _nu_condition(nu, chol) -> tuple:
-    n = dim_float(chol, -1)
-    return (tm.gt(nu, n - 1.0), "nu > n - 1")
-
-
-class Wishart(MvMixin, Continuous):
+class Wishart(_WishartBase):
     r"""Wishart distribution over positive definite ``n x n`` matrices.
 
     .. math::
@@ -136,24 +155,6 @@ class Wishart(MvMixin, Continuous):
     """
 
     rv_op = WishartRV()
-    params = ("nu", "chol")
-    support = "positive_definite"
-    default_transform = "positive_definite"
-
-    @classmethod
-    def _canonical_params(cls, nu, V=None, chol=None):
-        return [nu, chol_param(cls.__name__, V, chol, None, ("V", "chol", "tau"))]
-
-    @classmethod
-    def _param_conditions(cls, nu, chol):
-        return [
-            _nu_condition(nu, chol),
-            (chol_is_valid(chol), "V is positive definite"),
-        ]
-
-    @classmethod
-    def _support_mask(cls, value, nu, chol):
-        return tm.isfinite(_value_chol(value)).all(axis=(-2, -1))
 
     @classmethod
     def _logp(cls, value, nu, chol):
@@ -190,7 +191,7 @@ class InverseWishartRV(RandomVariable):
         return np.matmul(b, np.swapaxes(b, -1, -2))
 
 
-class InverseWishart(MvMixin, Continuous):
+class InverseWishart(_WishartBase):
     r"""Inverse Wishart distribution over positive definite ``n x n`` matrices.
 
     .. math::
@@ -213,24 +214,6 @@ class InverseWishart(MvMixin, Continuous):
     """
 
     rv_op = InverseWishartRV()
-    params = ("nu", "chol")
-    support = "positive_definite"
-    default_transform = "positive_definite"
-
-    @classmethod
-    def _canonical_params(cls, nu, V=None, chol=None):
-        return [nu, chol_param(cls.__name__, V, chol, None, ("V", "chol", "tau"))]
-
-    @classmethod
-    def _param_conditions(cls, nu, chol):
-        return [
-            _nu_condition(nu, chol),
-            (chol_is_valid(chol), "V is positive definite"),
-        ]
-
-    @classmethod
-    def _support_mask(cls, value, nu, chol):
-        return tm.isfinite(_value_chol(value)).all(axis=(-2, -1))
 
     @classmethod
     def _logp(cls, value, nu, chol):
