@@ -31,6 +31,13 @@ _LOG_2PI_E = float(np.log(2 * np.pi) + 1.0)
 __all__ = ["Approximation", "FullRank", "MeanField"]
 
 
+def _entry_labels(name: str, shape: tuple) -> list[str]:
+    """``["x"]`` for a scalar, ``["x[0, 0]", "x[0, 1]", ...]`` otherwise."""
+    if not shape:
+        return [name]
+    return [f"{name}[{', '.join(map(str, i))}]" for i in np.ndindex(*shape)]
+
+
 class Approximation:
     """Base class: a Gaussian over the model's flat unconstrained vector.
 
@@ -167,33 +174,27 @@ class Approximation:
         self._mc_cache = (key, values)
         return values
 
-    @property
-    def mean(self) -> dict[str, np.ndarray]:
-        """Means in the original space (free RVs and deterministics)."""
+    def _moment(self, flat: np.ndarray, mc_stat) -> dict[str, np.ndarray]:
+        """Per variable: its slice of ``flat`` (exact) or ``mc_stat`` of draws."""
         exact = self._exact_names()
-        mu = self.mean_flat
         out = {}
         for name, v in self._mc().items():
             if name in exact:
                 sl, shape = exact[name]
-                out[name] = mu[sl].reshape(shape)
+                out[name] = flat[sl].reshape(shape)
             else:
-                out[name] = v.mean(axis=0)
+                out[name] = mc_stat(v, axis=0)
         return out
+
+    @property
+    def mean(self) -> dict[str, np.ndarray]:
+        """Means in the original space (free RVs and deterministics)."""
+        return self._moment(self.mean_flat, np.mean)
 
     @property
     def std(self) -> dict[str, np.ndarray]:
         """Standard deviations in the original space."""
-        exact = self._exact_names()
-        sd = self.std_flat
-        out = {}
-        for name, v in self._mc().items():
-            if name in exact:
-                sl, shape = exact[name]
-                out[name] = sd[sl].reshape(shape)
-            else:
-                out[name] = v.std(axis=0)
-        return out
+        return self._moment(self.std_flat, np.std)
 
     @property
     def cov(self) -> np.ndarray:
@@ -213,27 +214,20 @@ class Approximation:
     @property
     def cov_labels(self) -> list[str]:
         """Labels of the rows of :attr:`cov` (``"beta[0]"``, ``"sigma"``)."""
-        labels = []
-        for rv in self.model.free_RVs:
-            shape = self._mc()[rv.name].shape[1:]
-            if not shape:
-                labels.append(rv.name)
-                continue
-            for idx in np.ndindex(*shape):
-                labels.append(f"{rv.name}[{', '.join(map(str, idx))}]")
-        return labels
+        values = self._mc()
+        return [
+            label
+            for rv in self.model.free_RVs
+            for label in _entry_labels(rv.name, values[rv.name].shape[1:])
+        ]
 
     def flat_labels(self) -> list[str]:
         """Labels of the flat unconstrained entries (``"sigma_log__"``)."""
-        labels = []
-        for name, shape in zip(self.layout.names, self.layout.shapes):
-            if not shape:
-                labels.append(name)
-            else:
-                labels.extend(
-                    f"{name}[{', '.join(map(str, i))}]" for i in np.ndindex(*shape)
-                )
-        return labels
+        return [
+            label
+            for name, shape in zip(self.layout.names, self.layout.shapes)
+            for label in _entry_labels(name, shape)
+        ]
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} over {self.size} unconstrained values>"
