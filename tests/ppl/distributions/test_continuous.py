@@ -1,10 +1,11 @@
 """Continuous distributions against scipy.stats: one table, run over batch shapes.
 
-Covers ``continuous.py``, ``positive.py`` and ``bounded.py``. For each entry:
-logp and logcdf at reference draws for batch shapes (), (3,) and (2,1) with
-(1,4); ``verify_grad`` of logp in the parameters and the value; draws (shapes,
-KS test per batch element at a fixed seed); out-of-support values and
-parameters.
+Covers ``continuous.py``, ``circular.py``, ``positive.py``, ``skewed.py`` and
+``bounded.py``. For each entry (checks in ``_univariate_checks.py``): logp
+and logcdf at reference draws for batch shapes (), (3,) and (2,1) with
+(1,4); ``verify_grad`` of logp in the parameters and the value; draws
+(shapes, KS test per batch element at a fixed seed); out-of-support values
+and parameters; a moment inside the support.
 """
 
 from __future__ import annotations
@@ -12,19 +13,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.stats as st
+from _univariate_checks import UnivariateTableChecks
 
 import tessera as ts
 from tessera import ppl
-from tessera.ppl.testing import (
-    PATTERNS,
-    DistCase,
-    Param,
-    Ref,
-    check_draws,
-    check_grad,
-    check_logp,
-    check_out_of_support,
-)
+from tessera.ppl.testing import DistCase, Param, Ref
 
 P = Param
 POS = P(0.5, 2.0)
@@ -245,30 +238,8 @@ CASES = [
 ]
 
 
-@pytest.fixture
-def rng():
-    return np.random.default_rng(20240611)
-
-
-@pytest.mark.parametrize("pattern", PATTERNS)
-@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
-def test_logp_logcdf_against_scipy(case, pattern, rng):
-    check_logp(case, pattern, rng)
-
-
-@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
-def test_logp_gradient(case, rng):
-    check_grad(case, rng)
-
-
-@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
-def test_draws_match_scipy(case, rng):
-    check_draws(case, rng)
-
-
-@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
-def test_out_of_support(case, rng):
-    check_out_of_support(case, rng)
+class TestTable(UnivariateTableChecks):
+    cases = CASES
 
 
 # --- entries outside the table ---------------------------------------------------
@@ -369,17 +340,6 @@ def test_logp_batches_broadcast_value_against_parameters():
     np.testing.assert_allclose(got, st.norm(mu, sigma).logpdf(x))
     with pytest.raises(ValueError, match="cannot be broadcast"):
         ppl.logp(ppl.Normal.dist(mu, sigma), np.zeros(4))
-
-
-def test_moments_lie_in_the_support():
-    for case in CASES:
-        pvals = {
-            k: p.sample(np.random.default_rng(0), (3,)) for k, p in case.params.items()
-        }
-        rv = case.dist.dist(**pvals)
-        m = ppl.moment(rv).eval()
-        assert m.shape == (3,)
-        assert np.all(np.isfinite(ppl.logp(rv, m).eval())), case.id
 
 
 def test_named_variable_needs_a_model():

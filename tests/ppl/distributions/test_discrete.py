@@ -1,9 +1,10 @@
 """Discrete distributions against scipy.stats: one table, run over batch shapes.
 
-Covers ``discrete.py`` and ``zero_inflated.py``: logp and logcdf for batch
-shapes (), (3,) and (2,1) with (1,4); ``verify_grad`` of logp in the float
-parameters; draws (shapes, empirical mass function per batch element at a
-fixed seed); out-of-support values and parameters.
+Covers ``discrete.py`` and ``zero_inflated.py`` (checks in
+``_univariate_checks.py``): logp and logcdf for batch shapes (), (3,) and
+(2,1) with (1,4); ``verify_grad`` of logp in the float parameters; draws
+(shapes, empirical mass function per batch element at a fixed seed);
+out-of-support values and parameters; an integer moment inside the support.
 """
 
 from __future__ import annotations
@@ -11,19 +12,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.stats as st
+from _univariate_checks import UnivariateTableChecks
 
 import tessera as ts
 from tessera import ppl
-from tessera.ppl.testing import (
-    PATTERNS,
-    DistCase,
-    Param,
-    Ref,
-    check_draws,
-    check_grad,
-    check_logp,
-    check_out_of_support,
-)
+from tessera.ppl.testing import DistCase, Param, Ref
 
 P = Param
 PROB = P(0.2, 0.8)
@@ -183,25 +176,8 @@ def rng():
     return np.random.default_rng(20240612)
 
 
-@pytest.mark.parametrize("pattern", PATTERNS)
-@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
-def test_logp_logcdf_against_scipy(case, pattern, rng):
-    check_logp(case, pattern, rng)
-
-
-@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
-def test_logp_gradient(case, rng):
-    check_grad(case, rng)
-
-
-@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
-def test_draws_match_scipy(case, rng):
-    check_draws(case, rng)
-
-
-@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
-def test_out_of_support(case, rng):
-    check_out_of_support(case, rng)
+class TestTable(UnivariateTableChecks):
+    cases = CASES
 
 
 # --- entries outside the table ---------------------------------------------------
@@ -257,13 +233,3 @@ def test_logcdf_by_summation_handles_values_beyond_n():
     x = np.array([-3, 0, 2, 5, 9])
     expected = st.betabinom(5, 2.0, 3.0).logcdf(x)
     np.testing.assert_allclose(ppl.logcdf(rv, x).eval(), expected, atol=1e-12)
-
-
-def test_moments_lie_in_the_support():
-    for case in CASES:
-        rng = np.random.default_rng(0)
-        pvals = {k: p.sample(rng, (3,)) for k, p in case.params.items()}
-        rv = case.dist.dist(**pvals)
-        m = ppl.moment(rv).eval()
-        assert m.shape == (3,) and m.dtype == np.int64
-        assert np.all(np.isfinite(ppl.logp(rv, m).eval())), case.id
