@@ -12,7 +12,12 @@ from tessera.ppl.distributions.dist_math import (
     log_diff_ndtr,
     normal_logpdf,
 )
-from tessera.ppl.distributions.params import params_or_moments, positive, sigma_from
+from tessera.ppl.distributions.params import (
+    params_or_moments,
+    positive,
+    positive_params,
+    sigma_from,
+)
 from tessera.random.op import RandomVariable
 
 
@@ -71,6 +76,7 @@ class Beta(UnitContinuous):
 
     rv_op = BetaRV()
     params = ("alpha", "beta")
+    _param_conditions = positive_params("alpha", "beta")
 
     @classmethod
     def _canonical_params(cls, alpha=None, beta=None, mu=None, sigma=None):
@@ -84,10 +90,6 @@ class Beta(UnitContinuous):
             {"mu": mu, "sigma": sigma},
             from_moments,
         )
-
-    @classmethod
-    def _param_conditions(cls, alpha, beta):
-        return positive(alpha=alpha, beta=beta)
 
     @classmethod
     def _logp(cls, value, alpha, beta):
@@ -132,10 +134,7 @@ class Kumaraswamy(UnitContinuous):
 
     rv_op = KumaraswamyRV()
     params = ("a", "b")
-
-    @classmethod
-    def _param_conditions(cls, a, b):
-        return positive(a=a, b=b)
+    _param_conditions = positive_params("a", "b")
 
     @classmethod
     def _logp(cls, value, a, b):

@@ -10,7 +10,7 @@ import math
 from tessera.ops import math as tm
 from tessera.ppl.distributions.base import Continuous
 from tessera.ppl.distributions.dist_math import NEG_INF, vonmises_cdf
-from tessera.ppl.distributions.params import positive
+from tessera.ppl.distributions.params import positive_params
 from tessera.random.op import RandomVariable
 
 __all__ = ["VonMises"]
@@ -42,13 +42,10 @@ class VonMises(Continuous):
 
     rv_op = VonMisesRV()
     params = ("mu", "kappa")
+    _param_conditions = positive_params("kappa")
     defaults = {"mu": 0.0, "kappa": 1.0}
     support = "circular"
     default_transform = "circular"
-
-    @classmethod
-    def _param_conditions(cls, mu, kappa):
-        return positive(kappa=kappa)
 
     @classmethod
     def _support_mask(cls, value, mu, kappa):

@@ -25,7 +25,7 @@ from tessera.ppl.distributions.dist_math import (
     studentt_logpdf,
     studentt_tail,
 )
-from tessera.ppl.distributions.params import positive, sigma_from
+from tessera.ppl.distributions.params import positive_params, sigma_from
 from tessera.random.op import RandomVariable
 
 _EULER = 0.5772156649015329
@@ -60,14 +60,11 @@ class Normal(Continuous):
 
     rv_op = NormalRV()
     params = ("mu", "sigma")
+    _param_conditions = positive_params("sigma")
 
     @classmethod
     def _canonical_params(cls, mu=0.0, sigma=None, tau=None):
         return [mu, sigma_from(sigma, tau)]
-
-    @classmethod
-    def _param_conditions(cls, mu, sigma):
-        return positive(sigma=sigma)
 
     @classmethod
     def _logp(cls, value, mu, sigma):
@@ -113,14 +110,11 @@ class StudentT(Continuous):
 
     rv_op = StudentTRV()
     params = ("nu", "mu", "sigma")
+    _param_conditions = positive_params("nu", "sigma")
 
     @classmethod
     def _canonical_params(cls, nu, mu=0.0, sigma=None, lam=None):
         return [nu, mu, sigma_from(sigma, lam)]
-
-    @classmethod
-    def _param_conditions(cls, nu, mu, sigma):
-        return positive(nu=nu, sigma=sigma)
 
     @classmethod
     def _logp(cls, value, nu, mu, sigma):
@@ -165,10 +159,7 @@ class Cauchy(Continuous):
 
     rv_op = CauchyRV()
     params = ("alpha", "beta")
-
-    @classmethod
-    def _param_conditions(cls, alpha, beta):
-        return positive(beta=beta)
+    _param_conditions = positive_params("beta")
 
     @classmethod
     def _logp(cls, value, alpha, beta):
@@ -211,10 +202,7 @@ class Laplace(Continuous):
 
     rv_op = LaplaceRV()
     params = ("mu", "b")
-
-    @classmethod
-    def _param_conditions(cls, mu, b):
-        return positive(b=b)
+    _param_conditions = positive_params("b")
 
     @classmethod
     def _logp(cls, value, mu, b):
@@ -265,11 +253,8 @@ class AsymmetricLaplace(Continuous):
 
     rv_op = AsymmetricLaplaceRV()
     params = ("b", "kappa", "mu")
+    _param_conditions = positive_params("b", "kappa")
     defaults = {"mu": 0.0}
-
-    @classmethod
-    def _param_conditions(cls, b, kappa, mu):
-        return positive(b=b, kappa=kappa)
 
     @classmethod
     def _logp(cls, value, b, kappa, mu):
@@ -318,11 +303,8 @@ class Logistic(Continuous):
 
     rv_op = LogisticRV()
     params = ("mu", "s")
+    _param_conditions = positive_params("s")
     defaults = {"mu": 0.0, "s": 1.0}
-
-    @classmethod
-    def _param_conditions(cls, mu, s):
-        return positive(s=s)
 
     @classmethod
     def _logp(cls, value, mu, s):
@@ -366,10 +348,7 @@ class Gumbel(Continuous):
 
     rv_op = GumbelRV()
     params = ("mu", "beta")
-
-    @classmethod
-    def _param_conditions(cls, mu, beta):
-        return positive(beta=beta)
+    _param_conditions = positive_params("beta")
 
     @classmethod
     def _logp(cls, value, mu, beta):
@@ -418,14 +397,11 @@ class SkewNormal(Continuous):
 
     rv_op = SkewNormalRV()
     params = ("mu", "sigma", "alpha")
+    _param_conditions = positive_params("sigma")
 
     @classmethod
     def _canonical_params(cls, mu=0.0, sigma=None, alpha=1.0, tau=None):
         return [mu, sigma_from(sigma, tau), alpha]
-
-    @classmethod
-    def _param_conditions(cls, mu, sigma, alpha):
-        return positive(sigma=sigma)
 
     @classmethod
     def _logp(cls, value, mu, sigma, alpha):
@@ -473,10 +449,7 @@ class ExGaussian(Continuous):
 
     rv_op = ExGaussianRV()
     params = ("mu", "sigma", "nu")
-
-    @classmethod
-    def _param_conditions(cls, mu, sigma, nu):
-        return positive(sigma=sigma, nu=nu)
+    _param_conditions = positive_params("sigma", "nu")
 
     @classmethod
     def _log_tail_term(cls, value, mu, sigma, nu):

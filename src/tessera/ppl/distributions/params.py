@@ -1,7 +1,8 @@
 """Parameter handling shared by the univariate continuous distributions.
 
 * :func:`sigma_from`: a scale given as ``sigma`` or as a precision;
-* :func:`positive`: the ``name > 0`` entries of ``_param_conditions``;
+* :func:`positive` and :func:`positive_params`: the ``name > 0`` entries of
+  ``_param_conditions``;
 * :func:`params_or_moments`: a distribution given by its own parameters or
   by its mean and standard deviation (Beta, Gamma, InverseGamma).
 """
@@ -15,7 +16,7 @@ from tessera.config import config
 from tessera.graph.basic import Variable
 from tessera.ops.basic import as_tensor
 
-__all__ = ["params_or_moments", "positive", "sigma_from"]
+__all__ = ["params_or_moments", "positive", "positive_params", "sigma_from"]
 
 
 def sigma_from(sigma: Any, tau: Any, default: Any = 1.0) -> Any:
@@ -45,6 +46,30 @@ def positive(**params: Variable) -> list[tuple[Variable, str]]:
     [(False, 'b > 0')]
     """
     return [(p > 0, f"{name} > 0") for name, p in params.items()]
+
+
+def positive_params(*names: str) -> classmethod:
+    """A ``_param_conditions`` classmethod: each named parameter is > 0.
+
+    For distributions whose only constraints are positivity; the names are
+    looked up in the class's ``params``.
+
+    Examples
+    --------
+    >>> import tessera as ts
+    >>> from tessera.ppl.distributions.base import Continuous
+    >>> class D(Continuous):
+    ...     params = ("mu", "sigma")
+    ...     _param_conditions = positive_params("sigma")
+    >>> [text for _, text in D._param_conditions(ts.scalar("m"), ts.scalar("s"))]
+    ['sigma > 0']
+    """
+
+    def _param_conditions(cls, *values: Variable) -> list[tuple[Variable, str]]:
+        bound = dict(zip(cls.params, values))
+        return positive(**{name: bound[name] for name in names})
+
+    return classmethod(_param_conditions)
 
 
 def params_or_moments(

@@ -20,7 +20,7 @@ from tessera.ppl.distributions.dist_math import (
     studentt_logpdf,
     studentt_tail,
 )
-from tessera.ppl.distributions.params import positive, sigma_from
+from tessera.ppl.distributions.params import positive_params, sigma_from
 from tessera.random.op import RandomVariable
 
 
@@ -75,14 +75,11 @@ class HalfNormal(PositiveContinuous):
 
     rv_op = HalfNormalRV()
     params = ("sigma",)
+    _param_conditions = positive_params("sigma")
 
     @classmethod
     def _canonical_params(cls, sigma=None, tau=None):
         return [sigma_from(sigma, tau)]
-
-    @classmethod
-    def _param_conditions(cls, sigma):
-        return positive(sigma=sigma)
 
     @classmethod
     def _logp(cls, value, sigma):
@@ -121,14 +118,11 @@ class HalfStudentT(PositiveContinuous):
 
     rv_op = HalfStudentTRV()
     params = ("nu", "sigma")
+    _param_conditions = positive_params("nu", "sigma")
 
     @classmethod
     def _canonical_params(cls, nu=1.0, sigma=None, lam=None):
         return [nu, sigma_from(sigma, lam)]
-
-    @classmethod
-    def _param_conditions(cls, nu, sigma):
-        return positive(nu=nu, sigma=sigma)
 
     @classmethod
     def _logp(cls, value, nu, sigma):
@@ -171,11 +165,8 @@ class HalfCauchy(PositiveContinuous):
 
     rv_op = HalfCauchyRV()
     params = ("beta",)
+    _param_conditions = positive_params("beta")
     defaults = {"beta": 1.0}
-
-    @classmethod
-    def _param_conditions(cls, beta):
-        return positive(beta=beta)
 
     @classmethod
     def _logp(cls, value, beta):
@@ -219,14 +210,11 @@ class LogNormal(_StrictlyPositive):
 
     rv_op = LogNormalRV()
     params = ("mu", "sigma")
+    _param_conditions = positive_params("sigma")
 
     @classmethod
     def _canonical_params(cls, mu=0.0, sigma=None, tau=None):
         return [mu, sigma_from(sigma, tau)]
-
-    @classmethod
-    def _param_conditions(cls, mu, sigma):
-        return positive(sigma=sigma)
 
     @classmethod
     def _logp(cls, value, mu, sigma):
@@ -269,6 +257,7 @@ class Exponential(PositiveContinuous):
 
     rv_op = ExponentialRV()
     params = ("lam",)
+    _param_conditions = positive_params("lam")
 
     @classmethod
     def _canonical_params(cls, lam=None, scale=None):
@@ -277,10 +266,6 @@ class Exponential(PositiveContinuous):
         if scale is not None:
             return [1.0 / as_tensor(scale, dtype=config.floatX)]
         return [lam]
-
-    @classmethod
-    def _param_conditions(cls, lam):
-        return positive(lam=lam)
 
     @classmethod
     def _logp(cls, value, lam):

@@ -13,7 +13,7 @@ from tessera.ops import math as tm
 from tessera.ops.basic import as_tensor
 from tessera.ppl.distributions.base import Continuous
 from tessera.ppl.distributions.dist_math import LOG_2
-from tessera.ppl.distributions.params import params_or_moments, positive
+from tessera.ppl.distributions.params import params_or_moments, positive_params
 from tessera.ppl.distributions.positive import PositiveContinuous, _StrictlyPositive
 from tessera.random.op import RandomVariable
 
@@ -47,6 +47,7 @@ class Gamma(PositiveContinuous):
 
     rv_op = GammaRV()
     params = ("alpha", "beta")
+    _param_conditions = positive_params("alpha", "beta")
 
     @classmethod
     def _canonical_params(cls, alpha=None, beta=None, mu=None, sigma=None):
@@ -56,10 +57,6 @@ class Gamma(PositiveContinuous):
             {"mu": mu, "sigma": sigma},
             lambda mu, sigma: [mu**2 / sigma**2, mu / sigma**2],
         )
-
-    @classmethod
-    def _param_conditions(cls, alpha, beta):
-        return positive(alpha=alpha, beta=beta)
 
     @classmethod
     def _logp(cls, value, alpha, beta):
@@ -108,6 +105,7 @@ class InverseGamma(_StrictlyPositive):
 
     rv_op = InverseGammaRV()
     params = ("alpha", "beta")
+    _param_conditions = positive_params("alpha", "beta")
 
     @classmethod
     def _canonical_params(cls, alpha=None, beta=None, mu=None, sigma=None):
@@ -122,10 +120,6 @@ class InverseGamma(_StrictlyPositive):
             from_moments,
             defaults={"beta": 1.0},
         )
-
-    @classmethod
-    def _param_conditions(cls, alpha, beta):
-        return positive(alpha=alpha, beta=beta)
 
     @classmethod
     def _logp(cls, value, alpha, beta):
@@ -175,10 +169,7 @@ class Weibull(PositiveContinuous):
 
     rv_op = WeibullRV()
     params = ("alpha", "beta")
-
-    @classmethod
-    def _param_conditions(cls, alpha, beta):
-        return positive(alpha=alpha, beta=beta)
+    _param_conditions = positive_params("alpha", "beta")
 
     @classmethod
     def _logp(cls, value, alpha, beta):
@@ -220,10 +211,7 @@ class ChiSquared(PositiveContinuous):
 
     rv_op = ChiSquaredRV()
     params = ("nu",)
-
-    @classmethod
-    def _param_conditions(cls, nu):
-        return positive(nu=nu)
+    _param_conditions = positive_params("nu")
 
     @classmethod
     def _logp(cls, value, nu):
@@ -266,12 +254,9 @@ class Pareto(Continuous):
 
     rv_op = ParetoRV()
     params = ("alpha", "m")
+    _param_conditions = positive_params("alpha", "m")
     support = "lowerbound"
     default_transform = "interval"
-
-    @classmethod
-    def _param_conditions(cls, alpha, m):
-        return positive(alpha=alpha, m=m)
 
     @classmethod
     def _support_mask(cls, value, alpha, m):
@@ -326,6 +311,7 @@ class Wald(Continuous):
 
     rv_op = WaldRV()
     params = ("mu", "lam", "alpha")
+    _param_conditions = positive_params("mu", "lam")
     support = "lowerbound"
     default_transform = "interval"
 
@@ -340,10 +326,6 @@ class Wald(Continuous):
                 mu, dtype=config.floatX
             )
         return [mu, lam, alpha]
-
-    @classmethod
-    def _param_conditions(cls, mu, lam, alpha):
-        return positive(mu=mu, lam=lam)
 
     @classmethod
     def _support_mask(cls, value, mu, lam, alpha):
