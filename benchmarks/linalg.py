@@ -16,15 +16,14 @@ all in the same run and timed in turns (so load changes hit every column
 alike); the table gives medians and the ratios tessera / loop and
 tessera / JAX (below 1: tessera is faster).
 
-On a shared or busy machine two effects dominate the large cases, for every
-NumPy-based column: NumPy and SciPy wheels each bundle an OpenBLAS whose
-thread pools spin and fight over the cores (``OPENBLAS_NUM_THREADS=1``
+On a shared or busy machine NumPy and SciPy wheels each bundle an OpenBLAS
+whose thread pools spin and fight over the cores (``OPENBLAS_NUM_THREADS=1``
 removes it; pair it with ``XLA_FLAGS="--xla_cpu_multi_thread_eigen=false
-intra_op_parallelism_threads=1"`` for a single-threaded JAX column), and
-glibc returns freed multi-megabyte temporaries to the OS so the next ones
-page-fault (``MALLOC_MMAP_THRESHOLD_=268435456
-MALLOC_TRIM_THRESHOLD_=1073741824`` keeps them; it halved the (4096, 8)
-MvNormal time in one measurement).
+intra_op_parallelism_threads=1"`` for a single-threaded JAX column). The
+NumPy backend raises glibc's mmap/trim thresholds when it compiles (see
+``tessera.compile.backends.numpy.memory``), so large temporaries are reused
+rather than page-faulted in on every call; the per-matrix loop column gets
+the same benefit, since it runs in the same process.
 
 Run: python benchmarks/linalg.py [--quick] [--kernels]
 ``--kernels`` also measures the kernel crossovers quoted in

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from tessera.compile.backends.numpy.dispatch import numpy_funcify
+from tessera.compile.backends.numpy.memory import tune_malloc
 from tessera.graph.basic import Constant, SharedValue, Variable
 from tessera.graph.fg import FunctionGraph
 from tessera.ops.shape import BroadcastTo
@@ -80,6 +81,7 @@ def numpy_link(
     ``fg.outputs[n_outputs:]`` are the new values of ``update_targets``.
     Returns ``(callable, source)``.
     """
+    tune_malloc()
     ns: dict[str, object] = {"_ndarray": np.ndarray, "_asarray": np.asarray}
     names: dict[Variable, str] = {}
     lines: list[str] = []
