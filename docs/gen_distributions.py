@@ -34,6 +34,7 @@ SECTIONS = {
     "positive": "Continuous, positive",
     "skewed": "Continuous, skewed / positive",
     "bounded": "Continuous, bounded",
+    "circular": "Continuous, circular",
     "discrete": "Discrete",
     "zero_inflated": "Zero-inflated",
     "ordinal": "Ordinal",
