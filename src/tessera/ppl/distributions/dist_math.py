@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from functools import partial
 
 import numpy as np
 import scipy.stats as st
@@ -14,10 +15,7 @@ import scipy.stats as st
 from tessera.graph.null import NonDifferentiable
 from tessera.ops import math as tm
 from tessera.ops.basic import as_tensor
-from tessera.ops.creation import arange
 from tessera.ops.elemwise import Elemwise, ScalarFn
-from tessera.ops.reduction import logsumexp
-from tessera.ops.shape import expand_dims
 
 LOG_2 = math.log(2.0)
 LOG_PI = math.log(math.pi)
@@ -99,6 +97,9 @@ def logcdf_by_summation(logpmf: Callable, value, *params, lower=0):
     ``logpmf(k, *params)`` must give ``-inf`` outside the support; the sum
     runs over ``k = lower .. max(value)`` for the whole batch at once (a
     ``(..., K)`` array), so it suits distributions with moderate values.
+    The number of terms depends on the values, so the sum is a
+    :class:`~tessera.ppl.distributions.range_sum.RangeReduce` op, which the
+    JAX backend runs in fixed-size chunks.
 
     Examples
     --------
@@ -109,13 +110,18 @@ def logcdf_by_summation(logpmf: Callable, value, *params, lower=0):
     >>> bool(np.isclose(a, ppl.logcdf(d, 3).eval()))
     True
     """
-    value = as_tensor(value)
-    top = tm.maximum(tm.floor(value).max(), lower).astype("int64")
-    k = arange(as_tensor(lower, dtype="int64"), top + 1)
-    vk = expand_dims(value, -1)
-    pk = [expand_dims(as_tensor(p), -1) for p in params]
-    lp = tm.where(tm.le(k, vk), logpmf(k, *pk), NEG_INF)
-    return logsumexp(lp, axis=-1)
+    from tessera.ppl.distributions.range_sum import RangeReduce
+
+    builder = partial(_masked_mass_terms, logpmf)
+    builder.__name__ = f"mass_terms[{getattr(logpmf, '__qualname__', 'logpmf')}]"
+    return RangeReduce(builder, "logsumexp", lower)(value, *params)
+
+
+def _masked_mass_terms(logpmf: Callable, k, value, *params):
+    """``logpmf(k)`` for ``k <= value``, ``-inf`` beyond (``(..., K)`` terms)."""
+    # beyond the value the mass is evaluated at the value itself: the same
+    # results, and no gradient through pmf evaluations outside the support
+    return [tm.where(tm.le(k, value), logpmf(tm.minimum(k, value), *params), NEG_INF)]
 
 
 def _vonmises_cdf(x, kappa):

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from tessera.compile.backends.jax import ppl_random  # noqa: F401  (samplers)
+from tessera.compile.backends.jax import (  # noqa: F401  (registrations)
+    ppl_random,
+    ppl_summation,
+)
 from tessera.compile.backends.jax.dispatch import jax_funcify, runtime_check
 from tessera.compile.backends.jax.elemwise import host_scalar, register_scalar
 from tessera.ppl.distributions.dist_math import _vonmises_cdf
