@@ -9,6 +9,18 @@ Examples
 
 from __future__ import annotations
 
+import os
+
+
+def _default_jax_cache_dir() -> str | None:
+    env = os.environ.get("TESSERA_JAX_CACHE_DIR")
+    if env is not None:
+        return env or None
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(
+        os.path.expanduser("~"), ".cache"
+    )
+    return os.path.join(base, "tessera", "jax")
+
 
 class Config:
     """Library-wide settings.
@@ -23,11 +35,16 @@ class Config:
         compiles its first function, so that large temporaries are reused
         instead of page-faulted in on every call (see
         :mod:`tessera.compile.backends.numpy.memory`). Default True.
+    jax_cache_dir : str or None
+        Folder of the JAX backend's persistent compilation cache (see
+        :mod:`tessera.compile.backends.jax.cache`); ``None`` turns it off.
+        Default ``$XDG_CACHE_HOME/tessera/jax``, or ``TESSERA_JAX_CACHE_DIR``.
     """
 
     def __init__(self) -> None:
         self._floatX = "float64"
         self.tune_malloc = True
+        self.jax_cache_dir = _default_jax_cache_dir()
 
     @property
     def floatX(self) -> str:

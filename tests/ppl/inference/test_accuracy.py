@@ -9,11 +9,18 @@ from tessera import ppl
 from .conjugate import CASES
 
 
+@pytest.mark.parametrize("backend", ["numpy", "jax"], ids=["nutpie", "blackjax"])
 @pytest.mark.parametrize("case", list(CASES))
-def test_nuts_means_within_4_mcse(case):
+def test_nuts_means_within_4_mcse(case, backend):
     model, exact = CASES[case]()
     idata = ppl.sample(
-        draws=500, tune=500, chains=2, random_seed=1, progressbar=False, model=model
+        draws=500,
+        tune=500,
+        chains=2,
+        random_seed=1,
+        progressbar=False,
+        model=model,
+        backend=backend,
     )
     assert int(idata.sample_stats["diverging"].sum()) == 0
     for name, (mean, sd) in exact.items():

@@ -17,10 +17,24 @@ def _model():
     return model, y
 
 
-def test_inference_data_layout():
+# (backend, sampler): nutpie calling the NumPy graph, BlackJAX over the JAX graph
+SAMPLERS = [
+    pytest.param({"backend": "numpy"}, id="nutpie"),
+    pytest.param({"backend": "jax"}, id="blackjax"),
+]
+
+
+@pytest.mark.parametrize("how", SAMPLERS)
+def test_inference_data_layout(how):
     model, y = _model()
     idata = ppl.sample(
-        draws=100, tune=100, chains=2, random_seed=0, progressbar=False, model=model
+        draws=100,
+        tune=100,
+        chains=2,
+        random_seed=0,
+        progressbar=False,
+        model=model,
+        **how,
     )
     assert set(idata.groups()) >= {
         "posterior",
@@ -45,11 +59,14 @@ def test_inference_data_layout():
     np.testing.assert_array_equal(idata.constant_data["x"].values, [1.0, 2.0])
     attrs = idata.posterior.attrs
     assert attrs["compile_time"] > 0 and attrs["sampling_time"] > 0
+    sampler = "blackjax" if how["backend"] == "jax" else "nutpie"
+    assert attrs["sampler"] == f"{sampler} NUTS"
 
 
-def test_seed_reproducible_and_warmup():
+@pytest.mark.parametrize("how", SAMPLERS)
+def test_seed_reproducible_and_warmup(how):
     model, _ = _model()
-    kw = dict(draws=30, tune=40, chains=2, progressbar=False, model=model)
+    kw = dict(draws=30, tune=40, chains=2, progressbar=False, model=model, **how)
     a = ppl.sample(random_seed=3, save_warmup=True, **kw)
     b = ppl.sample(random_seed=3, **kw)
     c = ppl.sample(random_seed=4, **kw)
@@ -58,9 +75,11 @@ def test_seed_reproducible_and_warmup():
     assert a.warmup_posterior["mu"].shape == (2, 40, 2)
 
 
-def test_initial_points_differ_between_chains():
+@pytest.mark.parametrize("how", SAMPLERS)
+def test_initial_points_differ_between_chains(how):
     model, _ = _model()
     idata = ppl.sample(
+        **how,
         draws=3,
         tune=3,
         chains=2,
@@ -89,6 +108,12 @@ def test_errors():
         ppl.Potential("wall", ppl.logp(ppl.Uniform.dist(5.0, 6.0), mu))
     with pytest.raises(ValueError, match="wall"):
         ppl.sample(model=bad, progressbar=False, chains=1, draws=5, tune=5)
+    with pytest.raises(ValueError, match="nuts_sampler must be"):
+        ppl.sample(model=bad, nuts_sampler="stan")
+    with pytest.raises(ValueError, match="needs backend='jax'"):
+        ppl.sample(model=bad, nuts_sampler="blackjax")
+    with pytest.raises(TypeError, match="nutpie-only"):
+        ppl.sample(model=bad, backend="jax", low_rank_modified_mass_matrix=True)
 
 
 def test_chain_processes():

@@ -25,6 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from tessera.compile.backends.jax import random as jrandom
+from tessera.compile.backends.jax.cache import enable_persistent_cache
 from tessera.compile.backends.jax.dispatch import _TRACE, JaxLoweringError, jax_funcify
 from tessera.compile.backends.numpy.dispatch import numpy_funcify
 from tessera.graph.basic import Apply, Constant, SharedValue, Variable
@@ -199,7 +200,10 @@ def jax_link(
     of ``update_targets``, written back after the call (JAX arrays for
     tensors, so they stay on the device; NumPy generators for random
     generators). Returns ``(callable, description)``; the callable's
-    ``jitted`` attribute is the underlying :func:`jax.jit` function.
+    ``jitted`` attribute is the underlying :func:`jax.jit` function, and its
+    ``traceable(*tensor_inputs) -> (outputs, ok)`` the graph as a pure JAX
+    function (no random draws or updates) for use inside other JAX programs,
+    with the run-time checks folded into the boolean ``ok``.
 
     Examples
     --------
@@ -209,6 +213,7 @@ def jax_link(
     >>> float(f([0.0, 0.0]))
     2.0
     """
+    enable_persistent_cache()
     nodes = fg.toposort()
     steps = _plan(nodes)
     inputs = list(inputs)
@@ -320,7 +325,21 @@ def jax_link(
         ]
         return outs[0] if single else outs
 
+    def traceable(*in_vals):
+        # the graph as a pure function of its tensor inputs, for use inside
+        # another JAX program (a jitted sampler): shared values are read when
+        # traced, run-time checks are folded into one `ok` flag
+        if rng_roots or tensor_updates:
+            raise JaxLoweringError(
+                "JAX backend: a function with random draws or updates has no "
+                "pure traceable form"
+            )
+        results, flags = traced(list(in_vals), [v._value for v in shared_t], [])
+        ok = jnp.all(flags) if flags is not None else jnp.asarray(True)
+        return results[:n_out_t], ok
+
     compiled_fn.jitted = jitted
+    compiled_fn.traceable = traceable
     names = {v: f"i{k}" for k, v in enumerate(inputs)}
     header = (
         f"jax.jit over {len(steps)} nodes; inputs "
