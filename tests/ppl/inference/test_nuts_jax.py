@@ -79,3 +79,11 @@ def test_logdensity_uses_the_given_gradient_and_masks_nonfinite():
 def test_errors(x0, kw, match):
     with pytest.raises(ValueError, match=match):
         run_blackjax(gaussian, x0, **kw)
+
+
+def test_progress_bar_counts_every_step(capsys):
+    run_blackjax(
+        gaussian, np.zeros((1, 3)), draws=40, tune=20, seed=0, progressbar=True
+    )
+    err = capsys.readouterr().err
+    assert "NUTS (BlackJAX)" in err and "60/60" in err
