@@ -1,7 +1,9 @@
 """JAX lowerings of the ops of :mod:`tessera.ppl` (imported on first use).
 
 The distributions' samplers are in
-:mod:`tessera.compile.backends.jax.ppl_random`.
+:mod:`tessera.compile.backends.jax.ppl_random` (and its ``_multivariate``
+and ``_composite`` siblings); the chunked reduction behind the summed
+log-CDFs in :mod:`tessera.compile.backends.jax.ppl_summation`.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from collections.abc import Callable
 
 from tessera.compile.backends.jax import (  # noqa: F401  (registrations)
     ppl_random,
+    ppl_random_composite,
+    ppl_random_multivariate,
     ppl_summation,
 )
 from tessera.compile.backends.jax.dispatch import jax_funcify, runtime_check
