@@ -1,8 +1,10 @@
 """The JAX backend's random variables and distributions against NumPy's.
 
 Draws are compared in distribution (two-sample Kolmogorov-Smirnov tests on
-fixed seeds); log-densities of every distribution in the ppl test tables are
-compared value by value.
+fixed seeds; the samplers of multivariate and composite distributions are in
+test_jax_ppl_random.py). Log-densities and log-CDFs of every distribution
+(the case tables of tests/ppl/distributions, and a table here for the
+others) are compared value by value.
 """
 
 from __future__ import annotations
@@ -125,7 +127,7 @@ def _case_inputs(case, rng):
     return params, case.kwargs, value, False
 
 
-def test_every_distribution_logp(rng):
+def test_every_distribution_logp_and_logcdf(rng):
     from tessera.ppl import logcdf, logp
 
     cases = _distribution_cases()
@@ -144,30 +146,215 @@ def test_every_distribution_logp(rng):
     def value(span, xs):
         return xs[span[3] + len(span[1])]
 
-    def logps(*xs):
-        return {sp[0].id: logp(rv(sp, xs), value(sp, xs)) for sp in spans}
+    def densities(*xs):
+        out = {}
+        for sp in spans:
+            out[f"logp {sp[0].id}"] = logp(rv(sp, xs), value(sp, xs))
+            if sp[4]:
+                out[f"logcdf {sp[0].id}"] = logcdf(rv(sp, xs), value(sp, xs))
+        return out
 
-    # forward values: XLA's compile time of the special functions dominates
-    # this test, and the elementwise and linalg tests compare the gradients
-    # of every op these graphs use
-    compare_backends(logps, arrays, grad=False, rtol=1e-8, atol=1e-10)
+    # forward values of every log-density and log-CDF (the discrete ones
+    # that sum their mass included); the elementwise and linalg tests compare
+    # the gradients of the ops these graphs use
+    outs = compare_backends(densities, arrays, grad=False, rtol=1e-8, atol=1e-10)
+    assert len(outs) >= len(cases) + 15
 
-    # log-CDFs lower to JAX, or (discrete distributions summing their mass up
-    # to the largest value) fail at compile time with the clear error about
-    # dynamic shapes. (Their values are not compared here: XLA compiles the
-    # incomplete gamma and beta functions slowly, and the elementwise table
-    # compares those.)
-    syms = [ts.tensor(shape=np.shape(a), dtype=a.dtype) for a in arrays]
-    lowered = 0
-    for sp in spans:
-        if not sp[4]:
-            continue
-        try:
-            ts.function(syms, logcdf(rv(sp, syms), value(sp, syms)), backend="jax")
-            lowered += 1
-        except JaxLoweringError as e:
-            assert sp[0].discrete and "while tracing" in str(e), (sp[0].id, str(e))
-    assert lowered >= 15
+
+# Distributions outside the case tables of tests/ppl/distributions (or with
+# parameters those tables do not vary): name -> (function of the symbolic
+# inputs giving logp and, for univariate ones, logcdf; input arrays).
+_LV = np.array([[1.0, 0.0, 0.0], [0.5, 1.0, 0.0], [-0.3, 0.2, 0.7]])
+_W3 = np.array([[0.0, 1.0, 1.0], [1.0, 0.0, 0.0], [1.0, 0.0, 0.0]])
+_CORR = np.array([[1.0, 0.3, -0.2], [0.3, 1.0, 0.1], [-0.2, 0.1, 1.0]])
+
+
+def _densities(rv, x, cdf=True):
+    from tessera.ppl import logcdf, logp
+
+    out = {"logp": logp(rv, x)}
+    if cdf:
+        out["logcdf"] = logcdf(rv, x)
+    return out
+
+
+def _truncated(base, lo, hi):
+    from tessera import ppl
+
+    return ppl.Truncated.dist(base, lo, hi)
+
+
+def _extra_cases():
+    from tessera import ppl
+
+    mv = dict(cdf=False)
+    return {
+        "Flat": (
+            lambda x: _densities(ppl.Flat.dist(size=3), x),
+            [np.array([-1.0, 0.0, np.inf])],
+        ),
+        "HalfFlat": (
+            lambda x: _densities(ppl.HalfFlat.dist(size=3), x),
+            [np.array([-1.0, 0.5, np.inf])],
+        ),
+        "CAR": (
+            lambda mu, a, t, x: _densities(ppl.CAR.dist(mu, _W3, a, t), x, **mv),
+            [
+                np.array([0.5, 0.0, -0.5]),
+                np.array(0.3),
+                np.array([1.5, 2.0]),
+                np.array([0.3, -1.2, 0.8]),
+            ],
+        ),
+        "ICAR": (
+            lambda s, x: _densities(ppl.ICAR.dist(W=_W3, sigma=s), x, **mv),
+            [np.array([1.5, 0.7]), np.array([0.5, -0.2, -0.3])],
+        ),
+        "InverseWishart": (
+            lambda nu, x: _densities(
+                ppl.InverseWishart.dist(nu=nu, V=_LV @ _LV.T), x, **mv
+            ),
+            [np.array([4.0, 6.5]), _LV @ _LV.T + np.eye(3)],
+        ),
+        "LKJCholeskyCov": (
+            lambda eta, s, x: _densities(
+                ppl.LKJCholeskyCov.dist(
+                    n=3, eta=eta, sd_dist=ppl.HalfNormal.dist(s, size=3)
+                ),
+                x,
+                **mv,
+            ),
+            [np.array([0.7, 2.0]), np.array(1.5), np.linalg.cholesky(_CORR) * 1.3],
+        ),
+        "KroneckerNormal": (
+            lambda s, x: _densities(
+                ppl.KroneckerNormal.dist(
+                    mu=0.5, covs=[_LV[:2, :2] @ _LV[:2, :2].T, _LV @ _LV.T], sigma=s
+                ),
+                x,
+                **mv,
+            ),
+            [np.array([0.3, 1.0]), np.linspace(-1.0, 1.0, 6)],
+        ),
+        "KroneckerNormal (chols)": (
+            lambda x: _densities(
+                ppl.KroneckerNormal.dist(mu=0.0, chols=[_LV[:2, :2], _LV]), x, **mv
+            ),
+            [np.linspace(-1.0, 1.0, 6)],
+        ),
+        "LKJCorr": (
+            lambda eta, x: _densities(ppl.LKJCorr.dist(n=3, eta=eta), x, **mv),
+            [np.array([0.7, 2.0]), _CORR],
+        ),
+        "LKJCholesky": (
+            lambda eta, x: _densities(ppl.LKJCholesky.dist(n=3, eta=eta), x, **mv),
+            [np.array([0.7, 2.0]), np.linalg.cholesky(_CORR)],
+        ),
+        "Mixture": (
+            lambda w, mu, x: _densities(
+                ppl.Mixture.dist(
+                    w, [ppl.Normal.dist(mu, 1.0), ppl.StudentT.dist(3.0, 0.0, 2.0)]
+                ),
+                x,
+                **mv,
+            ),
+            [np.array([0.3, 0.7]), np.array([-1.0, 1.0]), np.array([0.2, 3.0])],
+        ),
+        "Mixture (stacked)": (
+            lambda w, mu, x: _densities(
+                ppl.Mixture.dist(w, ppl.Poisson.dist(mu)), x, **mv
+            ),
+            [np.array([0.3, 0.7]), np.array([1.0, 6.0]), np.array([0, 4, 9])],
+        ),
+        "MvGaussianRandomWalk": (
+            lambda mu, x: _densities(
+                ppl.MvGaussianRandomWalk.dist(
+                    mu=mu, chol=_LV, init_dist=ppl.Normal.dist(0.0, 2.0), steps=3
+                ),
+                x,
+                **mv,
+            ),
+            [np.array([0.1, 0.0, -0.2]), np.linspace(-1.0, 1.0, 12).reshape(4, 3)],
+        ),
+        "Truncated Normal": (
+            lambda lo, hi, x: _densities(
+                _truncated(ppl.Normal.dist(0.5, 1.5), lo, hi), x
+            ),
+            [np.array([-1.0, 0.0]), np.array(2.0), np.array([[-0.5], [1.0], [3.0]])],
+        ),
+        "Truncated Poisson": (
+            lambda mu, x: _densities(_truncated(ppl.Poisson.dist(mu), 1, 8), x),
+            [np.array([2.0, 5.0]), np.array([[0], [3], [9]])],
+        ),
+        "Truncated BetaBinomial": (
+            lambda a, x: _densities(
+                _truncated(ppl.BetaBinomial.dist(a, 3.0, 20), 2, 15), x
+            ),
+            [np.array([1.5, 4.0]), np.array([[1], [5], [15]])],
+        ),
+        "HyperGeometric (large)": (
+            lambda x: _densities(ppl.HyperGeometric.dist(5000, 2000, 700), x),
+            [np.array([100, 280, 300, 700])],
+        ),
+        "ZeroSumNormal": (
+            lambda s, x: _densities(
+                ppl.ZeroSumNormal.dist(sigma=s, shape=(2, 3)), x, **mv
+            ),
+            [np.array(1.5), np.array([[0.5, -0.2, -0.3], [1.0, -1.0, 0.0]])],
+        ),
+    }
+
+
+def test_every_other_distribution_logp_and_logcdf():
+    cases = _extra_cases()
+    arrays, spans = [], {}
+    for name, (fn, xs) in cases.items():
+        spans[name] = (fn, len(arrays), len(xs))
+        arrays += xs
+
+    def densities(*xs):
+        out = {}
+        for name, (fn, start, n) in spans.items():
+            for kind, v in fn(*xs[start : start + n]).items():
+                out[f"{kind} {name}"] = v
+        return out
+
+    outs = compare_backends(densities, arrays, grad=False, rtol=1e-8, atol=1e-10)
+    assert len(outs) == sum(
+        len(fn(*map(ts.as_tensor, xs))) for fn, xs in cases.values()
+    )
+
+
+def test_every_distribution_is_compared():
+    from tessera import ppl
+    from tessera.ppl.distributions import Distribution
+
+    names = {
+        n
+        for n in ppl.distributions.__all__
+        if isinstance(getattr(ppl, n), type)
+        and issubclass(getattr(ppl, n), Distribution)
+        and getattr(ppl, n).__module__ != "tessera.ppl.distributions.base"
+    }
+    compared = {c.dist.__name__ for c in _distribution_cases()}
+    compared |= {name.split(" ")[0] for name in _extra_cases()}
+    assert names - compared == set()
+
+
+def test_summed_logcdf_gradients():
+    # the chunked JAX loop of the summed log-CDFs against NumPy's single sum,
+    # values and gradients (of the truncated log-density, through the CDF)
+    from tessera import ppl
+
+    def fn(a, b, x):
+        bb = ppl.BetaBinomial.dist(a, b, 150)
+        return {
+            "logcdf": ppl.logcdf(bb, x),
+            "truncated logp": ppl.logp(ppl.Truncated.dist(bb, 3, 120), x),
+        }
+
+    x = np.array([3, 70, 100, 119])
+    compare_backends(fn, [np.array(2.0), np.array([[1.5], [3.0]]), x], wrt=[0, 1])
 
 
 _L3 = np.array([[1.0, 0.0, 0.0], [0.5, 1.0, 0.0], [-0.3, 0.2, 0.7]])

@@ -145,8 +145,19 @@ class RangeReduce(Op):
         return [shape] * len(node.outputs)
 
     def vectorize_node(self, node, *batched_inputs):
-        # the op broadcasts its inputs like an elementwise op
-        return self.make_node(*batched_inputs).outputs
+        # the op broadcasts its inputs like an elementwise op: each input's
+        # batch dims go in front of the output's core dims
+        from tessera.ops.shape import expand_dims
+
+        core = node.outputs[0].ndim
+        lifted = []
+        for old, new in zip(node.inputs, batched_inputs):
+            n_batch = new.ndim - old.ndim
+            pad = core - old.ndim
+            if n_batch and pad:
+                new = expand_dims(new, tuple(range(n_batch, n_batch + pad)))
+            lifted.append(new)
+        return self.make_node(*lifted).outputs
 
     def pullback(self, inputs, outputs, cotangents):
         from tessera.ops.creation import zeros_like
