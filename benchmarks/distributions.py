@@ -8,14 +8,17 @@ gradient with respect to every parameter and the value, at two sizes:
 - ``many small``: a batch of 4096 problems with n = 8 (MatrixNormal 8 x 6);
 - ``few large``: a batch of 4 problems with n = 128 (MatrixNormal 128 x 96).
 
-Columns: tessera (NumPy backend), NumPyro (``jax.jit`` of
-``value_and_grad``, float64) and PyMC (PyTensor, C backend) where
-installed, in the same run; medians of several runs and the ratios
-tessera / NumPyro and tessera / PyMC (below 1: tessera is faster). "n/a"
-marks a library that is not installed or rejects the batched parameters.
-Each reference case runs in its own process with a time limit (``--limit``,
-default 120 s; the first call, which includes JIT compilation, is reported
-too). tessera's values are checked against the references where they run.
+Columns: tessera (NumPy backend), tessera-jax (the same graphs compiled
+with ``backend="jax"``), NumPyro (``jax.jit`` of ``value_and_grad``,
+float64) and PyMC (PyTensor, C backend) where installed, in the same run;
+medians of several runs and the ratios tessera / NumPyro, tessera / PyMC
+and tessera-jax / NumPyro (below 1: tessera is faster). "n/a" marks a
+library that is not installed or rejects the batched parameters. The
+tessera-jax and reference cases each run in their own process with a time
+limit (``--limit``, default 120 s; the first call, which includes JIT
+compilation, is reported too); a JAX case that stalls is run again on
+one core, and its cell says so (see :func:`reference`). tessera's values
+are checked against the others where they run.
 
 Run: python benchmarks/distributions.py [--quick]
 """
@@ -107,14 +110,35 @@ def tessera_logp(name: str, p: dict) -> ts.TensorVariable:
     return ppl.logp(d, p["x"]).sum()
 
 
-def tessera_function(name: str, arrays: dict) -> tuple[Callable, float]:
-    """The compiled ``(logp, *grads)`` and the seconds it took to build and compile."""
+def tessera_function(
+    name: str, arrays: dict, backend: str = "numpy"
+) -> tuple[Callable, float]:
+    """The compiled ``(logp, *grads)`` and the seconds it took to build and compile.
+
+    (On the JAX backend, XLA compiles at the first call, not here.)
+    """
     start = time.perf_counter()
     sym = {k: ts.tensor(k, shape=v.shape) for k, v in arrays.items()}
     lp = tessera_logp(name, sym)
     grads = ts.grad(lp, list(sym.values()))
-    f = ts.function(list(sym.values()), [lp, *grads])
+    f = ts.function(list(sym.values()), [lp, *grads], backend=backend)
     return f, time.perf_counter() - start
+
+
+def tessera_jax_function(name: str, arrays: dict):
+    """The same tessera graph on the JAX backend; None if JAX is not installed."""
+    try:
+        import jax
+    except ImportError:
+        return None
+    f, _ = tessera_function(name, arrays, backend="jax")
+    # inputs already on the device, as for NumPyro
+    values = [jax.numpy.asarray(v) for v in arrays.values()]
+
+    def run():
+        return jax.block_until_ready(f(*values))
+
+    return run
 
 
 # --- NumPyro -------------------------------------------------------------------------
@@ -198,7 +222,13 @@ def pymc_function(name: str, arrays: dict):
 
 
 # --- driver --------------------------------------------------------------------------
-REFERENCES = {"numpyro": numpyro_function, "pymc": pymc_function}
+# "tessera-jax" runs in a subprocess too: JAX's CPU runtime may stall (below)
+JAX_LIBS = ("tessera-jax", "numpyro")
+REFERENCES = {
+    "tessera-jax": tessera_jax_function,
+    "numpyro": numpyro_function,
+    "pymc": pymc_function,
+}
 
 
 def child(lib: str, name: str, batch: int, n: int, repeat: int) -> None:
@@ -217,12 +247,28 @@ def child(lib: str, name: str, batch: int, n: int, repeat: int) -> None:
 
 def reference(lib: str, name: str, batch: int, n: int, repeat: int, limit: float):
     """Run :func:`child` in a fresh process (its own threads and memory), with
-    a time limit: a case that takes minutes to compile or run (on a 2-core
-    machine, JAX's CPU runtime sometimes never returns from
-    ``jit(value_and_grad)`` of NumPyro's Wishart and MatrixNormal) is reported
-    as such instead of stalling the table."""
+    a time limit: a case that takes minutes to compile or run is reported as
+    such instead of stalling the table.
+
+    On a small machine JAX's CPU runtime can deadlock when two batched LAPACK
+    calls (e.g. the Cholesky factors of Wishart's value and scale, or of
+    MatrixNormal's two covariances) run at once: each waits for helper tasks
+    on the same intra-op thread pool, which has no free thread. A JAX case
+    that times out is run again pinned to one core (a pool of one thread
+    cannot deadlock), and its cell says so.
+    """
+    r = _run_child(lib, name, batch, n, repeat, limit)
+    if r["status"].startswith(">") and lib in JAX_LIBS:
+        pinned = _run_child(lib, name, batch, n, repeat, limit, pin=True)
+        if pinned["status"] == "ok":
+            pinned["pinned"] = True
+            return pinned
+    return r
+
+
+def _run_child(lib, name, batch, n, repeat, limit, pin=False):
     cmd = [sys.executable, __file__, "--child", lib, name, str(batch), str(n)]
-    cmd += ["--repeat", str(repeat)]
+    cmd += ["--repeat", str(repeat)] + (["--pin"] if pin else [])
     try:
         res = subprocess.run(cmd, capture_output=True, text=True, timeout=limit)
     except subprocess.TimeoutExpired:
@@ -249,6 +295,7 @@ def run_case(name, label, batch, n, repeat, limit):
             np.testing.assert_allclose(out[0], r["value"], rtol=1e-6)
             row[lib] = r["time"]
             row[lib + "_first"] = r["first"]
+            row[lib + "_pinned"] = r.get("pinned", False)
         else:
             row[lib] = r["status"]
     return row
@@ -258,12 +305,14 @@ def _cell(row, key):
     v = row[key]
     if isinstance(v, str):
         return v
-    return f"{fmt_time(v)} (first call {fmt_time(row[key + '_first'])})"
+    note = ", one core" if row.get(key + "_pinned") else ""
+    return f"{fmt_time(v)} (first call {fmt_time(row[key + '_first'])}{note})"
 
 
-def _ratio(row, key):
-    v = row.get(key)
-    return f"{row['tessera'] / v:.2f}" if isinstance(v, float) else "n/a"
+def _ratio(row, key, num="tessera"):
+    v, t = row.get(key), row.get(num)
+    ok = isinstance(v, float) and isinstance(t, float)
+    return f"{t / v:.2f}" if ok else "n/a"
 
 
 def main() -> None:
@@ -274,8 +323,11 @@ def main() -> None:
     )
     parser.add_argument("--repeat", type=int, default=None)
     parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
+    parser.add_argument("--pin", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     repeat = args.repeat or (3 if args.quick else 7)
+    if args.pin:  # before JAX sizes its thread pools
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
     if args.child:
         lib, name, batch, n = args.child
         child(lib, name, int(batch), int(n), repeat)
@@ -292,16 +344,18 @@ def main() -> None:
         f"{os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}\n"
     )
     print(
-        "| distribution | size | tessera | NumPyro (jit) | PyMC | "
-        "tessera / NumPyro | tessera / PyMC | tessera compile |"
+        "| distribution | size | tessera | tessera-jax | NumPyro (jit) | PyMC | "
+        "tessera / NumPyro | tessera / PyMC | tessera-jax / NumPyro | "
+        "tessera compile |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         size = f"{r['size']} ({r['batch']} x n={r['n']})"
         print(
             f"| {r['name']} | {size} | {fmt_time(r['tessera'])} | "
-            f"{_cell(r, 'numpyro')} | {_cell(r, 'pymc')} | {_ratio(r, 'numpyro')} | "
-            f"{_ratio(r, 'pymc')} | {fmt_time(r['compile'])} |"
+            f"{_cell(r, 'tessera-jax')} | {_cell(r, 'numpyro')} | "
+            f"{_cell(r, 'pymc')} | {_ratio(r, 'numpyro')} | {_ratio(r, 'pymc')} | "
+            f"{_ratio(r, 'numpyro', 'tessera-jax')} | {fmt_time(r['compile'])} |"
         )
 
 

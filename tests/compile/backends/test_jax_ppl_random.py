@@ -130,6 +130,18 @@ CASES = {
     "Truncated BetaBinomial": lambda g: ppl.Truncated.dist(
         ppl.BetaBinomial.dist(2.0, 3.0, 30), lower=4, upper=20, size=(N,), rng=g
     ),
+    # size=None: the batch comes from the parameters
+    "Wishart (size=None)": lambda g: ppl.Wishart.dist(
+        nu=np.full(N, 4.5), chol=_L3, rng=g
+    ),
+    "Mixture (size=None)": lambda g: ppl.Mixture.dist(
+        np.tile([0.4, 0.6], (N, 1)),
+        [ppl.Gamma.dist(2.0, 1.0), ppl.Exponential.dist(0.2)],
+        rng=g,
+    ),
+    "Truncated (size=None)": lambda g: ppl.Truncated.dist(
+        ppl.Gamma.dist(np.full(N, 3.0), 1.0), lower=1.0, upper=4.0, rng=g
+    ),
     "Truncated (rejection)": lambda g: ppl.Truncated.dist(
         _LaplaceRV()(0.0, 1.0), lower=-0.5, upper=[1.0, 3.0], size=(N, 2), rng=g
     ),
