@@ -254,3 +254,16 @@ def test_truncated_rejection_reports_empty_intervals():
     f = ts.function([], x, backend="jax")
     with pytest.raises(RuntimeError, match="rejection sampling did not finish"):
         f()
+
+
+def test_run_time_checks_after_a_truncated_draw():
+    # the truncated sampler traces the base log-CDF as an inner graph; the
+    # outer graph's run-time checks recorded after it must survive
+    sigma = ts.scalar("sigma")
+    x = ppl.Truncated.dist(ppl.Normal.dist(0.0, 1.0), lower=0.0, rng=tr.rng(0))
+    lp = ppl.logp(ppl.Normal.dist(0.0, sigma), x, check="raise")
+    f = ts.function([sigma], [x, lp], backend="jax")
+    draw, value = f(2.0)
+    assert draw >= 0 and np.isfinite(value)
+    with pytest.raises(ppl.ParameterValueError, match="sigma > 0"):
+        f(-1.0)
