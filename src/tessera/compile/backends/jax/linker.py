@@ -26,7 +26,11 @@ import numpy as np
 
 from tessera.compile.backends.jax import random as jrandom
 from tessera.compile.backends.jax.cache import enable_persistent_cache
-from tessera.compile.backends.jax.dispatch import _TRACE, JaxLoweringError, jax_funcify
+from tessera.compile.backends.jax.dispatch import (
+    _TRACE,
+    JaxLoweringError,
+    jax_funcify,
+)
 from tessera.compile.backends.numpy.dispatch import numpy_funcify
 from tessera.graph.basic import Apply, Constant, SharedValue, Variable
 from tessera.graph.fg import FunctionGraph
@@ -275,13 +279,15 @@ def jax_link(
         env.update(zip(shared_t, shared_vals))
         for root, key in zip(rng_roots, keys):
             env[root] = jrandom.wrap_key(key)
-        _TRACE.checks = checks = []
+        # restored afterwards: this graph may be traced inside another one
+        saved, _TRACE.checks = _TRACE.checks, []
+        checks = _TRACE.checks
         try:
             for step in steps:
                 args = [env[v] for v in step.node.inputs]
                 env.update(zip(step.node.outputs, _run_step(step, args)))
         finally:
-            _TRACE.checks = None
+            _TRACE.checks = saved
         check_errors[:] = [err for _, err in checks]
         flags = jnp.stack([jnp.all(ok) for ok, _ in checks]) if checks else None
         return [jnp.asarray(env[v]) for v in jax_outputs], flags
