@@ -217,8 +217,10 @@ def run_blackjax(
     bar = _progress_bar(tune + draws, progressbar)
     try:
         t0 = time.perf_counter()
-        warm_c = jax.jit(warm).lower(warm_keys, jnp.asarray(x0)).compile()
-        states, params, _ = jax.eval_shape(warm, warm_keys, jnp.asarray(x0))
+        warm_l = jax.jit(warm).lower(warm_keys, jnp.asarray(x0))
+        # the chunk's input shapes, without tracing the warm-up again
+        states, params, _ = warm_l.out_info
+        warm_c = warm_l.compile()
         chunk_c = jax.jit(chunk).lower(states, params, draw_keys[0]).compile()
         t_compile = time.perf_counter() - t0
         t0 = time.perf_counter()
