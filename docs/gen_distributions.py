@@ -36,6 +36,7 @@ SECTIONS = {
     "bounded": "Continuous, bounded",
     "circular": "Continuous, circular",
     "discrete": "Discrete",
+    "finite": "Discrete",
     "zero_inflated": "Zero-inflated",
     "ordinal": "Ordinal",
     "simplex": "Simplex and counts",

@@ -32,14 +32,13 @@ from tessera.ppl.distributions.discrete import (
     Bernoulli,
     BetaBinomial,
     Binomial,
-    Categorical,
-    DiscreteUniform,
     Geometric,
     HyperGeometric,
     NegativeBinomial,
     Poisson,
 )
 from tessera.ppl.distributions.draw import draw
+from tessera.ppl.distributions.finite import Categorical, DiscreteUniform
 from tessera.ppl.distributions.lkj import (
     LKJCholesky,
     LKJCholeskyCov,
