@@ -1,10 +1,9 @@
 """The JAX backend's persistent compilation cache: where, and when left alone."""
 
 import os
-import subprocess
-import sys
 
 import pytest
+from _fresh_process import last_line
 
 pytest.importorskip("jax")
 
@@ -19,16 +18,7 @@ print(jax.config.jax_compilation_cache_dir)
 
 
 def run(env_extra: dict, setup: str = "") -> str:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TESSERA_JAX")}
-    env.update(env_extra)
-    out = subprocess.run(
-        [sys.executable, "-c", SCRIPT.format(setup=setup)],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return out.stdout.strip().splitlines()[-1]
+    return last_line(SCRIPT.format(setup=setup), env_extra, ("TESSERA_JAX",))
 
 
 def test_cache_dir_from_environment(tmp_path):

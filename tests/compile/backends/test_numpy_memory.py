@@ -1,10 +1,7 @@
 """The NumPy backend's malloc tuning: applied once, on glibc, unless opted out."""
 
-import os
-import subprocess
-import sys
-
 import pytest
+from _fresh_process import last_line
 
 from tessera.compile.backends.numpy import memory
 
@@ -21,20 +18,7 @@ glibc = memory._glibc() is not None
 
 
 def run(env_extra: dict, setup: str = "") -> str:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("MALLOC_", "TESSERA_TUNE"))
-    }
-    env.update(env_extra)
-    out = subprocess.run(
-        [sys.executable, "-c", SCRIPT.format(setup=setup)],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return out.stdout.strip()
+    return last_line(SCRIPT.format(setup=setup), env_extra, ("MALLOC_", "TESSERA_TUNE"))
 
 
 @pytest.mark.parametrize(
