@@ -130,3 +130,21 @@ def test_chain_processes():
         ppl.sample(chain_method="mpi", **kw)
     with pytest.raises(ValueError, match="does not survive"):
         ppl.sample(chain_method="processes", backend="jax", **kw)
+    with pytest.raises(ValueError, match="needs nuts_sampler='blackjax'"):
+        ppl.sample(chain_method="vectorized", **kw)
+
+
+def test_blackjax_chains_vectorized_or_in_threads():
+    pytest.importorskip("blackjax")
+    model, _ = _model()
+    kw = dict(draws=15, tune=25, chains=2, progressbar=False, model=model)
+    kw.update(backend="jax", random_seed=4)
+    threads = ppl.sample(**kw)
+    vec = ppl.sample(chain_method="vectorized", **kw)
+    assert threads.posterior.attrs["chain_method"] == "threads"
+    assert vec.posterior.attrs["chain_method"] == "vectorized"
+    # the same keys drive chain c either way: vmap changes the program, not
+    # the Markov chain (up to rounding)
+    np.testing.assert_allclose(
+        vec.posterior["mu"].values, threads.posterior["mu"].values, rtol=1e-6
+    )

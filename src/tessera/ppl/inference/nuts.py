@@ -396,8 +396,9 @@ def sample(
     gradient-based mass-matrix adaptation, calling the compiled function
     once per gradient. With ``nuts_sampler="blackjax"`` (the default on the
     JAX backend) the graph is traced into one XLA program with BlackJAX's
-    NUTS and window adaptation, chains vectorized, so no Python runs per
-    step (see :mod:`tessera.ppl.inference.nuts_jax`). Draws are mapped to
+    NUTS and Stan's window adaptation, compiled once for warm-up and
+    sampling, chains in parallel threads (or vectorized in one program),
+    so no Python runs per step (see :mod:`tessera.ppl.inference.nuts_jax`). Draws are mapped to
     the original space at the end (backward transforms, deterministics) in
     one vectorized call.
 
@@ -425,11 +426,15 @@ def sample(
         Target mean acceptance probability of the step-size adaptation.
     backend : {"numpy", "jax"}
         Backend of the compiled log-density and gradient.
-    chain_method : {"threads", "processes"}
-        nutpie's threads (default), or one forked process per chain (see
-        :func:`run_nutpie_processes`): parallel chains for the NumPy
-        backend, whose Python calls hold the GIL; no progress bar.
-        nutpie only.
+    chain_method : {"threads", "processes", "vectorized"}
+        ``"threads"`` (default): nutpie's threads, or with BlackJAX one
+        thread per chain (up to ``cores``) running the compiled program.
+        ``"processes"`` (nutpie, NumPy backend): one forked process per
+        chain (see :func:`run_nutpie_processes`), parallel chains for the
+        NumPy backend, whose Python calls hold the GIL; no progress bar.
+        ``"vectorized"`` (BlackJAX): all chains in one program with
+        ``jax.vmap``, which takes longer to compile; worth it for many
+        chains on few cores, or on a GPU.
     nuts_sampler : {"nutpie", "blackjax"}, optional
         Default: ``"blackjax"`` with ``backend="jax"``, else ``"nutpie"``.
         ``"blackjax"`` needs the JAX backend (``pip install 'tessera[jax]'``).
@@ -493,9 +498,15 @@ def sample(
                 f"ppl.sample with nuts_sampler='blackjax' got unexpected options "
                 f"{sorted(unknown)} (nutpie-only options; 'maxdepth' is accepted)"
             )
-    if chain_method not in ("threads", "processes"):
+    if chain_method not in ("threads", "processes", "vectorized"):
         raise ValueError(
-            f"chain_method must be 'threads' or 'processes', got {chain_method!r}"
+            "chain_method must be 'threads', 'processes' or 'vectorized', got "
+            f"{chain_method!r}"
+        )
+    if chain_method == "vectorized" and nuts_sampler != "blackjax":
+        raise ValueError(
+            "chain_method='vectorized' runs the chains in one JAX program: it "
+            "needs nuts_sampler='blackjax' (backend='jax')"
         )
     if chain_method == "processes" and backend != "numpy":
         raise ValueError(
@@ -524,9 +535,16 @@ def sample(
         x0 = np.stack(
             [starting_vector(model, logp_dlogp, int(s >> 1), jitter) for s in seeds]
         )
+        # the log-density at the starting points, from the function compiled
+        # already, so that the sampler needs no program of its own for them
+        values = [logp_dlogp(x) for x in x0]
         res = run_blackjax(
             jax_logdensity(logp_dlogp.fn._fn.traceable),
             x0,
+            x0_values=(
+                np.array([v[0] for v in values]),
+                np.stack([v[1] for v in values]),
+            ),
             draws=draws,
             tune=tune,
             seed=seed,
@@ -534,6 +552,8 @@ def sample(
             max_treedepth=nutpie_kwargs.get("maxdepth", 10),
             save_warmup=save_warmup,
             progressbar=progressbar,
+            vectorized=chain_method == "vectorized",
+            cores=cores,
         )
     elif chain_method == "threads":
         res = run_nutpie(
@@ -570,8 +590,6 @@ def sample(
             "tuning_steps": int(tune),
             "sampler": f"{nuts_sampler} NUTS",
             "backend": backend,
-            "chain_method": "vectorized"
-            if nuts_sampler == "blackjax"
-            else chain_method,
+            "chain_method": chain_method,
         },
     )

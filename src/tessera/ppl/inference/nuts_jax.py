@@ -5,10 +5,18 @@ Python once per gradient, and that call (dispatch, transfers, the GIL
 shared by the chains' threads) costs more than the gradient itself for
 small and mid-sized models. Here the model's log-density and gradient (one
 tessera graph, lowered to JAX) are traced into a single XLA program together
-with BlackJAX's NUTS (multinomial sampling) and Stan-style window
-adaptation (dual-averaging step size, diagonal mass matrix), the chains
-vectorized with ``jax.vmap``: after one compilation, sampling runs with no
-Python in the loop.
+with BlackJAX's NUTS kernel (multinomial sampling) and Stan's window
+adaptation (dual-averaging step size, diagonal mass matrix; see
+:mod:`tessera.ppl.inference.adaptation`): after one compilation, sampling
+runs with no Python in the loop.
+
+Compile time matters as much as speed here (it is most of a first run), so
+the program is built once and as small as it can be: the warm-up schedule
+is an input, so warm-up and sampling share one program, and that program
+runs one chain; the chains run in parallel threads (XLA releases the GIL),
+or, with ``vectorized=True``, in one program under ``jax.vmap``, which takes
+about twice as long to compile (each NUTS loop batched) but suits many
+chains on few cores or a GPU.
 
 tessera's own gradient graph is used (through ``jax.custom_vjp``), not
 JAX's differentiation of the log-density, so both backends follow the same
@@ -20,12 +28,15 @@ positive definite, a parameter outside its support), count as
 
 from __future__ import annotations
 
+import os
+import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from tessera.ppl.inference.adaptation import adapt_init, adapt_update, window_schedule
 from tessera.ppl.inference.nuts import NutpieResult
 
 __all__ = ["jax_logdensity", "run_blackjax"]
@@ -83,10 +94,11 @@ def jax_logdensity(traceable: Callable) -> Callable:
     return logdensity
 
 
-def _chunk_length(draws: int) -> int:
-    """The largest divisor of ``draws`` up to a tenth of it (at least 1)."""
-    top = max(1, draws // 10)
-    return max(d for d in range(1, top + 1) if draws % d == 0)
+def _chunks(steps: int, target: int = 20) -> tuple[int, int]:
+    """``(n_chunks, length)`` covering ``steps`` with about ``target`` chunks."""
+    n = max(1, min(target, steps))
+    length = -(-steps // n)
+    return -(-steps // length), length
 
 
 def _progress_bar(total: int, enabled: bool):
@@ -95,9 +107,10 @@ def _progress_bar(total: int, enabled: bool):
     return tqdm(total=total, desc="NUTS (BlackJAX)", disable=not enabled)
 
 
-def _stats(info, logdensity, step_size, max_treedepth: int) -> dict[str, Any]:
+def _stats(info, logdensity, step_size, max_treedepth: int, sl: slice):
+    """Sampler statistics named as in ArviZ, ``(chains, steps)`` each."""
     depth = info.num_trajectory_expansions
-    return {
+    stats = {
         "diverging": info.is_divergent,
         "tree_depth": depth,
         "reached_max_treedepth": depth >= max_treedepth,
@@ -107,12 +120,19 @@ def _stats(info, logdensity, step_size, max_treedepth: int) -> dict[str, Any]:
         "lp": logdensity,
         "step_size": step_size,
     }
+    return {k: _by_chain(v[sl]) for k, v in stats.items()}
+
+
+def _by_chain(a) -> np.ndarray:
+    # the scan stacks steps first: (steps, chains, ...) -> (chains, steps, ...)
+    return np.ascontiguousarray(np.swapaxes(np.asarray(a), 0, 1))
 
 
 def run_blackjax(
     logdensity: Callable,
     x0: np.ndarray,
     *,
+    x0_values: tuple[np.ndarray, np.ndarray] | None = None,
     draws: int = 1000,
     tune: int = 1000,
     seed: int = 0,
@@ -120,8 +140,10 @@ def run_blackjax(
     max_treedepth: int = 10,
     save_warmup: bool = False,
     progressbar: bool = False,
+    vectorized: bool = False,
+    cores: int | None = None,
 ) -> NutpieResult:
-    """Run BlackJAX's NUTS with window adaptation, all chains in one program.
+    """Run BlackJAX's NUTS kernel with Stan's window adaptation, compiled once.
 
     Parameters
     ----------
@@ -130,6 +152,10 @@ def run_blackjax(
         :func:`jax_logdensity`).
     x0 : ndarray
         ``(chains, ndim)`` starting points.
+    x0_values : (ndarray, ndarray), optional
+        The log-density ``(chains,)`` and its gradient ``(chains, ndim)``
+        at ``x0`` when the caller has them already (it saves compiling the
+        log-density on its own); computed here otherwise.
     draws, tune : int
         Per chain; ``tune`` adaptation steps (at least 1) are discarded
         unless ``save_warmup``.
@@ -140,6 +166,11 @@ def run_blackjax(
         Maximum number of trajectory doublings.
     save_warmup : bool
     progressbar : bool
+    vectorized : bool
+        All chains in one program (``jax.vmap``) instead of one thread per
+        chain running a one-chain program.
+    cores : int, optional
+        Threads running chains (default ``min(chains, cpu count)``).
 
     Returns
     -------
@@ -161,7 +192,8 @@ def run_blackjax(
     True
     """
     import jax
-    import jax.numpy as jnp
+
+    import tessera.compile.backends.jax  # noqa: F401  (float64: jax_enable_x64)
 
     blackjax = _require_blackjax()
     x0 = np.asarray(x0, dtype=np.float64)
@@ -171,107 +203,108 @@ def run_blackjax(
         if int(v) < 1:
             raise ValueError(f"{name} must be positive, got {v}")
     draws, tune, max_treedepth = int(draws), int(tune), int(max_treedepth)
-    chains = x0.shape[0]
-    warmup = blackjax.window_adaptation(
-        blackjax.nuts,
-        logdensity,
-        target_acceptance_rate=float(target_accept),
-        max_num_doublings=max_treedepth,
-    )
+    chains, ndim = x0.shape
     kernel = blackjax.nuts.build_kernel()
+    target = float(target_accept)
 
-    def warm(keys, x0):
-        def one(key, x):
-            (state, params), info = warmup.run(key, x, num_steps=tune)
-            return state, params, info if save_warmup else None
-
-        return jax.vmap(one)(keys, x0)
-
-    def one_step(key, state, params):
-        return kernel(
+    def transition(key, state, adapt, flags):
+        new, info = kernel(
             key,
             state,
             logdensity,
-            params["step_size"],
-            params["inverse_mass_matrix"],
+            adapt.step_size,
+            adapt.inverse_mass_matrix,
             max_num_doublings=max_treedepth,
         )
+        out = (new.position, info, new.logdensity, adapt.step_size)
+        adapt = adapt_update(adapt, new.position, info.acceptance_rate, flags, target)
+        return new, adapt, out
 
-    def chunk(states, params, keys):
-        # `len(keys)` draws for every chain
-        def step(states, key):
-            states, info = jax.vmap(one_step)(
-                jax.random.split(key, chains), states, params
-            )
-            return states, (states.position, info, states.logdensity)
+    def chunk(carry, keys, flags):
+        # one compiled program for warm-up and sampling: the schedule rows
+        # (`flags`) say what each step adapts
+        step = transition
+        if vectorized:
+            step = jax.vmap(transition, in_axes=(0, 0, 0, None))
 
-        return jax.lax.scan(step, states, keys)
+        def scan_step(carry, inputs):
+            key, row = inputs
+            state, adapt, out = step(key, *carry, row)
+            return (state, adapt), out
 
-    # sampling runs in chunks of compiled steps, so a progress bar can move
-    # between them without host callbacks inside the program (which would
-    # also keep JAX from caching the compiled program on disk)
-    n_chunk = _chunk_length(draws)
-    k_warm, k_draw = jax.random.split(jax.random.PRNGKey(int(seed) % 2**32))
-    warm_keys = jax.random.split(k_warm, chains)
-    draw_keys = jax.random.split(k_draw, draws).reshape(draws // n_chunk, n_chunk, -1)
-    bar = _progress_bar(tune + draws, progressbar)
+        return jax.lax.scan(scan_step, carry, (keys, flags))
+
+    # the steps run in compiled chunks, so a progress bar can move between
+    # them without host callbacks inside the program (which would also keep
+    # JAX from caching the compiled program on disk); the last chunk may
+    # run a few steps past the draws, which are dropped
+    n_chunks, length = _chunks(tune + draws)
+    schedule = window_schedule(tune, n_chunks * length)
+    schedule = schedule.reshape(n_chunks, length, -1)
+    # raw keys drawn with NumPy (any bits make a valid key): no JAX program
+    # is compiled outside the sampler's
+    key_shape = jax.eval_shape(jax.random.PRNGKey, 0).shape
+    rng = np.random.default_rng(int(seed) % 2**64)
+    keys = rng.integers(
+        0, 2**32, size=(n_chunks, length, chains, *key_shape), dtype=np.uint32
+    )
+    if x0_values is None:
+        init = jax.jit(jax.vmap(lambda x: blackjax.nuts.init(x, logdensity)))
+        x0_values = jax.device_get(init(x0)[1:])
+    lp, grad = (np.asarray(v, dtype=np.float64) for v in x0_values)
+    if lp.shape != (chains,) or grad.shape != x0.shape:
+        raise ValueError(
+            f"x0_values must be shaped ({chains},) and {x0.shape}, got "
+            f"{lp.shape} and {grad.shape}"
+        )
+    carry = (blackjax.mcmc.hmc.HMCState(x0, lp, grad), adapt_init(x0.shape))
+    # the chains' programs: all chains in one (vectorized) or one per chain
+    if vectorized:
+        runs = [(carry, keys)]
+    else:
+        runs = [
+            (jax.tree_util.tree_map(lambda a, c=c: a[c], carry), keys[:, :, c])
+            for c in range(chains)
+        ]
+    # steps of all chains when they run in threads, of each one when vectorized
+    bar = _progress_bar((tune + draws) * (1 if vectorized else chains), progressbar)
+    lock = threading.Lock()
     try:
         t0 = time.perf_counter()
-        warm_l = jax.jit(warm).lower(warm_keys, jnp.asarray(x0))
-        # the chunk's input shapes, without tracing the warm-up again
-        states, params, _ = warm_l.out_info
-        warm_c = warm_l.compile()
-        chunk_c = jax.jit(chunk).lower(states, params, draw_keys[0]).compile()
+        (carry, keys), *_ = runs
+        chunk_c = jax.jit(chunk).lower(carry, keys[0], schedule[0]).compile()
         t_compile = time.perf_counter() - t0
+
+        def run(args):
+            carry, keys = args
+            parts = []
+            for i in range(n_chunks):
+                carry, out = chunk_c(carry, keys[i], schedule[i])
+                parts.append(jax.device_get(out))
+                with lock:
+                    bar.update(min(length, tune + draws - i * length))
+            return jax.tree_util.tree_map(lambda *a: np.concatenate(a), *parts)
+
         t0 = time.perf_counter()
-        states, params, winfo = warm_c(warm_keys, jnp.asarray(x0))
-        jax.block_until_ready(states)
-        bar.update(tune)
-        parts = []
-        for keys in draw_keys:
-            states, out = chunk_c(states, params, keys)
-            parts.append(jax.device_get(out))
-            bar.update(n_chunk)
+        if vectorized:
+            out = run(runs[0])
+        else:
+            # XLA releases the GIL while a program runs: one thread per
+            # chain (up to the cores) samples them in parallel
+            workers = min(chains, cores or os.cpu_count() or 1)
+            with ThreadPoolExecutor(workers) as pool:
+                outs = list(pool.map(run, runs))
+            out = jax.tree_util.tree_map(lambda *a: np.stack(a, axis=1), *outs)
         t_run = time.perf_counter() - t0
     finally:
         bar.close()
-    pos = np.concatenate([p[0] for p in parts])
-    info = jax.tree_util.tree_map(lambda *a: np.concatenate(a), *[p[1] for p in parts])
-    lps = np.concatenate([p[2] for p in parts])
-    step_size = np.asarray(params["step_size"])[None]
-    result = [pos, _stats(info, lps, step_size, max_treedepth)]
+    pos, info, lps, steps = out
+    res = NutpieResult(
+        _by_chain(pos[tune:]),
+        _stats(info, lps, steps, max_treedepth, slice(tune, None)),
+    )
+    res.timings = {"compile": t_compile, "run": t_run}
     if save_warmup:
-        winfo = jax.device_get(winfo)
-        w_state = winfo.state
-        result += [
-            w_state.position,
-            _stats(
-                winfo.info,
-                w_state.logdensity,
-                winfo.adaptation_state.step_size,
-                max_treedepth,
-            ),
-        ]
-    timings = {"compile": t_compile, "run": t_run}
-
-    def by_chain(a, sample_axis: int) -> np.ndarray:
-        # (draws, chains, ...) from our scan; (chains, tune, ...) from BlackJAX's
-        a = np.asarray(a)
-        return np.swapaxes(a, 0, 1) if sample_axis == 0 else a
-
-    def stats(d, sample_axis, n):
-        out = {}
-        for k, v in d.items():
-            v = np.asarray(v)
-            if v.ndim == 1 or (v.ndim == 2 and v.shape == (1, chains)):
-                v = np.broadcast_to(v.reshape(1, chains), (n, chains))
-                v = v if sample_axis == 0 else v.T
-            out[k] = np.ascontiguousarray(by_chain(v, sample_axis))
-        return out
-
-    res = NutpieResult(by_chain(result[0], 0), stats(result[1], 0, draws))
-    res.timings = timings
-    if save_warmup:
-        res.warmup_draws = by_chain(result[2], 1)
-        res.warmup_stats = stats(result[3], 1, tune)
+        res.warmup_draws = _by_chain(pos[:tune])
+        res.warmup_stats = _stats(info, lps, steps, max_treedepth, slice(None, tune))
     return res
