@@ -34,7 +34,6 @@ from tessera.ppl.distributions.mv_util import (
     raise_if_invalid,
 )
 from tessera.ppl.distributions.positive import Exponential
-from tessera.ppl.transforms import matrix as _matrix_transforms  # noqa: F401
 from tessera.random.op import RandomVariable, broadcast_params
 
 __all__ = [
