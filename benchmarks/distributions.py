@@ -132,7 +132,11 @@ def tessera_jax_function(name: str, arrays: dict):
     except ImportError:
         return None
     f, _ = tessera_function(name, arrays, backend="jax")
-    # inputs already on the device, as for NumPyro
+    return _jax_runner(jax, f, arrays)
+
+
+def _jax_runner(jax, f, arrays: dict):
+    """``run()`` calling ``f`` on the arrays already on the device, blocking."""
     values = [jax.numpy.asarray(v) for v in arrays.values()]
 
     def run():
@@ -178,12 +182,7 @@ def numpyro_function(name: str, arrays: dict):
     fn = jax.jit(
         jax.value_and_grad(lambda *v: logp(*v).sum(), argnums=tuple(range(len(arrays))))
     )
-    values = [jnp.asarray(v) for v in arrays.values()]
-
-    def run():
-        return jax.block_until_ready(fn(*values))
-
-    return run
+    return _jax_runner(jax, fn, arrays)
 
 
 # --- PyMC --------------------------------------------------------------------------
