@@ -14,6 +14,7 @@ from tessera.ppl.distributions.dist_math import (
     log_binom,
     logcdf_by_summation,
 )
+from tessera.ppl.distributions.params import positive
 from tessera.random.op import RandomVariable
 
 
@@ -207,11 +208,7 @@ class BetaBinomial(NonNegativeDiscrete):
 
     @classmethod
     def _param_conditions(cls, alpha, beta, n):
-        return [
-            (tm.gt(alpha, 0.0), "alpha > 0"),
-            (tm.gt(beta, 0.0), "beta > 0"),
-            (tm.ge(n, 0), "n >= 0"),
-        ]
+        return [*positive(alpha=alpha, beta=beta), (tm.ge(n, 0), "n >= 0")]
 
     @classmethod
     def _support_mask(cls, value, alpha, beta, n):
