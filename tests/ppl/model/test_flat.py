@@ -77,6 +77,21 @@ def test_layout_follows_data_sized_free_variables():
     np.testing.assert_allclose(lp, 12 * st.norm.logpdf(0) - 3.0)
 
 
+def test_data_sized_matrix_needs_a_sized_transform():
+    with ppl.Model() as m:
+        V = ppl.Data("V", np.eye(3))
+        ppl.Wishart("W", nu=5.0, V=V)
+    with pytest.raises(ValueError, match=r"'W'.*PositiveDefiniteTransform\(n=\.\.\.\)"):
+        m.logp_dlogp_function()
+    with ppl.Model() as m:
+        V = ppl.Data("V", np.eye(3))
+        ppl.Wishart("W", nu=5.0, V=V, transform=tr.PositiveDefiniteTransform(n=3))
+    lp, _ = m.logp_dlogp_function()(np.zeros(6))  # the identity matrix
+    np.testing.assert_allclose(
+        lp, st.wishart(5, np.eye(3)).logpdf(np.eye(3)) + np.log(8)
+    )
+
+
 # --- constrained draws --------------------------------------------------------------------
 def test_constrained_draws_map_flat_samples_to_the_posterior(case):
     c, m = case

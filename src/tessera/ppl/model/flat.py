@@ -125,7 +125,17 @@ def flat_layout(model: Model) -> FlatLayout:
             t = model.rvs_to_transforms[rv]
             shp = tuple(rv.shape[i] for i in range(rv.ndim))
             if t is not None:
-                shp = t.unconstrained_shape(shp)
+                try:
+                    shp = t.unconstrained_shape(shp)
+                except ValueError as e:
+                    sized = f"{type(t).__name__}(n=...)" if hasattr(t, "n") else "..."
+                    raise ValueError(
+                        f"variable {rv.name!r}: {e}. Its transform needs the size "
+                        "of the value when the model is built: give the "
+                        "distribution's parameters static shapes (e.g. NumPy "
+                        "arrays rather than ppl.Data), or pass the transform "
+                        f"with its size (transform={sized})"
+                    ) from e
             graphs.extend(as_tensor(s) for s in shp)
         got = iter(function([], graphs, rewrites="fast_run")() if graphs else [])
         for k in unknown:
