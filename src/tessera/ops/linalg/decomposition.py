@@ -15,6 +15,7 @@ from tessera.graph.null import DisconnectedType, NonDifferentiable, disconnected
 from tessera.ops.blockwise import apply_core
 from tessera.ops.linalg import _kernels as K
 from tessera.ops.linalg import _kernels_lu_expm as KL
+from tessera.ops.linalg import _kernels_pullback as KP
 from tessera.ops.linalg._base import (
     LinalgOp,
     check_on_error,
@@ -83,22 +84,74 @@ class Cholesky(LinalgOp):
         )
 
     def pullback(self, inputs, outputs, cotangents):
-        # With a = L L^T: abar = sym(L^{-T} Phi(L^T Lbar) L^{-1}), Phi = lower
-        # triangle with the diagonal halved; symmetrized because only one
-        # triangle of a is read (perturbations of a are taken symmetric).
-        # Phi / 2 is one product with a constant mask, and sym(s) = s' + s'^T
-        # with s' the solves applied to Phi / 2.
+        # With a = L L^T: abar = sym(L^{-T} Phi(L^T Lbar) L^{-1}), one fused
+        # op (see CholeskyPullback). The upper factor U = L^T has cotangent
+        # Lbar = Ubar^T; the result is symmetric either way.
         (g,), (c,) = cotangents, outputs
-        err = self.on_error
         if self.lower:
-            p = (mT(c) @ g) * _half_phi_mask(c)
-            y = _trsolve(c, p, True, 1, on_error=err)
-            s = mT(_trsolve(c, mT(y), True, 1, on_error=err))
-        else:
-            p = (c @ mT(g)) * _half_phi_mask(c)
-            y = _trsolve(c, p, False, 0, on_error=err)
-            s = mT(_trsolve(c, mT(y), False, 0, on_error=err))
-        return [s + mT(s)]
+            return [CholeskyPullback()(c, g)]
+        return [CholeskyPullback()(mT(c), mT(g))]
+
+
+class CholeskyPullback(LinalgOp):
+    """Cotangent of ``a`` from its lower Cholesky factor ``c`` and ``cbar``.
+
+    ``abar = S + S^T`` with ``S = c^{-T} Phi(c^T cbar) c^{-1} / 2``, where
+    ``Phi`` keeps the lower triangle and halves the diagonal: the pullback
+    of :class:`Cholesky`, as one op so that the NumPy kernel can fuse it
+    (per-matrix BLAS ``trmm``/``trsm`` for large matrices, an explicit
+    batched triangular inverse for many small ones). Only the lower
+    triangles of ``c`` and ``cbar`` are read.
+
+    Examples
+    --------
+    >>> import tessera as ts
+    >>> c = ts.constant([[2.0, 0.0], [1.0, 1.0]])
+    >>> CholeskyPullback()(c, ts.constant([[1.0, 0.0], [0.0, 0.0]])).eval()
+    array([[ 0.25, -0.  ],
+           [-0.  ,  0.  ]])
+    """
+
+    __props__ = ()
+    signature = "(m,m),(m,m)->(m,m)"
+
+    def make_node(self, c, g) -> Apply:
+        c = core_input(self, c, 2, "factor")
+        g = core_input(self, g, 2, "cotangent")
+        check_square("cholesky pullback", c)
+        check_square("cholesky pullback", g)
+        m = c.type.shape[0] if c.type.shape[0] is not None else g.type.shape[0]
+        other = g.type.shape[0]
+        if m is not None and other is not None and m != other:
+            raise ValueError(
+                f"cholesky pullback: factor of shape {c.type.shape} and cotangent "
+                f"of shape {g.type.shape} differ"
+            )
+        return Apply(self, [c, g], [out_type(result_dtype(c, g), (m, m))])
+
+    def perform_batched(self, node, inputs, output_storage):
+        c, g = inputs
+        square_value("cholesky pullback", c)
+        square_value("cholesky pullback", g)
+        if c.shape[-1] != g.shape[-1]:
+            raise ValueError(
+                f"cholesky pullback: factor of shape {c.shape} and cotangent of "
+                f"shape {g.shape} differ in their core dims"
+            )
+        dt = node.outputs[0].type.numpy_dtype
+        store(node, output_storage, KP.cholesky_pullback(c, g, dt))
+
+    def pullback(self, inputs, outputs, cotangents):
+        # The op is linear in g. With hs = h + h^T, K = c^{-1} hs c^{-T} and
+        # M the half-Phi mask: gbar = c (M o K) and, differentiating the
+        # three places c appears, cbar = tril(g (M o K)^T - out hs c^{-T}).
+        (c, g), (out,), (h,) = inputs, outputs, cotangents
+        hs = h + mT(h)
+        y = _trsolve(c, hs, True, 0)
+        mk = _trsolve(c, mT(y), True, 0) * _half_phi_mask(c)
+        gbar = _tril(c) @ mk
+        cbar = _tril(g @ mT(mk) - mT(_trsolve(c, hs @ out, True, 0)))
+        return [cbar, gbar]
 
 
 def _half_phi_mask(c):
@@ -107,8 +160,7 @@ def _half_phi_mask(c):
 
     m = c.type.shape[-1]
     if m is not None:
-        mask = 0.5 * np.tril(np.ones((m, m)), -1) + 0.25 * np.eye(m)
-        return constant(mask.astype(c.dtype))
+        return constant(KP.half_phi_mask(m, c.dtype))
     from tessera.ops.creation import eye, ones
     from tessera.ops.shape import shape_i
 

@@ -29,7 +29,14 @@ from tessera.compile.backends.jax.dispatch import (
     runtime_check,
     static_inputs,
 )
-from tessera.ops.linalg.decomposition import QR, Cholesky, LUFactor, PermutationMatrix
+from tessera.ops.linalg._kernels_pullback import half_phi_mask
+from tessera.ops.linalg.decomposition import (
+    QR,
+    Cholesky,
+    CholeskyPullback,
+    LUFactor,
+    PermutationMatrix,
+)
 from tessera.ops.linalg.determinant import Det, SLogDet
 from tessera.ops.linalg.expm import Expm
 from tessera.ops.linalg.inverse import Inv, Pinv
@@ -132,6 +139,23 @@ def _funcify_cholesky(op: Cholesky, node) -> Callable:
     def run(a):
         out = _cholesky(jnp.asarray(a, dt), op.lower)
         return _failures(out, "cholesky", "not positive definite", op.on_error)
+
+    return run
+
+
+@_register(CholeskyPullback)
+def _funcify_cholesky_pullback(op: CholeskyPullback, node) -> Callable:
+    dt = _dtype(node)
+    n = node.inputs[0].type.shape[-1]
+
+    def run(c, g):
+        c, g = _broadcast_batch((jnp.asarray(c, dt), 2), (jnp.asarray(g, dt), 2))
+        m = n if n is not None else c.shape[-1]
+        p = (_mT(jnp.tril(c)) @ g) * half_phi_mask(m, dt)
+        # c^{-T} P, then (..) c^{-1} as a right-side solve: no transposes
+        y = _lax.triangular_solve(c, p, left_side=True, lower=True, transpose_a=True)
+        s = _lax.triangular_solve(c, y, left_side=False, lower=True)
+        return s + _mT(s)
 
     return run
 
