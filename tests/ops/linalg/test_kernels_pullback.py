@@ -142,3 +142,14 @@ def test_cholesky_gradient_backends_agree(lower, rng):
     compare_backends(
         lambda x: ts.linalg.cholesky(sym(x), lower=lower), [a], rtol=1e-8, atol=1e-10
     )
+
+
+@pytest.mark.parametrize(
+    "batch_c, batch_g", [((), (3,)), ((3,), ()), ((1,), (1, 1)), ((1, 1), ())]
+)
+def test_single_matrix_broadcast_against_a_batch(batch_c, batch_g, rng):
+    c, g = _factor_and_cotangent(rng, batch_c, batch_g, 4)
+    got = KP.cholesky_pullback(c, g, F64)
+    want = _reference(c, g)
+    assert got.shape == want.shape
+    np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)

@@ -28,15 +28,22 @@ matrix, median ms; the machine was shared, so only the ordering is firm):
 
 from __future__ import annotations
 
+import math
+from functools import lru_cache
+
 import numpy as np
 
 from tessera.ops.linalg._kernels import as_float, batch_shape, broadcast_batch, lapack
 
 
+@lru_cache(maxsize=64)
 def half_phi_mask(n: int, dtype) -> np.ndarray:
-    """(n, n) mask: 1/2 below the diagonal, 1/4 on it, 0 above."""
+    """(n, n) mask: 1/2 below the diagonal, 1/4 on it, 0 above (read-only,
+    cached: building it costs more than an 8x8 pullback)."""
     mask = 0.5 * np.tril(np.ones((n, n)), -1) + 0.25 * np.eye(n)
-    return mask.astype(dtype)
+    mask = mask.astype(dtype)
+    mask.flags.writeable = False
+    return mask
 
 
 def _pullback_loop_wins(nbatch: int, n: int) -> bool:
@@ -77,28 +84,38 @@ def _cholesky_pullback_batched(c, g, dtype):
     return s
 
 
+def _pullback_one(c, g, trmm, trsm, mask, out) -> None:
+    # BLAS is column-major: the transpose u = c.T of a C-ordered block is a
+    # Fortran-ordered upper triangular matrix (no copy), and every product
+    # below is formed transposed so that no block is copied either.
+    u = c.T
+    # g^T c = (c^T g)^T, Fortran-ordered; its C view is c^T g
+    r = trmm(1.0, u, g.T, side=1, lower=0, trans_a=1)
+    rt = r.T
+    rt *= mask  # r now holds Phi(c^T g)^T / 2 = P^T
+    r = trsm(1.0, u, r, side=0, lower=0, trans_a=0, overwrite_b=1)  # c^-T P^T
+    r = trsm(1.0, u, r, side=1, lower=0, trans_a=1, overwrite_b=1)  # .. c^-1
+    np.add(r, r.T, out=out)  # r = S^T; S + S^T
+
+
 def _cholesky_pullback_loop(c, g, dtype):
     n = c.shape[-1]
-    batch, (c, g) = broadcast_batch((c, 2), (g, 2))
-    nb = int(np.prod(batch, dtype=np.int64))
-    c = c.reshape((nb, n, n))
-    g = g.reshape((nb, n, n))
     trmm = lapack("trmm", dtype, "blas")
     trsm = lapack("trsm", dtype, "blas")
     mask = half_phi_mask(n, dtype)
+    if c.size == n * n and g.size == n * n:
+        # one matrix: no batch machinery (this is most of an 8x8 call)
+        shape = batch_shape(c.shape[:-2], g.shape[:-2]) + (n, n)
+        out = np.empty((n, n), dtype)
+        _pullback_one(c.reshape(n, n), g.reshape(n, n), trmm, trsm, mask, out)
+        return out.reshape(shape)
+    batch, (c, g) = broadcast_batch((c, 2), (g, 2))
+    nb = math.prod(batch)
+    c = c.reshape((nb, n, n))
+    g = g.reshape((nb, n, n))
     out = np.empty((nb, n, n), dtype)
-    # BLAS is column-major: the transpose u = c[i].T of a C-ordered block is
-    # a Fortran-ordered upper triangular matrix (no copy), and every product
-    # below is formed transposed so that no block is copied either.
     for i in range(nb):
-        u = c[i].T
-        # g^T c = (c^T g)^T, Fortran-ordered; its C view is c^T g
-        r = trmm(1.0, u, g[i].T, side=1, lower=0, trans_a=1)
-        rt = r.T
-        rt *= mask  # r now holds Phi(c^T g)^T / 2 = P^T
-        r = trsm(1.0, u, r, side=0, lower=0, trans_a=0, overwrite_b=1)  # c^-T P^T
-        r = trsm(1.0, u, r, side=1, lower=0, trans_a=1, overwrite_b=1)  # .. c^-1
-        np.add(r, r.T, out=out[i])  # r = S^T; S + S^T
+        _pullback_one(c[i], g[i], trmm, trsm, mask, out[i])
     return out.reshape(batch + (n, n))
 
 
@@ -111,10 +128,12 @@ def cholesky_pullback(c, g, dtype: np.dtype) -> np.ndarray:
     dtype = np.dtype(dtype)
     c, g = as_float(c, dtype), as_float(g, dtype)
     n = c.shape[-1]
-    nbatch = int(np.prod(batch_shape(c.shape[:-2], g.shape[:-2]), dtype=np.int64))
+    batch = batch_shape(c.shape[:-2], g.shape[:-2])
+    nbatch = math.prod(batch)
     if n == 0 or nbatch == 0:
-        return np.zeros(batch_shape(c.shape[:-2], g.shape[:-2]) + (n, n), dtype)
+        return np.zeros(batch + (n, n), dtype)
+    if _pullback_loop_wins(nbatch, n):
+        # BLAS raises no floating-point flags: no errstate needed (~4 us)
+        return _cholesky_pullback_loop(c, g, dtype)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        if _pullback_loop_wins(nbatch, n):
-            return _cholesky_pullback_loop(c, g, dtype)
         return _cholesky_pullback_batched(c, g, dtype)
