@@ -180,9 +180,10 @@ def adapt_update(
     --------
     >>> import jax.numpy as jnp
     >>> s = adapt_init((2,))
-    >>> row = jnp.array([True, False, False, False])
-    >>> s = adapt_update(s, jnp.zeros(2), 0.3, row)  # too few acceptances
-    >>> bool(s.step_size < 1.0)
+    >>> row = jnp.array([True, False, False, False])  # adapt the step size
+    >>> low = adapt_update(s, jnp.zeros(2), 0.3, row)  # too few acceptances
+    >>> high = adapt_update(s, jnp.zeros(2), 1.0, row)
+    >>> bool(low.step_size < high.step_size)
     True
     """
     import jax.numpy as jnp
