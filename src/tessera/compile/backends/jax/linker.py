@@ -148,9 +148,12 @@ def _run_step(step: _Step, args):
 def _make_filter(var: Variable, k: int):
     t = var.type
     label = var.name or f"#{k}"
+    dtype = t.numpy_dtype
+    static = tuple(t.shape)
+    known = [(d, s) for d, s in enumerate(static) if s is not None]
 
-    def filt(value):
-        if isinstance(value, jax.Array) and value.dtype == t.numpy_dtype:
+    def slow(value):
+        if isinstance(value, jax.Array) and value.dtype == dtype:
             # validate without a round trip through host memory
             if value.ndim != t.ndim or any(
                 s is not None and s != a for s, a in zip(t.shape, value.shape)
@@ -167,7 +170,24 @@ def _make_filter(var: Variable, k: int):
             what = f"{t.dtype}{shape_str(t.shape)}"
             raise type(e)(f"{e} (input {k} {label!r} of type {what})") from None
 
-    return filt
+    if len(known) == len(static):
+        # the common case, fully static shapes: one comparison per input
+        def filt(value):
+            if value.__class__ is np.ndarray and value.dtype is dtype:
+                if value.shape == static:
+                    return value
+            return slow(value)
+
+        return filt
+
+    def filt_partial(value):
+        if value.__class__ is np.ndarray and value.dtype is dtype:
+            shape = value.shape
+            if len(shape) == len(static) and all(shape[d] == s for d, s in known):
+                return value
+        return slow(value)
+
+    return filt_partial
 
 
 def _describe(steps: Sequence[_Step], names: dict) -> str:
@@ -292,7 +312,15 @@ def jax_link(
         flags = jnp.stack([jnp.all(ok) for ok, _ in checks]) if checks else None
         return [jnp.asarray(env[v]) for v in jax_outputs], flags
 
+    def checked(in_vals, shared_vals, keys):
+        # one boolean scalar to read on the host per call: reading it costs a
+        # few microseconds, the stacked flags (read only on failure) more
+        results, flags = traced(in_vals, shared_vals, keys)
+        ok = jnp.all(flags) if flags is not None else None
+        return results, ok, flags
+
     jitted = jax.jit(traced)
+    run_checked = jax.jit(checked)
     n_out_t = len(jax_outputs) - len(tensor_updates)
     in_pos = [inputs.index(v) for v in tensor_inputs]
     # where each generator comes from: ("arg", position), ("const", value)
@@ -315,11 +343,11 @@ def jax_link(
             )
             key, after[root] = jrandom.key_from_generator(value, _name(root))
             keys.append(key)
-        results, flags = jitted(in_vals, [v._value for v in shared_t], keys)
-        if flags is not None:
-            flags = np.asarray(flags)
-            if not flags.all():
-                raise check_errors[int(np.argmin(flags))]
+        results, ok, flags = run_checked(
+            in_vals, [v._value for v in shared_t] if shared_t else [], keys
+        )
+        if ok is not None and not np.asarray(ok):
+            raise check_errors[int(np.argmin(np.asarray(flags)))]
         for (target, _), value in zip(tensor_updates, results[n_out_t:]):
             target._value = value
         for target, root in rng_updates:
@@ -330,6 +358,17 @@ def jax_link(
             for k in range(n_outputs)
         ]
         return outs[0] if single else outs
+
+    def compiled_plain(*args):
+        # no generators, updates or shared values (most functions): the same
+        # steps without their bookkeeping, which is a good part of the
+        # overhead of a call on small arrays
+        results, ok, flags = run_checked(
+            [f(args[k]) for f, k in zip(filters, in_pos)], [], []
+        )
+        if ok is not None and not np.asarray(ok):
+            raise check_errors[int(np.argmin(np.asarray(flags)))]
+        return results[0] if single else results
 
     def traceable(*in_vals):
         # the graph as a pure function of its tensor inputs, for use inside
@@ -344,6 +383,8 @@ def jax_link(
         ok = jnp.all(flags) if flags is not None else jnp.asarray(True)
         return results[:n_out_t], ok
 
+    if not rng_roots and not tensor_updates and not shared_t and not out_rng:
+        compiled_fn = compiled_plain
     compiled_fn.jitted = jitted
     compiled_fn.traceable = traceable
     names = {v: f"i{k}" for k, v in enumerate(inputs)}
