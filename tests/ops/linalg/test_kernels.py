@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import scipy.linalg as sla
 
+import tessera as ts
 from tessera.ops.linalg import _kernels as K
 from tessera.ops.linalg import _kernels_lu_expm as KL
 
@@ -151,3 +152,62 @@ def test_cholesky_paths_agree_and_locate_failures(gufunc, rng, monkeypatch):
             np.testing.assert_allclose(got[[0, 2]], want, rtol=1e-10, atol=1e-12)
         with pytest.raises(np.linalg.LinAlgError, match=r"\(1,\) is not positive"):
             K.cholesky(a, True, F64, "raise")
+
+
+@pytest.mark.parametrize("batch", [(), (1,), (1, 1)])
+@pytest.mark.parametrize("lower", [True, False])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_cholesky_single_matrix_path(batch, lower, dtype, rng):
+    # straight to potrf: same values, only one triangle read, same errors
+    a = spd(rng, batch, 6)
+    junk = rng.standard_normal(a.shape)
+    a = a + (np.triu(junk, 1) if lower else np.tril(junk, -1))
+    dt = np.dtype(dtype)
+    got = K.cholesky(a.astype(dt), lower, dt, "raise")
+    assert got.shape == a.shape and got.dtype == dt
+    want = per_element(lambda m: sla.cholesky(m, lower=lower), [a], [2])
+    tol = 1e-4 if dt == np.float32 else 1e-12
+    np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
+    bad = -a
+    where = "matrix is" if not batch else "matrix at batch index"
+    with pytest.raises(np.linalg.LinAlgError, match=f"cholesky: {where}"):
+        K.cholesky(bad, lower, F64, "raise")
+    assert np.isnan(K.cholesky(bad, lower, F64, "nan")).all()
+
+
+@pytest.mark.parametrize(
+    "a_batch, b_batch", [((), ()), ((1,), ()), ((), (1,)), ((1,), (1, 1))]
+)
+@pytest.mark.parametrize("b_ndim, k", [(1, 1), (2, 1), (2, 3)])
+@pytest.mark.parametrize("lower, trans, unit", [(True, 0, False), (False, 1, True)])
+def test_solve_triangular_single_matrix_path(
+    a_batch, b_batch, b_ndim, k, lower, trans, unit, rng
+):
+    n = 5
+    a = triangular(rng, a_batch, n, lower=lower)
+    b = rng.standard_normal(b_batch + ((n,) if b_ndim == 1 else (n, k)))
+    got = K.solve_triangular_one(a, b, lower, trans, unit, b_ndim, F64)
+    b2 = b[..., None] if b_ndim == 1 else b
+    want = K.solve_triangular(a, b2, lower, trans, unit, F64, "raise")
+    if b_ndim == 1:
+        want = want[..., 0]
+    assert got.shape == want.shape
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
+def test_solve_triangular_single_matrix_path_declines(rng):
+    a = triangular(rng, (), 4, lower=True)
+    b = rng.standard_normal(4)
+    args = (True, 0, False, 1, F64)
+    assert K.solve_triangular_one(a.astype(np.float32), b, *args) is None
+    assert K.solve_triangular_one(np.stack([a, a]), b, *args) is None
+    assert K.solve_triangular_one(a[:, :3], b, *args) is None  # not square
+    assert K.solve_triangular_one(a, b[:3], *args) is None  # wrong rows
+    zero = a.copy()
+    zero[2, 2] = 0.0
+    assert K.solve_triangular_one(zero, b, *args) is None  # reported elsewhere
+    x = ts.tensor("a", shape=(4, 4))
+    y = ts.tensor("b", shape=(4,))
+    f = ts.function([x, y], ts.linalg.solve_triangular(x, y, lower=True))
+    with pytest.raises(np.linalg.LinAlgError, match="singular"):
+        f(zero, b)

@@ -217,6 +217,23 @@ def per_matrix(fn, args, out_core, dtype, out_dtypes=None):
 def cholesky(a, lower: bool, dtype: np.dtype, on_error: str, op: str = "cholesky"):
     a = as_float(a, dtype)
     n = a.shape[-1]
+    if a.size == n * n and n:
+        # one matrix: LAPACK directly (~1.5 us against ~5 us for the gufunc
+        # and its error handling). a^T is Fortran-ordered, its `not lower`
+        # triangle is a's `lower` one, and its factor is the transpose of a's.
+        potrf = lapack("potrf", dtype)
+        c, info = potrf(a.reshape(n, n).T, lower=not lower, clean=1)
+        out = c.T.reshape(a.shape)
+        if info:
+            out = np.array(out)  # writable and C-ordered for NaN filling
+            report(
+                op,
+                np.ones(a.shape[:-2], bool),
+                "not positive definite",
+                on_error,
+                [out],
+            )
+        return out
     if _gu is None:  # NumPy moved its gufuncs: per-matrix LAPACK
         potrf = lapack("potrf", dtype)
         (out,), bad = per_matrix(
@@ -302,6 +319,41 @@ def trsm_loop(a, b, lower: bool, trans: int, unit: bool, dtype):
     return x, bad
 
 
+def solve_triangular_one(a, b, lower, trans, unit_diagonal, b_ndim, dtype):
+    """``a x = b`` (or ``a^T x = b``) for one matrix, straight to BLAS.
+
+    About 3 us in all. Returns None when the inputs need the general path of
+    :func:`solve_triangular`: a batch, a dtype conversion, an empty or
+    malformed operand, or a zero on the diagonal (which it reports).
+    """
+    if a.dtype != dtype or b.dtype != dtype or a.ndim < 2 or b.ndim < b_ndim:
+        return None
+    n = a.shape[-1]
+    core = b.shape[b.ndim - b_ndim :]
+    k = 1 if b_ndim == 1 else core[-1]
+    if (
+        not n
+        or not k
+        or a.shape[-2] != n
+        or core[0] != n
+        or a.size != n * n
+        or b.size != n * k
+        or not (unit_diagonal or np.count_nonzero(a.diagonal(0, -2, -1)) == n)
+    ):
+        return None
+    trsm = lapack("trsm", dtype, "blas")
+    # a^T is Fortran-ordered: solve with it, flipping lower and trans
+    x = trsm(
+        1.0,
+        a.reshape(n, n).T,
+        b.reshape(n, k),
+        lower=not lower,
+        trans_a=1 - trans,
+        diag=unit_diagonal,
+    )
+    return x.reshape(batch_shape(a.shape[:-2], b.shape[: b.ndim - b_ndim]) + core)
+
+
 def solve_triangular(
     a,
     b,
@@ -317,7 +369,12 @@ def solve_triangular(
     n, k = b.shape[-2], b.shape[-1]
     batch = batch_shape(a.shape[:-2], b.shape[:-2])
     nbatch = batch_size(batch)
-    if nbatch == 1 and n and k and (unit_diagonal or a.diagonal(0, -2, -1).all()):
+    if (
+        nbatch == 1
+        and n
+        and k
+        and (unit_diagonal or np.count_nonzero(a.diagonal(0, -2, -1)) == n)
+    ):
         # one matrix (the unbatched case): straight to BLAS, ~3 us in all
         trsm = lapack("trsm", dtype, "blas")
         x = trsm(

@@ -52,3 +52,7 @@ def _funcify_elemwise(op: Elemwise, node) -> Callable:
         return np.asarray(impl(*args), dtype=out_dtype)
 
     return run
+
+
+# specializations for the ops that dominate small graphs (registered on import)
+from tessera.compile.backends.numpy import fast as _fast  # noqa: E402, F401

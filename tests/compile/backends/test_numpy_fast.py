@@ -1,0 +1,83 @@
+"""The NumPy backend's direct callables agree with the ops' ``perform``."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tessera as ts
+from tessera.compile.backends.numpy.dispatch import numpy_funcify
+from tessera.graph.op import Op
+from tessera.ops.reduction import Reduce
+from tessera.ops.shape import ExpandDims, Transpose
+
+
+def _both(node, *values):
+    fast = numpy_funcify(node.op, node)(*values)
+    slow = numpy_funcify.dispatch(Op)(node.op, node)(*values)
+    return fast, slow
+
+
+def _same(fast, slow):
+    assert type(fast) is type(slow)
+    assert np.shape(fast) == np.shape(slow)
+    assert np.asarray(fast).dtype == np.asarray(slow).dtype
+    np.testing.assert_array_equal(fast, slow)
+
+
+@pytest.mark.parametrize("kind", ["sum", "prod", "max", "min", "all", "any"])
+@pytest.mark.parametrize("axis", [(0,), (1,), (0, 1), ()])
+@pytest.mark.parametrize("keepdims", [False, True])
+@pytest.mark.parametrize("dtype", ["float64", "int8", "bool"])
+def test_reduce(kind, axis, keepdims, dtype, rng):
+    x = ts.tensor("x", shape=(2, 3), dtype=dtype)
+    node = Reduce(kind, axis, keepdims)(x).owner
+    value = (rng.standard_normal((2, 3)) * 3).astype(dtype)
+    _same(*_both(node, value))
+
+
+def test_reduce_with_an_accumulator_dtype_and_scalars(rng):
+    x = ts.tensor("x", shape=(4,), dtype="int8")
+    node = Reduce("sum", (0,), False, "int64")(x).owner
+    _same(*_both(node, np.full(4, 100, dtype="int8")))
+    s = ts.tensor("s", shape=())
+    node = Reduce("sum", (), False)(s).owner
+    _same(*_both(node, np.float64(3.0)))
+    _same(*_both(node, np.array(3.0)))
+
+
+@pytest.mark.parametrize(
+    "shape, axes", [((2, 3), (0,)), ((2, 3), (2,)), ((2, 3), (1, 3)), ((), (0,))]
+)
+def test_expand_dims_is_a_view(shape, axes, rng):
+    x = ts.tensor("x", shape=shape)
+    node = ExpandDims(axes)(x).owner
+    value = np.asarray(rng.standard_normal(shape))
+    fast, slow = _both(node, value)
+    _same(fast, slow)
+    if shape:
+        assert np.shares_memory(fast, value)
+    _same(*_both(node, np.float64(2.0) if not shape else value.T.T))
+
+
+@pytest.mark.parametrize("axes", [(1, 0, 2), (2, 1, 0), (0, 1, 2)])
+def test_transpose(axes, rng):
+    x = ts.tensor("x", shape=(2, 3, 4))
+    node = Transpose(axes)(x).owner
+    _same(*_both(node, rng.standard_normal((2, 3, 4))))
+    s = ts.tensor("s", shape=())
+    node = Transpose(())(s).owner
+    _same(*_both(node, np.float64(1.5)))
+
+
+def test_blockwise_calls_the_batched_kernel(rng):
+    a = ts.tensor("a", shape=(3, 4, 4))
+    node = ts.linalg.cholesky(a).owner
+    value = rng.standard_normal((3, 4, 4))
+    value = value @ value.swapaxes(-1, -2) + 4 * np.eye(4)
+    _same(*_both(node, value))
+    q, r = ts.linalg.qr(a)
+    node = q.owner
+    fast, slow = _both(node, value)
+    for f, s in zip(fast, slow):
+        _same(f, s)
