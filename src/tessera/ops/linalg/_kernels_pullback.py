@@ -60,8 +60,16 @@ def tri_inv_lower(c: np.ndarray) -> np.ndarray:
     """
     n = c.shape[-1]
     batch = c.shape[:-2]
-    ct = np.ascontiguousarray(np.moveaxis(c.reshape((-1, n, n)), 0, -1))  # (n, n, B)
-    x = np.zeros((n, n, ct.shape[-1]), c.dtype)
+    nb = math.prod(batch)
+    # The batch-last rows are padded by 64 bytes: when their length is a
+    # multiple of 4 KiB (a batch of 4096) the transposing copies hit one
+    # cache set and take 0.9 ms instead of 0.13 ms for (4096, 8, 8).
+    width = nb + 8
+    ct = np.empty((n * n, width), c.dtype)
+    ct[:, :nb] = c.reshape(nb, n * n).T
+    ct = ct[:, :nb].reshape(n, n, nb)
+    buf = np.zeros((n * n, width), c.dtype)
+    x = buf[:, :nb].reshape(n, n, nb)
     idx = np.arange(n)
     x[idx, idx] = 1.0
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -70,7 +78,7 @@ def tri_inv_lower(c: np.ndarray) -> np.ndarray:
             x[j, : j + 1] /= ct[j, j]
             if j + 1 < n:
                 x[j + 1 :, : j + 1] -= ct[j + 1 :, j, None, :] * x[j, None, : j + 1]
-    return np.ascontiguousarray(np.moveaxis(x, -1, 0)).reshape(batch + (n, n))
+    return np.ascontiguousarray(buf[:, :nb].T).reshape(batch + (n, n))
 
 
 def _cholesky_pullback_batched(c, g, dtype):
