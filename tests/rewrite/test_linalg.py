@@ -187,3 +187,50 @@ def test_log_det_of_large_factor_does_not_overflow():
     chol = L.cholesky(a)
     f = ts.function([a], ts.log(L.det(chol @ chol.mT)))
     np.testing.assert_allclose(f(100 * np.eye(200)), 200 * np.log(100.0))
+
+
+def _pullback_of(build):
+    from tessera.ops.blockwise import apply_core
+    from tessera.ops.linalg.decomposition import CholeskyPullback
+
+    def fn(a, b):
+        c = L.cholesky(a)
+        return apply_core(CholeskyPullback(), c, build(a, b))
+
+    return fn
+
+
+# cotangent of the factor -> whether its lower Triangle is dropped
+TRIL_CASES = {
+    "tril": (lambda a, b: L.tril(a * 2.0), True),
+    "tril + diag": (lambda a, b: L.tril(a @ a) + L.diag(L.diagonal(a)), True),
+    "nested sum": (lambda a, b: (L.tril(a) + a) + L.tril(a, 1), True),
+    "strict tril kept": (lambda a, b: L.tril(a, -1), False),
+    "upper kept": (lambda a, b: L.triu(a), False),
+}
+
+
+@pytest.mark.parametrize("batch", [(), (4,)])
+@pytest.mark.parametrize("name", TRIL_CASES)
+def test_cholesky_pullback_reads_lower(name, batch):
+    build, dropped = TRIL_CASES[name]
+    rng = np.random.default_rng(0)
+    av = _spd(rng, batch, 3)
+    a = ts.tensor("a", shape=av.shape)
+    out = _pullback_of(build)(a, None)
+    fast = ts.function([a], out)
+    plain = ts.function([a], out, rewrites="none")
+    np.testing.assert_allclose(fast(av), plain(av), rtol=1e-9, atol=1e-12)
+    assert ("Triangle" not in _core_names(fast)) == dropped
+
+
+def test_cholesky_pullback_keeps_a_tril_used_elsewhere():
+    a = ts.tensor("a", shape=(3, 3))
+    t = L.tril(a * 2.0)
+    out = _pullback_of(lambda a, b: t)(a, None)
+    f = ts.function([a], [out, t])
+    assert "Triangle" in _core_names(f)
+    av = _spd(np.random.default_rng(1), (), 3)
+    g = ts.function([a], [out, t], rewrites="none")
+    for x, y in zip(f(av), g(av)):
+        np.testing.assert_allclose(x, y, rtol=1e-9, atol=1e-12)

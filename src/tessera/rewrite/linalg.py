@@ -20,7 +20,7 @@ from __future__ import annotations
 from tessera.graph.basic import Variable
 from tessera.ops.blockwise import Blockwise
 from tessera.ops.elemwise import Elemwise
-from tessera.ops.linalg.decomposition import Cholesky
+from tessera.ops.linalg.decomposition import Cholesky, CholeskyPullback
 from tessera.ops.linalg.determinant import Det
 from tessera.ops.linalg.inverse import Inv
 from tessera.ops.linalg.solve import Solve
@@ -233,6 +233,42 @@ def cholesky_of_diagonal(fg, node):
         return None
     v, rows, cols = d.inputs
     return [AllocDiag(0)(sqrt(v), rows, cols)]
+
+
+def _lower_part(fg, var: Variable, depth: int = 3) -> Variable | None:
+    """A cheaper variable with the same lower triangle (diagonal included) as
+    ``var``, or None: lower ``Triangle``s with ``k >= 0`` dropped, also from
+    the terms of a sum. Only nodes used nowhere else are rewritten."""
+    if depth == 0 or var.owner is None or len(fg.clients.get(var, ())) != 1:
+        return None
+    tri = producer(var, Triangle)
+    if tri is not None:
+        op = core_op(tri)
+        if op.lower and op.k >= 0 and tri.inputs[0].type == var.type:
+            return tri.inputs[0]
+        return None
+    node = var.owner
+    if not _is_elemwise(node, "add"):
+        return None
+    terms = [_lower_part(fg, x, depth - 1) for x in node.inputs]
+    if all(t is None for t in terms):
+        return None
+    new = node.op(*[t if t is not None else x for t, x in zip(terms, node.inputs)])
+    return new if new.type == var.type else None
+
+
+@node_rewriter([CholeskyPullback, Blockwise], tags=TAGS)
+def cholesky_pullback_reads_lower(fg, node):
+    """CholeskyPullback(c, tril(g) + d) -> CholeskyPullback(c, g + d): it reads
+    only the lower triangle of its cotangent (the gradient of a triangular
+    solve with the factor arrives as a tril: one pass over the batch saved)."""
+    if not isinstance(core_op(node), CholeskyPullback):
+        return None
+    c, g = node.inputs
+    new = _lower_part(fg, g)
+    if new is None:
+        return None
+    return [node.op(c, new)]
 
 
 @node_rewriter([Reduce], tags=TAGS)
