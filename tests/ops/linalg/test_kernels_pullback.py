@@ -153,3 +153,16 @@ def test_single_matrix_broadcast_against_a_batch(batch_c, batch_g, rng):
     want = _reference(c, g)
     assert got.shape == want.shape
     np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("batch_c, batch_g", [((), ()), ((1,), (1, 1)), ((1, 1), ())])
+def test_single_matrix_path(batch_c, batch_g, rng):
+    c, g = _factor_and_cotangent(rng, batch_c, batch_g, 5)
+    got = KP.cholesky_pullback_one(c, g, F64)
+    want = _reference(c, g)
+    assert got.shape == want.shape
+    np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+    # anything else goes the general way
+    assert KP.cholesky_pullback_one(c.astype(np.float32), g, F64) is None
+    assert KP.cholesky_pullback_one(np.stack([c, c]), g, F64) is None
+    assert KP.cholesky_pullback_one(c, g[..., :4, :4], F64) is None

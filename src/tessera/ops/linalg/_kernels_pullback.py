@@ -127,6 +127,39 @@ def _cholesky_pullback_loop(c, g, dtype):
     return out.reshape(batch + (n, n))
 
 
+def cholesky_pullback_one(c, g, dtype: np.dtype) -> np.ndarray | None:
+    """:func:`cholesky_pullback` of one matrix with no conversions, or None.
+
+    The graph of an 8x8 MvNormal gradient spends more time in Python than in
+    BLAS: this path skips the batch machinery (about 5 us saved).
+    """
+    n = c.shape[-1]
+    if (
+        c.dtype != dtype
+        or g.dtype != dtype
+        or c.ndim < 2
+        or g.ndim < 2
+        or not n
+        or c.size != n * n
+        or g.size != n * n
+        or c.shape[-2] != n
+        or g.shape[-2] != n
+        or g.shape[-1] != n
+    ):
+        return None
+    out = np.empty((n, n), dtype)
+    _pullback_one(
+        c.reshape(n, n),
+        g.reshape(n, n),
+        lapack("trmm", dtype, "blas"),
+        lapack("trsm", dtype, "blas"),
+        half_phi_mask(n, dtype),
+        out,
+    )
+    # broadcasting batch shapes of size 1: the longer one
+    return out.reshape(c.shape if c.ndim >= g.ndim else g.shape)
+
+
 def cholesky_pullback(c, g, dtype: np.dtype) -> np.ndarray:
     """``abar`` from the lower Cholesky factor ``c`` and its cotangent ``g``.
 

@@ -131,6 +131,11 @@ class CholeskyPullback(LinalgOp):
 
     def perform_batched(self, node, inputs, output_storage):
         c, g = inputs
+        dt = node.outputs[0].type.numpy_dtype
+        out = KP.cholesky_pullback_one(c, g, dt)
+        if out is not None:
+            output_storage[0][0] = out
+            return
         square_value("cholesky pullback", c)
         square_value("cholesky pullback", g)
         if c.shape[-1] != g.shape[-1]:
@@ -138,7 +143,6 @@ class CholeskyPullback(LinalgOp):
                 f"cholesky pullback: factor of shape {c.shape} and cotangent of "
                 f"shape {g.shape} differ in their core dims"
             )
-        dt = node.outputs[0].type.numpy_dtype
         store(node, output_storage, KP.cholesky_pullback(c, g, dt))
 
     def pullback(self, inputs, outputs, cotangents):
