@@ -48,3 +48,28 @@ def test_single_output_and_failed_check_among_several():
         f(spd, np.ones((2, 3)), tri)
     g = ts.function([a], ts.linalg.cholesky(a).sum(), backend="jax")
     assert np.ndim(g(spd)) == 0
+
+
+@pytest.mark.parametrize("backend", ["numpy", "jax"])
+def test_triangular_solve_check_is_on_the_diagonal(backend):
+    # singular means a zero on the diagonal on both backends; a NaN in the
+    # right-hand side propagates without raising
+    t = ts.tensor("t", shape=(2, 3, 3))
+    b = ts.tensor("b", shape=(2, 3))
+    x = ts.linalg.solve_triangular(t, b, lower=True, b_ndim=1)
+    f = ts.function([t, b], x, backend=backend)
+    tri = np.broadcast_to(np.eye(3), (2, 3, 3)).copy()
+    rhs = np.ones((2, 3))
+    rhs[1, 0] = np.nan
+    out = np.asarray(f(tri, rhs))
+    assert np.isnan(out[1, 0]) and np.isfinite(out[0]).all()
+    tri[0, 1, 1] = 0.0
+    with pytest.raises(np.linalg.LinAlgError, match="singular"):
+        f(tri, np.ones((2, 3)))
+    g = ts.function(
+        [t, b],
+        ts.linalg.solve_triangular(t, b, lower=True, b_ndim=1, on_error="nan"),
+        backend=backend,
+    )
+    out = np.asarray(g(tri, np.ones((2, 3))))
+    assert np.isnan(out[0]).all() and np.isfinite(out[1]).all()

@@ -75,9 +75,11 @@ def _broadcast_batch(*pairs):
     ]
 
 
-def _failures(out, op: str, what: str, on_error: str):
-    """Apply ``on_error`` to the matrices of ``out`` (..., m, n) that are not finite."""
-    bad = ~jnp.all(jnp.isfinite(out), axis=(-2, -1))
+def _failures(out, op: str, what: str, on_error: str, bad=None):
+    """Apply ``on_error`` to the matrices of ``out`` (..., m, n) that are not
+    finite, or to those flagged in ``bad`` (batch shape) when given."""
+    if bad is None:
+        bad = ~jnp.all(jnp.isfinite(out), axis=(-2, -1))
     if on_error == "raise":
         runtime_check(~bad, LinAlgError(f"{op}: a matrix of the batch is {what}"))
         return out
@@ -138,7 +140,11 @@ def _funcify_cholesky(op: Cholesky, node) -> Callable:
 
     def run(a):
         out = _cholesky(jnp.asarray(a, dt), op.lower)
-        return _failures(out, "cholesky", "not positive definite", op.on_error)
+        # a failed factorization is NaN throughout: its diagonal tells, at a
+        # 1/n of the cost of checking every entry
+        diag = jnp.diagonal(out, axis1=-2, axis2=-1)
+        bad = ~jnp.all(jnp.isfinite(diag), axis=-1)
+        return _failures(out, "cholesky", "not positive definite", op.on_error, bad)
 
     return run
 
@@ -184,14 +190,15 @@ def _funcify_solve_triangular(op: SolveTriangular, node) -> Callable:
     dt = _dtype(node)
 
     def kernel(a, b):
-        x = _trsolve(
-            jnp.asarray(a, dt),
-            jnp.asarray(b, dt),
-            op.lower,
-            op.trans,
-            op.unit_diagonal,
-        )
-        return _failures(x, "solve_triangular", "singular", op.on_error)
+        a = jnp.asarray(a, dt)
+        x = _trsolve(a, jnp.asarray(b, dt), op.lower, op.trans, op.unit_diagonal)
+        if op.unit_diagonal:
+            return x
+        # singular means a zero on the diagonal, as in the NumPy kernel: a
+        # check on the n diagonal entries, shared by every solve with `a`
+        zero = jnp.any(jnp.diagonal(a, axis1=-2, axis2=-1) == 0, axis=-1)
+        bad = jnp.broadcast_to(zero, x.shape[:-2])
+        return _failures(x, "solve_triangular", "singular", op.on_error, bad)
 
     return _as_matrix_rhs(op, kernel)
 
