@@ -314,10 +314,14 @@ def jax_link(
 
     def checked(in_vals, shared_vals, keys):
         # one boolean scalar to read on the host per call: reading it costs a
-        # few microseconds, the stacked flags (read only on failure) more
+        # few microseconds, the stacked flags more; on failure, `jitted`
+        # (same inputs, same keys: same values) tells which check failed
         results, flags = traced(in_vals, shared_vals, keys)
-        ok = jnp.all(flags) if flags is not None else None
-        return results, ok, flags
+        return results, (jnp.all(flags) if flags is not None else None)
+
+    def failed_check(in_vals, shared_vals, keys) -> Exception:
+        _, flags = jitted(in_vals, shared_vals, keys)
+        return check_errors[int(np.argmin(np.asarray(flags)))]
 
     jitted = jax.jit(traced)
     run_checked = jax.jit(checked)
@@ -343,11 +347,10 @@ def jax_link(
             )
             key, after[root] = jrandom.key_from_generator(value, _name(root))
             keys.append(key)
-        results, ok, flags = run_checked(
-            in_vals, [v._value for v in shared_t] if shared_t else [], keys
-        )
+        shared_vals = [v._value for v in shared_t]
+        results, ok = run_checked(in_vals, shared_vals, keys)
         if ok is not None and not np.asarray(ok):
-            raise check_errors[int(np.argmin(np.asarray(flags)))]
+            raise failed_check(in_vals, shared_vals, keys)
         for (target, _), value in zip(tensor_updates, results[n_out_t:]):
             target._value = value
         for target, root in rng_updates:
@@ -363,11 +366,10 @@ def jax_link(
         # no generators, updates or shared values (most functions): the same
         # steps without their bookkeeping, which is a good part of the
         # overhead of a call on small arrays
-        results, ok, flags = run_checked(
-            [f(args[k]) for f, k in zip(filters, in_pos)], [], []
-        )
+        in_vals = [f(args[k]) for f, k in zip(filters, in_pos)]
+        results, ok = run_checked(in_vals, [], [])
         if ok is not None and not np.asarray(ok):
-            raise check_errors[int(np.argmin(np.asarray(flags)))]
+            raise failed_check(in_vals, [], [])
         return results[0] if single else results
 
     def traceable(*in_vals):
