@@ -81,3 +81,20 @@ def test_blockwise_calls_the_batched_kernel(rng):
     fast, slow = _both(node, value)
     for f, s in zip(fast, slow):
         _same(f, s)
+
+
+@pytest.mark.parametrize("offset", [0, 1, -2])
+@pytest.mark.parametrize("lead", [(), (3,), (2, 1)])
+def test_alloc_diag(offset, lead, rng):
+    from tessera.ops.linalg.structure import AllocDiag
+
+    m, n = 4, 5
+    k = len(np.diagonal(np.zeros((m, n)), offset))
+    v = ts.tensor("v", shape=lead + (k,))
+    node = AllocDiag(offset)(v, m, n).owner
+    sizes = [np.asarray(m), np.asarray(n)]
+    value = rng.standard_normal(lead + (k,))
+    _same(*_both(node, value, *sizes))
+    node = AllocDiag(offset)(ts.tensor("w", shape=(None,)), m, n).owner
+    with pytest.raises(ValueError, match="does not fit"):
+        numpy_funcify(node.op, node)(np.ones(k + 1), *sizes)

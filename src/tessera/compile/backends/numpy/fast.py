@@ -16,8 +16,10 @@ import numpy as np
 from tessera.compile.backends.numpy.dispatch import numpy_funcify
 from tessera.graph.op import Op
 from tessera.ops.blockwise import Blockwise
+from tessera.ops.linalg.structure import AllocDiag
 from tessera.ops.reduction import Reduce
 from tessera.ops.shape import ExpandDims, Transpose
+from tessera.ops.static import get_static_value
 
 # np.sum, np.prod, np.max and np.min are these reductions (after argument
 # handling we do not need: the inputs are arrays or NumPy scalars)
@@ -100,3 +102,28 @@ def _funcify_blockwise(op: Blockwise, node) -> Callable:
         return tuple(s[0] for s in storage)
 
     return run_many
+
+
+@numpy_funcify.register(AllocDiag)
+def _funcify_alloc_diag(op: AllocDiag, node) -> Callable:
+    perform = _default(op, node)
+    sizes = [get_static_value(v) for v in node.inputs[1:]]
+    if any(s is None for s in sizes):
+        return perform
+    m, n = (int(s) for s in sizes)
+    off = op.offset
+    k = max(0, min(m if off >= 0 else m + off, n - off if off >= 0 else n))
+    # diagonal `offset` is every (n + 1)-th entry of the flat matrix
+    start = off if off >= 0 else -off * n
+    diag = slice(start, start + (k - 1) * (n + 1) + 1, n + 1)
+    dtype = node.outputs[0].type.numpy_dtype
+
+    def run(v, rows, cols):
+        lead = v.shape[:-1]
+        if v.shape[-1] != k or not k:
+            return perform(v, rows, cols)  # its error, or an empty diagonal
+        flat = np.zeros(lead + (m * n,), dtype)
+        flat[..., diag] = v
+        return flat.reshape(lead + (m, n))
+
+    return run
