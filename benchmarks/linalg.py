@@ -315,6 +315,18 @@ def kernels(repeat: int, min_time: float) -> None:
             f"{t(lambda a=a, b=b: K._substitute(a, b, True, False, f64))} | "
             f"{t(lambda a=a, b=b: K.trsm_loop(a, b, True, 0, False, f64))} |"
         )
+    from tessera.ops.linalg import _kernels_pullback as KP
+
+    print("\n| cholesky pullback | batch | n | - | batched | per-matrix BLAS |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for nb, n in [(1, 8), (8, 8), (64, 8), (4096, 8), (256, 16), (256, 24), (64, 32)]:
+        c = np.linalg.cholesky(make_inputs(nb, n)[0])
+        g = rng.standard_normal((nb, n, n))
+        print(
+            f"| cholesky pullback | {nb} | {n} | - | "
+            f"{t(lambda c=c, g=g: KP._cholesky_pullback_batched(c, g, f64))} | "
+            f"{t(lambda c=c, g=g: KP._cholesky_pullback_loop(c, g, f64))} |"
+        )
     getrf = K.lapack("getrf", f64)
     for n, nb in [(4, 4096), (8, 4096), (8, 16), (8, 64), (16, 256), (32, 64)]:
         a = rng.standard_normal((nb, n, n))

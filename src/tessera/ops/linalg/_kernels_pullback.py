@@ -17,11 +17,11 @@ five elementwise passes over (batch, n, n) arrays. Fused here:
   NumPy statement per column), then three batched matmuls.
 
 Crossover, measured with ``python benchmarks/linalg.py --kernels`` (2-core
-reference machine, OpenBLAS 0.3.31, OPENBLAS_NUM_THREADS=1; batched vs per
-matrix, median ms; the machine was shared, so only the ordering is firm):
+reference machine, OpenBLAS 0.3.31, OPENBLAS_NUM_THREADS=1, shared while
+measuring, so only the ordering is firm; median ms, batched vs per matrix):
 
     (batch, n)  (1,8)  (8,8)  (64,8)  (4096,8)  (256,16)  (256,24)  (64,32)
-    batched     0.11   0.13   0.20    6.0       1.2-1.5   2.9-3.8   2.5-2.9
+    batched     0.11   0.13   0.20    3.1       1.2-1.5   2.9-3.8   2.5-2.9
     per matrix  0.044  0.095  0.48    28        2.3-2.5   3.4-3.6   1.1
     (64,64): 18 vs 4.1; (16,256): 370 vs 31 (the graph-op form: 6.3 and 44)
 """

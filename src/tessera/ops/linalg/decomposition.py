@@ -107,9 +107,9 @@ class CholeskyPullback(LinalgOp):
     --------
     >>> import tessera as ts
     >>> c = ts.constant([[2.0, 0.0], [1.0, 1.0]])
-    >>> CholeskyPullback()(c, ts.constant([[1.0, 0.0], [0.0, 0.0]])).eval()
-    array([[ 0.25, -0.  ],
-           [-0.  ,  0.  ]])
+    >>> CholeskyPullback()(c, ts.constant([[1.0, 0.0], [1.0, 1.0]])).eval()
+    array([[0.25, 0.  ],
+           [0.  , 0.5 ]])
     """
 
     __props__ = ()
