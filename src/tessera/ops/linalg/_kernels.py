@@ -341,9 +341,15 @@ def solve_triangular_one(a, b, lower, trans, unit_diagonal, b_ndim, dtype):
         or not (unit_diagonal or np.count_nonzero(a.diagonal(0, -2, -1)) == n)
     ):
         return None
+    x = _trsm_one(a, b, n, k, lower, trans, unit_diagonal, dtype)
+    return x.reshape(batch_shape(a.shape[:-2], b.shape[: b.ndim - b_ndim]) + core)
+
+
+def _trsm_one(a, b, n, k, lower, trans, unit_diagonal, dtype) -> np.ndarray:
+    """One ``(n, n)`` triangular solve with ``(n, k)`` right-hand sides (BLAS)."""
     trsm = lapack("trsm", dtype, "blas")
     # a^T is Fortran-ordered: solve with it, flipping lower and trans
-    x = trsm(
+    return trsm(
         1.0,
         a.reshape(n, n).T,
         b.reshape(n, k),
@@ -351,7 +357,6 @@ def solve_triangular_one(a, b, lower, trans, unit_diagonal, b_ndim, dtype):
         trans_a=1 - trans,
         diag=unit_diagonal,
     )
-    return x.reshape(batch_shape(a.shape[:-2], b.shape[: b.ndim - b_ndim]) + core)
 
 
 def solve_triangular(
@@ -376,15 +381,7 @@ def solve_triangular(
         and (unit_diagonal or np.count_nonzero(a.diagonal(0, -2, -1)) == n)
     ):
         # one matrix (the unbatched case): straight to BLAS, ~3 us in all
-        trsm = lapack("trsm", dtype, "blas")
-        x = trsm(
-            1.0,
-            a.reshape(n, n).T,
-            b.reshape(n, k),
-            lower=not lower,
-            trans_a=1 - trans,
-            diag=unit_diagonal,
-        )
+        x = _trsm_one(a, b, n, k, lower, trans, unit_diagonal, dtype)
         return x.reshape(batch + (n, k))
     if _trsm_loop_wins(nbatch, n, k):
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
