@@ -45,6 +45,23 @@ def test_seed_and_warmup():
     assert b.warmup_draws is None
 
 
+@pytest.mark.parametrize("vectorized", [False, True])
+def test_draws_that_do_not_fill_the_last_chunk(vectorized):
+    # 23 + 29 = 52 steps in 20 chunks of 3: the last 8 steps are dropped
+    res = run_blackjax(
+        gaussian,
+        np.zeros((2, 3)),
+        draws=29,
+        tune=23,
+        seed=2,
+        save_warmup=True,
+        vectorized=vectorized,
+    )
+    assert res.draws.shape == (2, 29, 3)
+    assert res.warmup_draws.shape == (2, 23, 3)
+    assert all(v.shape == (2, 29) for v in res.stats.values())
+
+
 def test_invalid_region_is_a_divergence_not_an_error():
     # a half-normal through a run-time check: x < 0 fails the check
     def traceable(x):

@@ -283,7 +283,9 @@ def run_blackjax(
                 parts.append(jax.device_get(out))
                 with lock:
                     bar.update(min(length, tune + draws - i * length))
-            return jax.tree_util.tree_map(lambda *a: np.concatenate(a), *parts)
+            # the last chunk may run past the draws: drop those steps
+            total = tune + draws
+            return jax.tree_util.tree_map(lambda *a: np.concatenate(a)[:total], *parts)
 
         t0 = time.perf_counter()
         if vectorized:
