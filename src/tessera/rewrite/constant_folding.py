@@ -11,6 +11,10 @@ from tessera.rewrite.basic import REWRITES
 
 # Folding a node whose output is huge would bloat the compiled function.
 MAX_FOLDED_SIZE = 100_000
+# A folded broadcast (a stride-0 view, as the gradient of a sum makes) up to
+# this size is stored as a compact array: NumPy's ufuncs take twice as long
+# on small stride-0 operands as on contiguous ones.
+MAX_COMPACTED_SIZE = 4096
 
 
 def constant_folding_pass(fg: FunctionGraph) -> bool:
@@ -32,6 +36,8 @@ def constant_folding_pass(fg: FunctionGraph) -> bool:
             arr = np.asarray(val, dtype=out.type.numpy_dtype)
             if arr.size > MAX_FOLDED_SIZE:
                 continue
+            if arr.size <= MAX_COMPACTED_SIZE and not arr.flags.c_contiguous:
+                arr = np.ascontiguousarray(arr)
             arr.setflags(write=False)
             const = TensorConstant(out.type.clone(shape=arr.shape), arr)
             fg.replace(out, const, reason="constant_folding")

@@ -98,3 +98,28 @@ def test_alloc_diag(offset, lead, rng):
     node = AllocDiag(offset)(ts.tensor("w", shape=(None,)), m, n).owner
     with pytest.raises(ValueError, match="does not fit"):
         numpy_funcify(node.op, node)(np.ones(k + 1), *sizes)
+
+
+@pytest.mark.parametrize("offset", [0, 2, -1])
+@pytest.mark.parametrize("lead", [(), (3,), (2, 1)])
+def test_extract_diag(offset, lead, rng):
+    from tessera.ops.linalg.structure import ExtractDiag
+
+    x = ts.tensor("x", shape=lead + (4, 5))
+    node = ExtractDiag(offset)(x).owner
+    value = rng.standard_normal(lead + (4, 5))
+    fast, slow = _both(node, value)
+    np.testing.assert_array_equal(fast, slow)
+    assert np.shares_memory(fast, value)  # a strided view, no copy
+    # a non-contiguous input goes through np.diagonal
+    value_t = np.swapaxes(rng.standard_normal(lead + (5, 4)), -1, -2)
+    np.testing.assert_array_equal(*_both(node, value_t))
+
+
+def test_extract_diag_output_does_not_alias_the_input(rng):
+    x = ts.tensor("x", shape=(3, 3))
+    f = ts.function([x], ts.linalg.diagonal(x))
+    value = rng.standard_normal((3, 3))
+    out = f(value)
+    out[:] = 0.0
+    assert not (np.diagonal(value) == 0).any()

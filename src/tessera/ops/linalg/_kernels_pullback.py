@@ -92,7 +92,7 @@ def _cholesky_pullback_batched(c, g, dtype):
     return s
 
 
-def _pullback_one(c, g, trmm, trsm, mask, out) -> None:
+def pullback_one(c, g, trmm, trsm, mask, out) -> None:
     # BLAS is column-major: the transpose u = c.T of a C-ordered block is a
     # Fortran-ordered upper triangular matrix (no copy), and every product
     # below is formed transposed so that no block is copied either.
@@ -115,7 +115,7 @@ def _cholesky_pullback_loop(c, g, dtype):
         # one matrix: no batch machinery (this is most of an 8x8 call)
         shape = batch_shape(c.shape[:-2], g.shape[:-2]) + (n, n)
         out = np.empty((n, n), dtype)
-        _pullback_one(c.reshape(n, n), g.reshape(n, n), trmm, trsm, mask, out)
+        pullback_one(c.reshape(n, n), g.reshape(n, n), trmm, trsm, mask, out)
         return out.reshape(shape)
     batch, (c, g) = broadcast_batch((c, 2), (g, 2))
     nb = math.prod(batch)
@@ -123,7 +123,7 @@ def _cholesky_pullback_loop(c, g, dtype):
     g = g.reshape((nb, n, n))
     out = np.empty((nb, n, n), dtype)
     for i in range(nb):
-        _pullback_one(c[i], g[i], trmm, trsm, mask, out[i])
+        pullback_one(c[i], g[i], trmm, trsm, mask, out[i])
     return out.reshape(batch + (n, n))
 
 
@@ -148,7 +148,7 @@ def cholesky_pullback_one(c, g, dtype: np.dtype) -> np.ndarray | None:
     ):
         return None
     out = np.empty((n, n), dtype)
-    _pullback_one(
+    pullback_one(
         c.reshape(n, n),
         g.reshape(n, n),
         lapack("trmm", dtype, "blas"),

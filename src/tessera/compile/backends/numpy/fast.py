@@ -14,9 +14,12 @@ from collections.abc import Callable
 import numpy as np
 
 from tessera.compile.backends.numpy.dispatch import numpy_funcify
+from tessera.compile.backends.numpy.fast_linalg import single_matrix_funcify
 from tessera.graph.op import Op
 from tessera.ops.blockwise import Blockwise
-from tessera.ops.linalg.structure import AllocDiag
+from tessera.ops.linalg.decomposition import Cholesky, CholeskyPullback
+from tessera.ops.linalg.solve import SolveTriangular
+from tessera.ops.linalg.structure import AllocDiag, ExtractDiag
 from tessera.ops.reduction import Reduce
 from tessera.ops.shape import ExpandDims, Transpose
 from tessera.ops.static import get_static_value
@@ -93,7 +96,8 @@ def _funcify_blockwise(op: Blockwise, node) -> Callable:
             kernel(node, args, storage)
             return storage[0][0]
 
-        return run_one
+        fast = single_matrix_funcify(op.core_op, node, run_one)
+        return run_one if fast is None else fast
     n_out = len(node.outputs)
 
     def run_many(*args):
@@ -102,6 +106,16 @@ def _funcify_blockwise(op: Blockwise, node) -> Callable:
         return tuple(s[0] for s in storage)
 
     return run_many
+
+
+@numpy_funcify.register(Cholesky)
+@numpy_funcify.register(SolveTriangular)
+@numpy_funcify.register(CholeskyPullback)
+def _funcify_single_matrix(op: Op, node) -> Callable:
+    # the core ops themselves (an unbatched graph)
+    general = _default(op, node)
+    fast = single_matrix_funcify(op, node, general)
+    return general if fast is None else fast
 
 
 @numpy_funcify.register(AllocDiag)
@@ -125,5 +139,28 @@ def _funcify_alloc_diag(op: AllocDiag, node) -> Callable:
         flat = np.zeros(lead + (m * n,), dtype)
         flat[..., diag] = v
         return flat.reshape(lead + (m, n))
+
+    return run
+
+
+@numpy_funcify.register(ExtractDiag)
+def _funcify_extract_diag(op: ExtractDiag, node) -> Callable:
+    perform = _default(op, node)
+    x = node.inputs[0]
+    m, n = x.type.shape[-2:]
+    k = node.outputs[0].type.shape[-1]
+    if m is None or n is None or k is None or not k:
+        return perform
+    off = op.offset
+    # diagonal `offset` is every (n + 1)-th entry of the flat matrix: a
+    # strided view, a third of the cost of np.diagonal and its copy
+    start = off if off >= 0 else -off * n
+    diag = slice(start, start + (k - 1) * (n + 1) + 1, n + 1)
+    nd = x.ndim
+
+    def run(x):
+        if x.ndim != nd or not x.flags.c_contiguous:
+            return perform(x)
+        return x.reshape(x.shape[:-2] + (m * n,))[..., diag]
 
     return run
