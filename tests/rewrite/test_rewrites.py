@@ -76,6 +76,25 @@ CANONICALIZE = {
         [],
         ["Reduce"],
     ),
+    "sum over a length-1 axis": (
+        lambda x: ts.expand_dims(x, 1).sum(axis=1) * 2.0,
+        "normal",
+        ["Reduce", "ExpandDims"],
+        [],
+    ),
+    "max over a kept length-1 axis": (
+        lambda x: ts.max(x.sum(axis=1, keepdims=True), axis=1, keepdims=True),
+        "normal",
+        [],
+        ["Reduce"],
+    ),
+    "prod over a length-1 axis": (
+        # a squeeze, which then merges with the kept sum
+        lambda x: ts.prod(x.sum(axis=1, keepdims=True), axis=1),
+        "normal",
+        ["Squeeze"],
+        ["Reduce"],
+    ),
     "noop broadcast_to": (
         lambda x: BroadcastTo()(x, (2, 3, 4)),
         "normal",
@@ -128,6 +147,13 @@ def test_identity_with_broadcasting_constant_is_kept():
     f = ts.function([x], x * np.ones((3, 1)))
     assert f(np.arange(4.0)).shape == (3, 4)
     assert "mul" in _ops(f)
+
+
+def test_dtype_changing_reduction_over_length_one_is_kept():
+    x = ts.tensor("x", shape=(3, 1), dtype="int8")
+    f = ts.function([x], x.sum(axis=1))  # int8 sums accumulate in int64
+    out = f(np.full((3, 1), 100, dtype="int8"))
+    assert out.dtype == np.int64 and "Reduce" in _ops(f)
 
 
 def test_dtype_changing_identity_is_kept():

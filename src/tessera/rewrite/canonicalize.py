@@ -108,6 +108,30 @@ def sum_of_sum(fg, node):
     return [Reduce(a.kind, tuple(sorted(axes)), a.keepdims, a.dtype)(x)]
 
 
+@node_rewriter([Reduce], tags=["canonicalize"])
+def reduce_over_length_one_axes(fg, node):
+    """A reduction whose axes all have static length 1 (and which keeps the
+    dtype) is a squeeze: the sum of a (1,) array is its element."""
+    x, out = node.inputs[0], node.outputs[0]
+    if out.dtype != x.dtype or any(x.type.shape[a] != 1 for a in node.op.axis):
+        return None
+    if node.op.keepdims or not node.op.axis:
+        return [x]
+    return [Squeeze(node.op.axis)(x)]
+
+
+@node_rewriter([Squeeze], tags=["canonicalize"])
+def squeeze_of_kept_reduction(fg, node):
+    """squeeze(reduce(x, a, keepdims=True), a) -> reduce(x, a)."""
+    inner = node.inputs[0].owner
+    if inner is None or not isinstance(inner.op, Reduce) or not inner.op.keepdims:
+        return None
+    if node.op.axes != inner.op.axis or len(fg.clients.get(node.inputs[0], [])) > 1:
+        return None
+    op = inner.op
+    return [Reduce(op.kind, op.axis, False, op.dtype)(inner.inputs[0])]
+
+
 @node_rewriter([Elemwise], tags=["canonicalize"])
 def elemwise_before_broadcast(fg, node):
     """f(broadcast_to(x, s)) -> broadcast_to(f(x), s) for a unary f (or one

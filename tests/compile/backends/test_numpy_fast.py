@@ -123,3 +123,25 @@ def test_extract_diag_output_does_not_alias_the_input(rng):
     out = f(value)
     out[:] = 0.0
     assert not (np.diagonal(value) == 0).any()
+
+
+@pytest.mark.parametrize(
+    "shape, axes", [((1,), (0,)), ((2, 1, 3), (1,)), ((1, 2, 1), (0, 2))]
+)
+def test_squeeze(shape, axes, rng):
+    from tessera.ops.shape import Squeeze
+
+    x = ts.tensor("x", shape=shape)
+    node = Squeeze(axes)(x).owner
+    value = rng.standard_normal(shape)
+    fast, slow = _both(node, value)
+    _same(fast, slow)
+    assert np.shares_memory(fast, value)
+
+
+def test_squeeze_of_a_dim_that_is_not_one_is_an_error():
+    from tessera.ops.shape import Squeeze
+
+    node = Squeeze((1,))(ts.tensor("x", shape=(2, None))).owner
+    with pytest.raises(ValueError):
+        numpy_funcify(node.op, node)(np.ones((2, 3)))
