@@ -48,11 +48,12 @@ ON_ERROR = ("raise", "nan")
 # OPENBLAS_NUM_THREADS=1 avoids it). So cholesky always uses the gufunc.
 #
 # Triangular solve: the batch-vectorized substitution below (one NumPy
-# statement per row) against BLAS trsm per matrix. Vector right-hand side:
-#   (batch, n):  (4096,8) 0.38 vs 13.4 ms  (8,8) 41 vs 44 us  (2,8) 40 vs 25 us
-#                (32,32) 172 vs 140 us  (8,32) 158 vs 49 us
-#                (64,128) 1.01 vs 0.61 ms  (256,128) 3.4 vs 4.0 ms
-# so the loop wins when batch <= n. With k right-hand-side columns:
+# statement per row) against BLAS per matrix. Vector right-hand side, BLAS
+# trsv per matrix (OPENBLAS_NUM_THREADS=1, the machine shared):
+#   (batch, n):  (8,8) 41 vs 14 us  (32,32) 194 vs 67 us  (64,64) 419 vs 169 us
+#                (16,256) 2.15 vs 0.19 ms  (4096,8) 0.38 vs about 9 ms
+# fitted by the first cost model of `_trsm_loop_wins`. With k right-hand-side
+# columns, against trsm per matrix:
 #   (batch, n, k): (4096,8,8) 2.1 vs 14.4 ms  (8,8,8) 51 vs 47 us
 #                  (16,32,32) 0.30 vs 0.14 ms  (64,32,32) 0.59 vs 0.47 ms
 #                  (64,64,64) 2.6 vs 1.1 ms  (256,64,64) 10.5 vs 5.2 ms
@@ -63,7 +64,9 @@ ON_ERROR = ("raise", "nan")
 
 def _trsm_loop_wins(nbatch: int, n: int, k: int) -> bool:
     if k == 1:
-        return nbatch <= n
+        loop_us = 2.2 * nbatch + 1.5e-4 * nbatch * n * n
+        subst_us = (4.0 + 0.017 * n) * n + 0.012 * nbatch * n
+        return loop_us < subst_us
     flops = nbatch * n * n * k
     loop_us = 15.0 + 2.5 * nbatch + 8e-5 * flops
     subst_us = 4.0 * n + 0.012 * nbatch * n * k + 8e-5 * flops
@@ -292,31 +295,51 @@ def _substitute_vector(a, b, x, lower: bool, unit: bool) -> None:
 
 
 def trsm_loop(a, b, lower: bool, trans: int, unit: bool, dtype):
-    """Per-matrix BLAS ``trsm``; returns ``(x, singular mask)``.
+    """Per-matrix BLAS ``trsm`` (``trsv`` for one right-hand side); returns
+    ``(x, singular mask)``.
 
     Not LAPACK's ``trtrs``: OpenBLAS replaces it (and ``getrs``) with a
     threaded version that wakes its thread pool even for an 8x8 system, and
     on a busy machine (parallel chains, another BLAS library in the same
     process) a call then takes milliseconds instead of about 2 us.
     """
-    trsm = lapack("trsm", dtype, "blas")
     n, k = b.shape[-2:]
     # the transpose of a C-ordered matrix is Fortran-ordered: no copy
-    (x,), _ = per_matrix(
-        lambda m, v: (
-            trsm(1.0, m.T, v, lower=not lower, trans_a=1 - trans, diag=unit),
-            0,
-        ),
-        [(a, 2), (b, 2)],
-        [(n, k)],
-        dtype,
-    )
+    if k == 1:
+        x = _trsv_loop(a, b, lower, trans, unit, dtype)
+    else:
+        trsm = lapack("trsm", dtype, "blas")
+        (x,), _ = per_matrix(
+            lambda m, v: (
+                trsm(1.0, m.T, v, lower=not lower, trans_a=1 - trans, diag=unit),
+                0,
+            ),
+            [(a, 2), (b, 2)],
+            [(n, k)],
+            dtype,
+        )
     bad = None
     if not unit:
         zero = (np.diagonal(a, axis1=-2, axis2=-1) == 0).any(axis=-1)
         if zero.any():
             bad = np.broadcast_to(zero, x.shape[:-2])
     return x, bad
+
+
+def _trsv_loop(a, b, lower: bool, trans: int, unit: bool, dtype) -> np.ndarray:
+    """``trsv`` per matrix, ``b`` (..., n, 1): a third of the cost of the
+    general per-matrix machinery at n = 64."""
+    trsv = lapack("trsv", dtype, "blas")
+    n = a.shape[-1]
+    batch, (a, b) = broadcast_batch((a, 2), (b, 2))
+    nb = math.prod(batch)
+    a = a.reshape(nb, n, n)
+    b = b.reshape(nb, n)
+    x = np.empty((nb, n), dtype)
+    flip, t = not lower, 1 - trans
+    for i in range(nb):
+        x[i] = trsv(a[i].T, b[i], lower=flip, trans=t, diag=unit)
+    return x.reshape(batch + (n, 1))
 
 
 def solve_triangular_one(a, b, lower, trans, unit_diagonal, b_ndim, dtype):
