@@ -8,13 +8,15 @@ the general kernel's error or NaNs.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import scipy.linalg as sla
 
 import tessera as ts
 from tessera.compile.backends.numpy.dispatch import numpy_funcify
-from tessera.compile.backends.numpy.fast_linalg import single_matrix_funcify
+from tessera.compile.backends.numpy.fast_linalg import linalg_funcify
 from tessera.graph.op import Op
 from tessera.ops.blockwise import Blockwise
 from tessera.ops.linalg.decomposition import CholeskyPullback
@@ -32,7 +34,7 @@ def _fast_and_general(node):
     general one (``perform``)."""
     op = node.op
     core = op.core_op if isinstance(op, Blockwise) else op
-    assert single_matrix_funcify(core, node, None) is not None
+    assert linalg_funcify(core, node, None) is not None
     return numpy_funcify(op, node), numpy_funcify.dispatch(Op)(op, node)
 
 
@@ -147,7 +149,29 @@ def test_cholesky_pullback(lead, rng):
 def test_batched_or_dynamic_nodes_take_the_general_path():
     for shape in [(3, 4, 4), (None, 4, 4), (1, None, None)]:
         node = ts.linalg.cholesky(ts.tensor("a", shape=shape)).owner
-        assert single_matrix_funcify(node.op.core_op, node, None) is None
+        assert linalg_funcify(node.op.core_op, node, None) is None
     # an integer matrix is converted by the general kernel
     node = ts.linalg.cholesky(ts.tensor("a", shape=(4, 4), dtype="int64")).owner
-    assert single_matrix_funcify(node.op, node, None) is None
+    assert linalg_funcify(node.op, node, None) is None
+
+
+@pytest.mark.parametrize("batch", [(64,), (3, 1)])
+def test_batched_pullback_of_a_cholesky_factor(batch, rng):
+    # the factor's upper triangle is zero: the batched kernel skips masking
+    # it (64 8x8 matrices take the batched kernel, 3 the per-matrix loop)
+    n = 8 if batch == (64,) else 4
+    a = ts.tensor("a", shape=batch + (n, n))
+    c = ts.linalg.cholesky(a)
+    g = ts.tensor("g", shape=batch + (n, n))
+    node = Blockwise(CholeskyPullback())(c, g).owner
+    fast = linalg_funcify(node.op.core_op, node, None)
+    assert fast is not None
+    av = np.stack([_spd(rng, n) for _ in range(math.prod(batch))])
+    cv = np.linalg.cholesky(av).reshape(batch + (n, n))
+    gv = rng.standard_normal(batch + (n, n))
+    general = numpy_funcify.dispatch(Op)(node.op, node)
+    np.testing.assert_allclose(fast(cv, gv), general(cv, gv), rtol=1e-12)
+    # an upper factor, transposed or not, is not taken for a lower one
+    upper = ts.linalg.cholesky(a, lower=False)
+    node = Blockwise(CholeskyPullback())(upper, g).owner
+    assert linalg_funcify(node.op.core_op, node, None) is None

@@ -81,10 +81,10 @@ def tri_inv_lower(c: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(buf[:, :nb].T).reshape(batch + (n, n))
 
 
-def _cholesky_pullback_batched(c, g, dtype):
+def _cholesky_pullback_batched(c, g, dtype, triangular: bool = False):
     mask = half_phi_mask(c.shape[-1], dtype)
     # the strict upper triangle of c is not part of the factor
-    p = np.matmul(np.swapaxes(np.tril(c), -1, -2), g)
+    p = np.matmul(np.swapaxes(c if triangular else np.tril(c), -1, -2), g)
     p *= mask
     inv = tri_inv_lower(c)
     s = np.matmul(np.matmul(np.swapaxes(inv, -1, -2), p), inv)
@@ -160,11 +160,13 @@ def cholesky_pullback_one(c, g, dtype: np.dtype) -> np.ndarray | None:
     return out.reshape(c.shape if c.ndim >= g.ndim else g.shape)
 
 
-def cholesky_pullback(c, g, dtype: np.dtype) -> np.ndarray:
+def cholesky_pullback(c, g, dtype: np.dtype, triangular: bool = False) -> np.ndarray:
     """``abar`` from the lower Cholesky factor ``c`` and its cotangent ``g``.
 
     Both (..., n, n) with broadcasting batch dims; only the lower triangles
-    of ``c`` and ``g`` are read.
+    of ``c`` and ``g`` are read, unless ``triangular`` says that the strict
+    upper triangle of ``c`` is zero (a Cholesky factor as computed), which
+    saves a masking pass over the batch.
     """
     dtype = np.dtype(dtype)
     c, g = as_float(c, dtype), as_float(g, dtype)
@@ -177,4 +179,4 @@ def cholesky_pullback(c, g, dtype: np.dtype) -> np.ndarray:
         # BLAS raises no floating-point flags: no errstate needed (~4 us)
         return _cholesky_pullback_loop(c, g, dtype)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        return _cholesky_pullback_batched(c, g, dtype)
+        return _cholesky_pullback_batched(c, g, dtype, triangular)

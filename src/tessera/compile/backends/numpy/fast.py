@@ -15,7 +15,7 @@ from collections.abc import Callable
 import numpy as np
 
 from tessera.compile.backends.numpy.dispatch import numpy_funcify
-from tessera.compile.backends.numpy.fast_linalg import single_matrix_funcify
+from tessera.compile.backends.numpy.fast_linalg import linalg_funcify
 from tessera.graph.op import Op
 from tessera.ops.blockwise import Blockwise
 from tessera.ops.linalg.decomposition import Cholesky, CholeskyPullback
@@ -116,7 +116,7 @@ def _funcify_blockwise(op: Blockwise, node) -> Callable:
             kernel(node, args, storage)
             return storage[0][0]
 
-        fast = single_matrix_funcify(op.core_op, node, run_one)
+        fast = linalg_funcify(op.core_op, node, run_one)
         return run_one if fast is None else fast
     n_out = len(node.outputs)
 
@@ -134,7 +134,7 @@ def _funcify_blockwise(op: Blockwise, node) -> Callable:
 def _funcify_single_matrix(op: Op, node) -> Callable:
     # the core ops themselves (an unbatched graph)
     general = _default(op, node)
-    fast = single_matrix_funcify(op, node, general)
+    fast = linalg_funcify(op, node, general)
     return general if fast is None else fast
 
 
