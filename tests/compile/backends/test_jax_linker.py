@@ -73,3 +73,42 @@ def test_triangular_solve_check_is_on_the_diagonal(backend):
     )
     out = np.asarray(g(tri, np.ones((2, 3))))
     assert np.isnan(out[0]).all() and np.isfinite(out[1]).all()
+
+
+@pytest.mark.parametrize("n_out", [0, 1, 3])
+def test_generated_call_path_returns_every_output(n_out):
+    x = ts.tensor("x", shape=(2,))
+    y = ts.tensor("y", shape=(None,))
+    outs = [x.sum() * (k + 1) + y.sum() for k in range(n_out)]
+    f = ts.function([x, y], outs, backend="jax")
+    res = f(np.ones(2), y=np.arange(3.0))
+    assert isinstance(res, list) and len(res) == n_out
+    np.testing.assert_allclose(
+        np.asarray(res, dtype=float), [2 * (k + 1) + 3 for k in range(n_out)]
+    )
+    g = ts.function([x, y], x * 2.0, backend="jax")
+    np.testing.assert_allclose(np.asarray(g([1.0, 2.0], [0.0])), [2.0, 4.0])
+
+
+def test_failed_check_raises_between_successful_calls():
+    # the flag of the checks is read on every call, not only the first
+    a = ts.tensor("a", shape=(1, 3, 3))
+    f = ts.function([a], [ts.linalg.cholesky(a), a.sum()], backend="jax")
+    spd = np.eye(3)[None] * 2.0
+    for value, ok in [(spd, True), (-spd, False), (spd, True), (-spd, False)]:
+        if ok:
+            np.testing.assert_allclose(np.asarray(f(value)[0]), np.sqrt(spd))
+        else:
+            with pytest.raises(np.linalg.LinAlgError, match="not positive definite"):
+                f(value)
+
+
+def test_read_flag_reads_jax_and_numpy_booleans():
+    from tessera.compile.backends.jax.linker import _read_flag
+
+    flag = jax.jit(lambda v: jax.numpy.all(v > 0))
+    assert _read_flag(flag(np.ones(3))) is True
+    assert _read_flag(flag(-np.ones(3))) is False
+    # objects without the buffer protocol take the general path
+    assert _read_flag(np.bool_(True)) is True
+    assert _read_flag(True) is True

@@ -145,6 +145,20 @@ def _run_step(step: _Step, args):
     return fixed
 
 
+def _read_flag(ok) -> bool:
+    """The value of a boolean scalar JAX array, read on the host.
+
+    A CPU array exports its memory through the buffer protocol, which waits
+    until the value is computed: reading it that way costs about half of
+    ``np.asarray(ok)`` and a quarter of ``bool(ok)`` (microseconds that count
+    on small graphs). Arrays on other devices take the general path.
+    """
+    try:
+        return bool(memoryview(ok)[()])
+    except (BufferError, TypeError):
+        return bool(np.asarray(ok))
+
+
 def _make_filter(var: Variable, k: int):
     t = var.type
     label = var.name or f"#{k}"
@@ -188,6 +202,35 @@ def _make_filter(var: Variable, k: int):
         return slow(value)
 
     return filt_partial
+
+
+def _plain_caller(n_args, in_pos, filters, run, n_res, single, on_failure):
+    """The call path of a function without generators, updates or shared
+    values, as generated straight-line code.
+
+    ``run(*tensor_inputs)`` returns the results, then the flag of the
+    run-time checks when the graph has any (known once traced, hence the
+    length test). On tiny graphs, each list comprehension or slice here costs
+    microseconds: between two XLA runs the interpreter's caches are cold.
+    """
+    args = ", ".join(f"a{k}" for k in range(n_args))
+    vals = ", ".join(f"v{j}" for j in range(len(in_pos)))
+    if single:
+        ret = "out[0]"
+    else:
+        ret = "[" + ", ".join(f"out[{i}]" for i in range(n_res)) + "]"
+    lines = [f"def call({args}):"]
+    lines += [f"    v{j} = f{j}(a{k})" for j, k in enumerate(in_pos)]
+    lines += [
+        f"    out = run({vals})",
+        f"    if len(out) != {n_res} and not read_flag(out[{n_res}]):",
+        f"        raise on_failure([{vals}])",
+        f"    return {ret}",
+    ]
+    namespace = {"run": run, "read_flag": _read_flag, "on_failure": on_failure}
+    namespace.update((f"f{j}", f) for j, f in enumerate(filters))
+    exec(compile("\n".join(lines), "<tessera jax call>", "exec"), namespace)
+    return namespace["call"]
 
 
 def _describe(steps: Sequence[_Step], names: dict) -> str:
@@ -349,7 +392,7 @@ def jax_link(
             keys.append(key)
         shared_vals = [v._value for v in shared_t]
         results, ok = run_checked(in_vals, shared_vals, keys)
-        if ok is not None and not np.asarray(ok):
+        if ok is not None and not _read_flag(ok):
             raise failed_check(in_vals, shared_vals, keys)
         for (target, _), value in zip(tensor_updates, results[n_out_t:]):
             target._value = value
@@ -362,15 +405,27 @@ def jax_link(
         ]
         return outs[0] if single else outs
 
-    def compiled_plain(*args):
+    def flat(*in_vals):
+        # positional arguments and a flat tuple of results, the reduced flag
+        # last when the graph has checks: JAX's C++ dispatch handles these
+        # with less work per call than nested lists
+        results, flags = traced(list(in_vals), [], [])
+        if flags is None:
+            return tuple(results)
+        return (*results, jnp.all(flags))
+
+    if not rng_roots and not tensor_updates and not shared_t and not out_rng:
         # no generators, updates or shared values (most functions): the same
-        # steps without their bookkeeping, which is a good part of the
-        # overhead of a call on small arrays
-        in_vals = [f(args[k]) for f, k in zip(filters, in_pos)]
-        results, ok = run_checked(in_vals, [], [])
-        if ok is not None and not np.asarray(ok):
-            raise failed_check(in_vals, [], [])
-        return results[0] if single else results
+        # steps without their bookkeeping, in generated straight-line code
+        compiled_fn = _plain_caller(
+            len(inputs),
+            in_pos,
+            filters,
+            jax.jit(flat),
+            len(jax_outputs),
+            single,
+            lambda in_vals: failed_check(in_vals, [], []),
+        )
 
     def traceable(*in_vals):
         # the graph as a pure function of its tensor inputs, for use inside
@@ -385,8 +440,6 @@ def jax_link(
         ok = jnp.all(flags) if flags is not None else jnp.asarray(True)
         return results[:n_out_t], ok
 
-    if not rng_roots and not tensor_updates and not shared_t and not out_rng:
-        compiled_fn = compiled_plain
     compiled_fn.jitted = jitted
     compiled_fn.traceable = traceable
     names = {v: f"i{k}" for k, v in enumerate(inputs)}
