@@ -76,6 +76,13 @@ CANONICALIZE = {
         [],
         ["Reduce"],
     ),
+    "x+x": (lambda x: ts.sin(x) + ts.sin(x), "normal", ["add"], ["mul"]),
+    "c1*(c2*x)": (
+        lambda x: np.full((3, 1), 3.0) * (2.0 * ts.sin(x)),
+        "normal",
+        [],
+        ["mul"],
+    ),
     "sum over a length-1 axis": (
         lambda x: ts.expand_dims(x, 1).sum(axis=1) * 2.0,
         "normal",
@@ -147,6 +154,22 @@ def test_identity_with_broadcasting_constant_is_kept():
     f = ts.function([x], x * np.ones((3, 1)))
     assert f(np.arange(4.0)).shape == (3, 4)
     assert "mul" in _ops(f)
+
+
+def test_bool_x_plus_x_is_kept():
+    # True + True is True (logical or); 2 * True would be the integer 2
+    x = ts.tensor("x", shape=(2,), dtype="bool")
+    f = ts.function([x], x + x)
+    np.testing.assert_array_equal(f(np.array([True, False])), [True, False])
+    assert "add" in _ops(f)
+
+
+def test_constant_factors_that_broadcast_are_kept():
+    # (3,)-shaped factors times a (2, 1) x: merging must keep the (2, 3) shape
+    x = ts.tensor("x", shape=(2, 1))
+    out = np.arange(1.0, 4.0) * (np.full((2, 1), 2.0) * x)
+    f = ts.function([x], out)
+    np.testing.assert_allclose(f(np.ones((2, 1))), np.tile([2.0, 4.0, 6.0], (2, 1)))
 
 
 def test_dtype_changing_reduction_over_length_one_is_kept():

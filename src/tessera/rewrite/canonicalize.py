@@ -25,6 +25,48 @@ register_pattern(("exp", ("log", "x")), "x")
 register_pattern(("log", ("exp", "x")), "x")
 # (g / d) * d: how the gradient of log(f(x)) meets f's own pullback
 register_pattern(("mul", ("true_div", "a", "b"), "b"), "a")
+# the gradient of x * x (or of any input used twice) adds a cotangent to itself
+register_pattern(("add", "x", "x"), ("mul", "x", 2))
+
+
+def _constant_factor(node):
+    """``(constant, other)`` of a two-input mul with one constant input."""
+    from tessera.ops.variable import TensorConstant
+
+    if len(node.inputs) != 2:
+        return None
+    a, b = node.inputs
+    if isinstance(a, TensorConstant):
+        return a, b
+    if isinstance(b, TensorConstant):
+        return b, a
+    return None
+
+
+@node_rewriter([Elemwise], tags=["canonicalize"])
+def mul_of_constant_mul(fg, node):
+    """c1 * (c2 * x) -> (c1 * c2) * x, the constants folded into one."""
+    from tessera.ops.math import mul
+
+    if node.op.scalar_fn.name != "mul":
+        return None
+    outer = _constant_factor(node)
+    if outer is None or outer[1].owner is None:
+        return None
+    inner_node = outer[1].owner
+    if (
+        not isinstance(inner_node.op, Elemwise)
+        or inner_node.op.scalar_fn.name != "mul"
+    ):
+        return None
+    inner = _constant_factor(inner_node)
+    if inner is None:
+        return None
+    out = node.outputs[0]
+    new = mul(outer[0].data * inner[0].data, inner[1])
+    if new.dtype != out.dtype or new.type.shape != out.type.shape:
+        return None
+    return [new]
 
 
 @node_rewriter([Elemwise], tags=["canonicalize"])
