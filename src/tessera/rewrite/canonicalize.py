@@ -54,10 +54,7 @@ def mul_of_constant_mul(fg, node):
     if outer is None or outer[1].owner is None:
         return None
     inner_node = outer[1].owner
-    if (
-        not isinstance(inner_node.op, Elemwise)
-        or inner_node.op.scalar_fn.name != "mul"
-    ):
+    if not isinstance(inner_node.op, Elemwise) or inner_node.op.scalar_fn.name != "mul":
         return None
     inner = _constant_factor(inner_node)
     if inner is None:
