@@ -174,6 +174,27 @@ def _half_phi_mask(c):
     )
 
 
+def is_cholesky_factor(var: Variable, lower: bool | None = None) -> bool:
+    """Whether ``var`` is computed by a Cholesky (a ``lower`` one, unless None).
+
+    Backends specialize on it: such a factor has no zero on its diagonal
+    (a successful factorization has a positive one, a failed one raises or
+    is NaN throughout), and its other triangle is zero.
+
+    Examples
+    --------
+    >>> import tessera as ts
+    >>> a = ts.tensor("a", shape=(3, 3))
+    >>> is_cholesky_factor(cholesky(a)), is_cholesky_factor(a)
+    (True, False)
+    """
+    owner = var.owner
+    if owner is None:
+        return False
+    op = getattr(owner.op, "core_op", owner.op)  # through Blockwise
+    return isinstance(op, Cholesky) and (lower is None or op.lower == lower)
+
+
 def cholesky(x, lower: bool = True, on_error: str = "raise") -> Variable:
     """Cholesky factor of symmetric positive definite matrices (..., m, m).
 

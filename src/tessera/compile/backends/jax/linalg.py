@@ -37,6 +37,7 @@ from tessera.ops.linalg.decomposition import (
     CholeskyPullback,
     LUFactor,
     PermutationMatrix,
+    is_cholesky_factor,
 )
 from tessera.ops.linalg.determinant import Det, SLogDet
 from tessera.ops.linalg.expm import Expm
@@ -135,21 +136,6 @@ def _dtype(node):
     return node.outputs[0].type.numpy_dtype
 
 
-def _core(op):
-    return getattr(op, "core_op", op)
-
-
-def _is_cholesky_factor(var) -> bool:
-    """Whether ``var`` is the output of a Cholesky factorization.
-
-    No entry of its diagonal is zero: LAPACK's factorization fails on a
-    pivot that is not positive (or NaN), and a failed factor either raises
-    or is NaN throughout.
-    """
-    owner = var.owner
-    return owner is not None and isinstance(_core(owner.op), Cholesky)
-
-
 @_register(Cholesky)
 def _funcify_cholesky(op: Cholesky, node) -> Callable:
     dt = _dtype(node)
@@ -243,12 +229,12 @@ def _funcify_solve_triangular(op: SolveTriangular, node) -> Callable:
     dt = _dtype(node)
 
     # nothing to check on a unit diagonal, nor on a Cholesky factor's
-    checked = op.unit_diagonal or _is_cholesky_factor(node.inputs[0])
+    unchecked = op.unit_diagonal or is_cholesky_factor(node.inputs[0])
 
     def kernel(a, b):
         a = jnp.asarray(a, dt)
         x = _trsolve(a, jnp.asarray(b, dt), op.lower, op.trans, op.unit_diagonal)
-        if checked:
+        if unchecked:
             return x
         # singular means a zero on the diagonal, as in the NumPy kernel: a
         # check on the n diagonal entries, shared by every solve with `a`

@@ -28,10 +28,13 @@ import numpy as np
 
 from tessera.graph.basic import Apply
 from tessera.graph.op import Op
-from tessera.ops.blockwise import Blockwise
 from tessera.ops.linalg import _kernels as K
 from tessera.ops.linalg import _kernels_pullback as KP
-from tessera.ops.linalg.decomposition import Cholesky, CholeskyPullback
+from tessera.ops.linalg.decomposition import (
+    Cholesky,
+    CholeskyPullback,
+    is_cholesky_factor,
+)
 from tessera.ops.linalg.solve import SolveTriangular
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
@@ -56,17 +59,6 @@ def single_matrix_shapes(node: Apply, core_ndims) -> list[tuple] | None:
             return None
         cores.append(shape[len(shape) - nd :])
     return cores
-
-
-def _is_cholesky_factor(var, lower: bool | None = None) -> bool:
-    """Whether ``var`` is computed by a Cholesky (a ``lower`` one, unless
-    None): its diagonal has no zero (a successful factorization has a
-    positive one, a failed one NaNs), its other triangle is zero."""
-    owner = var.owner
-    if owner is None:
-        return False
-    op = owner.op.core_op if isinstance(owner.op, Blockwise) else owner.op
-    return isinstance(op, Cholesky) and (lower is None or op.lower == lower)
 
 
 @singledispatch
@@ -110,7 +102,7 @@ def _solve_triangular(op: SolveTriangular, node, general):
     dtype = node.outputs[0].type.numpy_dtype
     unit = op.unit_diagonal
     # the diagonal of a Cholesky factor has no zero to report
-    check = not (unit or _is_cholesky_factor(node.inputs[0]))
+    check = not (unit or is_cholesky_factor(node.inputs[0]))
     # a^T is Fortran-ordered: BLAS reads it without a copy, as the other
     # triangle with `trans` flipped
     lower, trans = not op.lower, 1 - op.trans
@@ -178,7 +170,7 @@ def _cholesky_factor_pullback(node):
     dtype = node.outputs[0].type.numpy_dtype
     core = c.type.shape[-2:] + g.type.shape[-2:]
     if (
-        not _is_cholesky_factor(c, lower=True)
+        not is_cholesky_factor(c, lower=True)
         or dtype not in _FLOATS
         or c.type.numpy_dtype != dtype
         or g.type.numpy_dtype != dtype
