@@ -25,7 +25,10 @@ NumPy backend raises glibc's mmap/trim thresholds when it compiles (see
 rather than page-faulted in on every call; the per-matrix loop column gets
 the same benefit, since it runs in the same process.
 
-Run: python benchmarks/linalg.py [--quick] [--kernels]
+Every cell is the median over three passes over all sizes (``--runs``),
+each pass timing the columns in turns.
+
+Run: python benchmarks/linalg.py [--quick] [--runs N] [--kernels]
 ``--kernels`` also measures the kernel crossovers quoted in
 ``src/tessera/ops/linalg/_kernels.py``.
 """
@@ -175,17 +178,28 @@ def _sym(g):
     return 0.5 * (g + np.swapaxes(g, -1, -2))
 
 
-def run(sizes, repeat: int, min_time: float) -> None:
+def run(sizes, repeat: int, min_time: float, runs: int = 1) -> None:
+    """Print the table; with ``runs`` > 1 every cell is the median over that
+    many passes over all sizes (load on a shared machine changes over
+    minutes, longer than one size takes)."""
     jx = jax_functions()
     print(f"\nversions: {versions('tessera', 'numpy', 'scipy', 'jax', 'jaxlib')}")
     print(f"machine: {machine()}")
+    if runs > 1:
+        print(f"\neach time: the median of {runs} passes over all sizes")
     print(
         "\n| workload | batch | n | tessera | per-matrix loop | JAX jit "
         "| tessera-jax | tessera/loop | tessera/JAX | tessera-jax/JAX |"
     )
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for batch, n in sizes:
-        _bench_size(batch, n, jx, repeat, min_time)
+    passes = []
+    for _ in range(runs):
+        passes.append(
+            [r for b, n in sizes for r in _bench_size(b, n, jx, repeat, min_time)]
+        )
+    for k, (name, batch, n, _) in enumerate(passes[0]):
+        times = zip(*[p[k][3] for p in passes])
+        _row(name, batch, n, *[statistics.median(t) for t in times])
     if jx is None:
         print("\n(JAX is not installed: its column is empty; `pip install jax`)")
 
@@ -227,7 +241,7 @@ def _bench_size(batch, n, jx, repeat, min_time):
         fj = tessera_cholesky(batch, n, w, backend="jax")
         np.testing.assert_allclose(np.asarray(fj(cov)[1]), g, rtol=1e-6, atol=1e-8)
         fns.append(lambda: _block(fj(cov)))
-    _row("cholesky+grad", batch, n, *interleaved_medians(fns, repeat, min_time))
+    rows = [("cholesky+grad", batch, n, interleaved_medians(fns, repeat, min_time))]
     # mvnormal logp + grad
     h = tessera_mvnormal(batch, n)
     lp, gmu, gcov = h(x, mu, cov)
@@ -247,7 +261,8 @@ def _bench_size(batch, n, jx, repeat, min_time):
             np.asarray(hj(x, mu, cov)[2]), gcov, rtol=1e-6, atol=1e-8
         )
         fns.append(lambda: _block(hj(x, mu, cov)))
-    _row("mvnormal+grad", batch, n, *interleaved_medians(fns, repeat, min_time))
+    rows.append(("mvnormal+grad", batch, n, interleaved_medians(fns, repeat, min_time)))
+    return rows
 
 
 def _row(name, batch, n, t_ts, t_loop, t_jax=None, t_tsj=None):
@@ -350,9 +365,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats")
     parser.add_argument("--kernels", action="store_true", help="kernel crossovers")
+    parser.add_argument(
+        "--runs", type=int, default=None, help="passes over all sizes (default 3)"
+    )
     args = parser.parse_args()
-    repeat, min_time = (3, 0.05) if args.quick else (7, 0.2)
-    run(SIZES, repeat, min_time)
+    repeat, min_time = (3, 0.05) if args.quick else (5, 0.15)
+    runs = args.runs or (1 if args.quick else 3)
+    run(SIZES, repeat, min_time, runs)
     if args.kernels:
         kernels(repeat, min_time)
 
