@@ -28,6 +28,20 @@ def test_outputs_never_alias_inputs_or_constants():
     np.testing.assert_array_equal(f(np.arange(3.0))[2], [1.0, 2.0])
 
 
+def test_outputs_never_alias_each_other():
+    x = ts.tensor("x", shape=(2, 2))
+    y = x * 2.0
+    L = ts.linalg.cholesky(x)
+    f = ts.function([x], [y, y.T, y, L, ts.linalg.diagonal(L)])
+    y1, yt, y2, l, d = f(4.0 * np.eye(2))
+    y1[0, 1] = 100.0
+    l[0, 0] = 7.0
+    assert yt[1, 0] == 0.0 and y2[0, 1] == 0.0 and d[0] == 2.0
+    # a single view output is not copied
+    g = ts.function([x], y.T)
+    assert ".copy()" not in g.source
+
+
 def test_broadcast_outputs_are_writeable_arrays():
     a = ts.tensor("a", shape=(3,))
     f = ts.function([a], ts.broadcast_to(ts.exp(a), (2, 3)))

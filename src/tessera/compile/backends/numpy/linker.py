@@ -132,11 +132,19 @@ def numpy_link(
         target = out_names[0] if len(out_names) == 1 else ", ".join(out_names)
         lines.append(f"    {target} = {fname}({in_names})\n")
 
+    # memory already handed to the caller in an earlier output: two outputs
+    # must not share it (a view of another output, or the same one twice),
+    # or writing into one result would change the other
+    handed: set[Variable] = set()
+
     def out_expr(var: Variable) -> str:
         expr = ref(var)
         if not isinstance(var.type, TensorType):
             return expr
-        if var.owner is None or _aliases_input(var) or _read_only_view(var):
+        base = _view_base(var)
+        again = base in handed
+        handed.add(base)
+        if var.owner is None or again or _aliases_input(var) or _read_only_view(var):
             return f"{expr}.copy()"
         if var.ndim == 0:
             return f"_asarray({expr})"
