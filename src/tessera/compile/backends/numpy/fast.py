@@ -138,6 +138,13 @@ def _funcify_single_matrix(op: Op, node) -> Callable:
     return general if fast is None else fast
 
 
+def _flat_diagonal(offset: int, n: int, k: int) -> slice:
+    """The ``k`` entries of diagonal ``offset`` in a flattened (m, n) matrix:
+    every (n + 1)-th entry from its first."""
+    start = offset if offset >= 0 else -offset * n
+    return slice(start, start + (k - 1) * (n + 1) + 1, n + 1)
+
+
 @numpy_funcify.register(AllocDiag)
 def _funcify_alloc_diag(op: AllocDiag, node) -> Callable:
     perform = _default(op, node)
@@ -147,9 +154,7 @@ def _funcify_alloc_diag(op: AllocDiag, node) -> Callable:
     m, n = (int(s) for s in sizes)
     off = op.offset
     k = max(0, min(m if off >= 0 else m + off, n - off if off >= 0 else n))
-    # diagonal `offset` is every (n + 1)-th entry of the flat matrix
-    start = off if off >= 0 else -off * n
-    diag = slice(start, start + (k - 1) * (n + 1) + 1, n + 1)
+    diag = _flat_diagonal(off, n, k)
     dtype = node.outputs[0].type.numpy_dtype
 
     def run(v, rows, cols):
@@ -172,10 +177,8 @@ def _funcify_extract_diag(op: ExtractDiag, node) -> Callable:
     if m is None or n is None or k is None or not k:
         return perform
     off = op.offset
-    # diagonal `offset` is every (n + 1)-th entry of the flat matrix: a
-    # strided view, a third of the cost of np.diagonal and its copy
-    start = off if off >= 0 else -off * n
-    diag = slice(start, start + (k - 1) * (n + 1) + 1, n + 1)
+    # a strided view: a third of the cost of np.diagonal and its copy
+    diag = _flat_diagonal(off, n, k)
     nd = x.ndim
 
     def run(x):
