@@ -73,6 +73,47 @@ def test_float32_and_non_contiguous_inputs(rng):
     np.testing.assert_allclose(got, want, rtol=1e-3, atol=1e-4)
 
 
+@pytest.mark.parametrize(
+    "batch_c, batch_g, n", [((), (), 112), ((2,), (2,), 150), ((2, 1), (1, 2), 129)]
+)
+def test_blocked_pullback_matches_scipy(batch_c, batch_g, n, rng):
+    # from BLOCKED_MIN_N on, every matrix goes the blocked reverse-mode way
+    assert n >= KP.BLOCKED_MIN_N
+    c, g = _factor_and_cotangent(rng, batch_c, batch_g, n)
+    got = KP.cholesky_pullback(c, g, F64)
+    np.testing.assert_allclose(got, _reference(c, g), rtol=1e-9, atol=1e-11)
+    one = KP.cholesky_pullback_one(c[(0,) * len(batch_c)], g[(0,) * len(batch_g)], F64)
+    np.testing.assert_allclose(one, got[(0,) * len(got.shape[:-2])], rtol=1e-12)
+    # float32, a Fortran-ordered factor and a transposed cotangent
+    got32 = KP.cholesky_pullback(
+        np.asfortranarray(c.astype(np.float32)),
+        np.ascontiguousarray(g.swapaxes(-1, -2)).swapaxes(-1, -2).astype(np.float32),
+        np.float32,
+    )
+    assert got32.dtype == np.float32
+    np.testing.assert_allclose(got32, got, rtol=2e-3, atol=2e-3 * abs(got).max())
+
+
+@pytest.fixture
+def small_blocks(monkeypatch):
+    # blocks of at most 4 from n = 5 on: uneven splits and many block steps
+    monkeypatch.setattr(KP, "BLOCK", 4)
+    monkeypatch.setattr(KP, "BLOCKED_MIN_N", 5)
+
+
+@pytest.mark.parametrize("n", [5, 9, 13])
+def test_blocked_pullback_with_small_blocks(small_blocks, n, rng):
+    c, g = _factor_and_cotangent(rng, (3,), (3,), n)
+    got = KP._cholesky_pullback_loop(c, g, F64)
+    np.testing.assert_allclose(got, _reference(c, g), rtol=1e-10, atol=1e-12)
+
+
+def test_blocked_pullback_gradient(small_blocks, rng):
+    # the op's own pullback (second order) over the blocked kernel
+    c, g = _factor_and_cotangent(rng, (2,), (2,), 7)
+    check_grad(_pullback, [c, g])
+
+
 @pytest.mark.parametrize("batch", [(6,), (2, 3)])
 def test_triangular_inverse(batch, rng):
     c = triangular(rng, batch, 5, lower=True, junk=True)
