@@ -141,11 +141,15 @@ def test_float_dtype_rule():
 def test_cholesky_paths_agree_and_locate_failures(gufunc, rng, monkeypatch):
     if not gufunc:  # the per-matrix LAPACK fallback
         monkeypatch.setattr(K, "_gu", None)
-    for n in (5, 100):
+    # below and from CHOLESKY_LOOP_MIN_N (the gufunc, potrf per matrix)
+    for n in (5, 100, K.CHOLESKY_LOOP_MIN_N):
         a = spd(rng, (3,), n)
         a[1] = -a[1]
         for lower in (True, False):
-            got = K.cholesky(a, lower, F64, "nan")
+            # junk in the triangle that is not read
+            junk = rng.standard_normal(a.shape)
+            a_junk = a + (np.triu(junk, 1) if lower else np.tril(junk, -1))
+            got = K.cholesky(a_junk, lower, F64, "nan")
             assert np.isnan(got[1]).all()
             ref = np.linalg.cholesky(a[[0, 2]])
             want = ref if lower else np.swapaxes(ref, -1, -2)

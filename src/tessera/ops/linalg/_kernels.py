@@ -45,7 +45,13 @@ ON_ERROR = ("raise", "nan")
 # and SciPy wheels each bundle their own OpenBLAS, and when a graph
 # alternates NumPy matmuls with SciPy level-3 calls on large matrices the two
 # thread pools fight over the cores (a 2-3x slowdown on 2 cores; setting
-# OPENBLAS_NUM_THREADS=1 avoids it). So cholesky always uses the gufunc.
+# OPENBLAS_NUM_THREADS=1 avoids it).
+# Measured again with OPENBLAS_NUM_THREADS=1 (potrf per matrix on a C-ordered
+# matrix's transpose, as below; median ms, gufunc vs loop):
+#   (64,64) 0.96 vs 0.95-1.8  (32,96) 1.9 vs 2.2  (16,128) 2.3 vs 1.7
+#   (16,192) 5.6 vs 4.7  (16,256) 13.0 vs 5.4  (1,512) 6.2 vs 2.3
+# NumPy's gufunc falls behind SciPy's potrf for large matrices, so from
+# CHOLESKY_LOOP_MIN_N on cholesky calls potrf per matrix; below, the gufunc.
 #
 # Triangular solve: the batch-vectorized substitution below (one NumPy
 # statement per row) against BLAS per matrix. Vector right-hand side, BLAS
@@ -60,6 +66,9 @@ ON_ERROR = ("raise", "nan")
 #                  (16,128,128) 4.4 vs 1.6 ms  (16,256,256) 27 vs 10 ms
 # fitted by the cost model of `_trsm_loop_wins` (microseconds). Solving with
 # np.linalg.solve (LU, O(n^3)) never wins: 4.8 ms at (4096, 8, 8).
+
+
+CHOLESKY_LOOP_MIN_N = 128
 
 
 def _trsm_loop_wins(nbatch: int, n: int, k: int) -> bool:
@@ -237,11 +246,15 @@ def cholesky(a, lower: bool, dtype: np.dtype, on_error: str, op: str = "cholesky
                 [out],
             )
         return out
-    if _gu is None:  # NumPy moved its gufuncs: per-matrix LAPACK
+    if _gu is None or n >= CHOLESKY_LOOP_MIN_N:
+        # per-matrix LAPACK, on transposes like the single-matrix case
         potrf = lapack("potrf", dtype)
-        (out,), bad = per_matrix(
-            lambda m: potrf(m, lower=lower, clean=1), [(a, 2)], [(n, n)], dtype
-        )
+
+        def one(m):
+            c, info = potrf(m.T, lower=not lower, clean=1)
+            return c.T, info
+
+        (out,), bad = per_matrix(one, [(a, 2)], [(n, n)], dtype)
         report(op, bad, "not positive definite", on_error, [out])
         return out
     fn = _gu.cholesky_lo if lower else _gu.cholesky_up
