@@ -606,6 +606,7 @@ def test_linalg(rng):
             "inv": la.inv(g),
             "pinv": la.pinv(t),
             "pinv wide": la.pinv(w),
+            "cholesky_inverse": la.cholesky_inverse(c),
             "det": la.det(g),
             "slogdet": sign * logdet,
             "eigvalsh": la.eigvalsh(s),

@@ -1,11 +1,13 @@
-"""inv and pinv: values, gradients, singular matrices."""
+"""inv, pinv and cholesky_inverse: values, gradients, singular matrices."""
 
 import numpy as np
 import pytest
 
 import tessera as ts
+from tessera.ops.linalg import _kernels_pullback as KP
+from tessera.testing import compare_backends
 
-from .cases import BATCHES, check_grad, evaluate, general, per_element
+from .cases import BATCHES, check_grad, evaluate, general, per_element, triangular
 
 
 @pytest.mark.parametrize("batch", BATCHES)
@@ -54,3 +56,76 @@ def test_pinv_rtol_drops_small_singular_values():
 @pytest.mark.parametrize("batch", BATCHES)
 def test_pinv_gradient(batch, shape, rng):
     check_grad(ts.linalg.pinv, [rng.standard_normal(tuple(batch) + shape)])
+
+
+def _cho_inv_reference(c, lower):
+    def one(c):
+        f = np.tril(c) if lower else np.triu(c)
+        return np.linalg.inv(f @ f.T if lower else f.T @ f)
+
+    return per_element(one, [c], [2])
+
+
+@pytest.fixture(params=["per matrix", "batched"])
+def cho_inv_path(request, monkeypatch):
+    # both kernels: LAPACK potri per matrix, or a batched triangular inverse
+    monkeypatch.setattr(
+        KP, "_pullback_loop_wins", lambda nb, n: request.param == "per matrix"
+    )
+    return request.param
+
+
+@pytest.mark.parametrize("lower", [True, False])
+@pytest.mark.parametrize("batch", BATCHES)
+def test_cholesky_inverse_matches_numpy(batch, lower, cho_inv_path, rng):
+    # junk in the other triangle: only the factor's is read
+    c = triangular(rng, batch, 4, lower=lower, junk=True)
+    got = evaluate(lambda x: ts.linalg.cholesky_inverse(x, lower=lower), [c])
+    np.testing.assert_allclose(got, _cho_inv_reference(c, lower), rtol=1e-10)
+    np.testing.assert_array_equal(got, np.swapaxes(got, -1, -2))
+
+
+@pytest.mark.parametrize("lower", [True, False])
+@pytest.mark.parametrize("batch", BATCHES)
+def test_cholesky_inverse_gradient(batch, lower, rng):
+    c = triangular(rng, batch, 3, lower=lower, junk=False)
+    check_grad(lambda x: ts.linalg.cholesky_inverse(x, lower=lower), [c])
+
+
+def test_cholesky_inverse_of_a_cholesky_factor(rng):
+    from .cases import spd
+
+    a = spd(rng, (2, 3), 5)
+    got = evaluate(lambda x: ts.linalg.cholesky_inverse(ts.linalg.cholesky(x)), [a])
+    np.testing.assert_allclose(got, np.linalg.inv(a), rtol=1e-10, atol=1e-12)
+
+
+def test_cholesky_inverse_backends_agree(rng):
+    for lower in (True, False):
+        c = triangular(rng, (3,), 4, lower=lower, junk=True)
+        compare_backends(
+            lambda x, lower=lower: ts.linalg.cholesky_inverse(x, lower=lower),
+            [c],
+            rtol=1e-8,
+            atol=1e-10,
+        )
+
+
+def test_cholesky_inverse_singular_factor(cho_inv_path, rng):
+    c = triangular(rng, (2, 2), 3, lower=True, junk=False)
+    c[1, 0, 2, 2] = 0.0
+    with pytest.raises(
+        np.linalg.LinAlgError,
+        match=r"cholesky_inverse: matrix at batch index \(1, 0\) is singular",
+    ):
+        evaluate(ts.linalg.cholesky_inverse, [c])
+    got = evaluate(lambda x: ts.linalg.cholesky_inverse(x, on_error="nan"), [c])
+    assert np.isnan(got[1, 0]).all() and not np.isnan(got[[0, 1], [1, 1]]).any()
+    np.testing.assert_allclose(got[0], _cho_inv_reference(c[0], True), rtol=1e-10)
+
+
+def test_cholesky_inverse_bad_input():
+    with pytest.raises(ValueError, match=r"cholesky_inverse: expected a square"):
+        ts.linalg.cholesky_inverse(ts.tensor("c", shape=(2, 3, 4)))
+    with pytest.raises(ValueError, match="on_error"):
+        ts.linalg.cholesky_inverse(np.eye(2), on_error="ignore")

@@ -17,7 +17,7 @@ array([1., 2.])
 from tessera.ops.linalg.decomposition import cholesky, lu_factor, qr
 from tessera.ops.linalg.determinant import det, slogdet
 from tessera.ops.linalg.expm import expm
-from tessera.ops.linalg.inverse import inv, pinv
+from tessera.ops.linalg.inverse import cholesky_inverse, inv, pinv
 from tessera.ops.linalg.solve import cho_solve, lu_solve, solve, solve_triangular
 from tessera.ops.linalg.spectral import eigh, eigvalsh, svd
 from tessera.ops.linalg.structure import (
@@ -36,6 +36,7 @@ __all__ = [
     "block_diag",
     "cho_solve",
     "cholesky",
+    "cholesky_inverse",
     "det",
     "diag",
     "diag_embed",

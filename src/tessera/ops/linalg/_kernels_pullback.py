@@ -35,7 +35,15 @@ from functools import lru_cache
 
 import numpy as np
 
-from tessera.ops.linalg._kernels import as_float, batch_shape, broadcast_batch, lapack
+from tessera.ops.linalg._kernels import (
+    as_float,
+    batch_shape,
+    broadcast_batch,
+    lapack,
+    per_matrix,
+    report,
+    symmetrize_from,
+)
 
 
 @lru_cache(maxsize=64)
@@ -242,3 +250,39 @@ def cholesky_pullback(c, g, dtype: np.dtype, triangular: bool = False) -> np.nda
         return _cholesky_pullback_loop(c, g, dtype)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         return _cholesky_pullback_batched(c, g, dtype, triangular)
+
+
+def cholesky_inverse(c, lower: bool, dtype: np.dtype, on_error: str) -> np.ndarray:
+    """``a^{-1}`` from the Cholesky factor ``c`` of ``a`` (..., n, n).
+
+    ``a = c c^T`` for a ``lower`` factor, ``c^T c`` for an upper one; only
+    that triangle of ``c`` is read. A zero on its diagonal (a singular
+    factor) raises or gives NaN for that batch element, per ``on_error``.
+    Kernels as for :func:`cholesky_pullback`: LAPACK ``potri`` per matrix
+    (a third of the flops of two triangular solves), or a batched
+    triangular inverse and one batched matmul for many small matrices.
+    """
+    dtype = np.dtype(dtype)
+    c = as_float(c, dtype)
+    n = c.shape[-1]
+    nbatch = math.prod(c.shape[:-2])
+    if n == 0 or nbatch == 0:
+        return np.zeros(c.shape, dtype)
+    if _pullback_loop_wins(nbatch, n):
+        potri = lapack("potri", dtype)
+
+        def one(m):
+            # on the transpose (Fortran-ordered), the other triangle
+            x, info = potri(m.T, lower=not lower)
+            return x.T, info
+
+        (out,), bad = per_matrix(one, [(c, 2)], [(n, n)], dtype)
+        out = symmetrize_from(out, lower)
+    else:
+        t = c if lower else np.swapaxes(c, -1, -2)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            k = tri_inv_lower(t)
+            out = np.matmul(np.swapaxes(k, -1, -2), k)
+        bad = (np.diagonal(t, axis1=-2, axis2=-1) == 0).any(axis=-1)
+    report("cholesky_inverse", bad, "singular", on_error, [out])
+    return out

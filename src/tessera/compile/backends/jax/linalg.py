@@ -41,7 +41,7 @@ from tessera.ops.linalg.decomposition import (
 )
 from tessera.ops.linalg.determinant import Det, SLogDet
 from tessera.ops.linalg.expm import Expm
-from tessera.ops.linalg.inverse import Inv, Pinv
+from tessera.ops.linalg.inverse import CholeskyInverse, Inv, Pinv
 from tessera.ops.linalg.solve import CholeskySolve, LUSolve, Solve, SolveTriangular
 from tessera.ops.linalg.spectral import SVD, Eigh, Eigvalsh
 from tessera.ops.linalg.structure import AllocDiag, ExtractDiag, Triangle
@@ -357,6 +357,26 @@ def _funcify_inv(op: Inv, node) -> Callable:
     def run(a):
         out = jnp.linalg.inv(jnp.asarray(a, dt))
         return _failures(out, "inv", "singular", op.on_error)
+
+    return run
+
+
+@_register(CholeskyInverse)
+def _funcify_cholesky_inverse(op: CholeskyInverse, node) -> Callable:
+    dt = _dtype(node)
+    # a Cholesky factor has no zero on its diagonal: nothing to check
+    unchecked = is_cholesky_factor(node.inputs[0])
+
+    def run(c):
+        c = jnp.asarray(c, dt)
+        t = c if op.lower else _mT(c)
+        eye = jnp.broadcast_to(jnp.eye(t.shape[-1], dtype=dt), t.shape)
+        k = _lax.triangular_solve(t, eye, left_side=True, lower=True)  # t^{-1}
+        out = _mT(k) @ k
+        if unchecked:
+            return out
+        zero = jnp.any(jnp.diagonal(t, axis1=-2, axis2=-1) == 0, axis=-1)
+        return _failures(out, "cholesky_inverse", "singular", op.on_error, zero)
 
     return run
 
