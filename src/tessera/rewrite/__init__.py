@@ -9,6 +9,7 @@ from tessera.rewrite import (  # noqa: F401  (modules register their rewrites)
     canonicalize,
     constant_folding,
     linalg,
+    linalg_pullback,
     merge,
     shape,
     stabilize,

@@ -40,9 +40,7 @@ from tessera.ops.linalg._kernels import (
     batch_shape,
     broadcast_batch,
     lapack,
-    per_matrix,
     report,
-    symmetrize_from,
 )
 
 
@@ -252,37 +250,75 @@ def cholesky_pullback(c, g, dtype: np.dtype, triangular: bool = False) -> np.nda
         return _cholesky_pullback_batched(c, g, dtype, triangular)
 
 
+@lru_cache(maxsize=64)
+def lower_half_diag_mask(n: int, dtype) -> np.ndarray:
+    """(n, n) mask: 1 below the diagonal, 1/2 on it, 0 above (read-only)."""
+    mask = (np.tril(np.ones((n, n)), -1) + 0.5 * np.eye(n)).astype(dtype)
+    mask.flags.writeable = False
+    return mask
+
+
+# cholesky_inverse of one matrix: LAPACK potri (OpenBLAS: trtri, then lauum)
+# up to POTRI_MAX_N; above, the blocked pullback of a diagonal cotangent,
+# c^{-T} c^{-1} = pullback(c, diag(2 / diag(c))), since OpenBLAS's trtri is
+# slow there (OPENBLAS_NUM_THREADS=1, median us, potri vs pullback):
+# n = 64: 65 vs 139; 128: 304 vs 497; 192: 715 vs 976; 256: 1550 vs 1230.
+POTRI_MAX_N = 224
+
+
 def cholesky_inverse(c, lower: bool, dtype: np.dtype, on_error: str) -> np.ndarray:
     """``a^{-1}`` from the Cholesky factor ``c`` of ``a`` (..., n, n).
 
     ``a = c c^T`` for a ``lower`` factor, ``c^T c`` for an upper one; only
     that triangle of ``c`` is read. A zero on its diagonal (a singular
     factor) raises or gives NaN for that batch element, per ``on_error``.
-    Kernels as for :func:`cholesky_pullback`: LAPACK ``potri`` per matrix
-    (a third of the flops of two triangular solves), or a batched
-    triangular inverse and one batched matmul for many small matrices.
+    Kernels as for :func:`cholesky_pullback`: per matrix, LAPACK ``potri``
+    (a third of the flops of two triangular solves); for many small
+    matrices a batched triangular inverse and one batched matmul.
     """
     dtype = np.dtype(dtype)
     c = as_float(c, dtype)
+    if not lower:  # c^T c = l l^T with l = c^T
+        c = np.swapaxes(c, -1, -2)
     n = c.shape[-1]
-    nbatch = math.prod(c.shape[:-2])
+    batch = c.shape[:-2]
+    nbatch = math.prod(batch)
     if n == 0 or nbatch == 0:
         return np.zeros(c.shape, dtype)
-    if _pullback_loop_wins(nbatch, n):
-        potri = lapack("potri", dtype)
-
-        def one(m):
-            # on the transpose (Fortran-ordered), the other triangle
-            x, info = potri(m.T, lower=not lower)
-            return x.T, info
-
-        (out,), bad = per_matrix(one, [(c, 2)], [(n, n)], dtype)
-        out = symmetrize_from(out, lower)
-    else:
-        t = c if lower else np.swapaxes(c, -1, -2)
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            k = tri_inv_lower(t)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if _pullback_loop_wins(nbatch, n):
+            out, bad = _cholesky_inverse_loop(c.reshape((nbatch, n, n)), dtype)
+            out, bad = out.reshape(c.shape), bad.reshape(batch)
+        else:
+            k = tri_inv_lower(c)
             out = np.matmul(np.swapaxes(k, -1, -2), k)
-        bad = (np.diagonal(t, axis1=-2, axis2=-1) == 0).any(axis=-1)
+            bad = (np.diagonal(c, axis1=-2, axis2=-1) == 0).any(axis=-1)
     report("cholesky_inverse", bad, "singular", on_error, [out])
     return out
+
+
+def _cholesky_inverse_loop(c, dtype):
+    nbatch, n = c.shape[0], c.shape[-1]
+    out = np.empty(c.shape, dtype)
+    bad = np.zeros(nbatch, dtype=bool)
+    if n > POTRI_MAX_N:
+        trmm, trsm = lapack("trmm", dtype, "blas"), lapack("trsm", dtype, "blas")
+        mask = half_phi_mask(n, dtype)
+        for i in range(nbatch):
+            d = np.diagonal(c[i])
+            bad[i] = not d.all()
+            pullback_one(c[i], np.diag(2.0 / d), trmm, trsm, mask, out[i])
+        return out, bad
+    potri = lapack("potri", dtype)
+    mask = lower_half_diag_mask(n, dtype)
+    scratch = np.empty((n, n), dtype)
+    for i in range(nbatch):
+        o = out[i]
+        o[...] = c[i]
+        # in place on the Fortran-ordered transpose: its upper triangle is
+        # c's lower one, and the result lands in o's lower triangle
+        _, info = potri(o.T, lower=0, overwrite_c=1)
+        bad[i] = info > 0
+        np.multiply(o, mask, out=scratch)
+        np.add(scratch, scratch.T, out=o)
+    return out, bad

@@ -35,6 +35,7 @@ from tessera.ops.linalg.decomposition import (
     CholeskyPullback,
     is_cholesky_factor,
 )
+from tessera.ops.linalg.inverse import CholeskyInverse
 from tessera.ops.linalg.solve import SolveTriangular
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
@@ -88,6 +89,30 @@ def _cholesky(op: Cholesky, node, general):
         if info:
             return general(a)  # raises, or fills with NaN, as asked
         return c.T.reshape(shape)
+
+    return run
+
+
+@linalg_funcify.register(CholeskyInverse)
+def _cholesky_inverse(op: CholeskyInverse, node, general):
+    cores = single_matrix_shapes(node, [2])
+    if cores is None or not 0 < cores[0][-1] <= KP.POTRI_MAX_N:
+        return None
+    n = cores[0][-1]
+    shape = node.outputs[0].type.shape
+    dtype = node.outputs[0].type.numpy_dtype
+    potri = K.lapack("potri", dtype)
+    mask = KP.lower_half_diag_mask(n, dtype)
+    lower = op.lower
+
+    def run(c):
+        m = c.reshape(n, n)
+        # the upper factor u (a = u^T u): Fortran-ordered for a lower c
+        x, info = potri(m.T if lower else m, lower=0)
+        if info:
+            return general(c)  # a zero on the diagonal: raises, or NaN
+        p = x.T * mask  # the inverse is in x's upper triangle
+        return (p + p.T).reshape(shape)
 
     return run
 
