@@ -23,7 +23,7 @@ from tessera.config import config
 from tessera.graph.basic import Variable
 from tessera.ops import math as tm
 from tessera.ops.basic import as_tensor
-from tessera.ops.shape import broadcast_to, expand_dims, shape_tuple, squeeze
+from tessera.ops.shape import broadcast_to, shape_tuple
 from tessera.ppl.distributions.base import static_value
 from tessera.random.op import RandomVariable
 
@@ -175,12 +175,14 @@ def chol_logdet(chol: Variable) -> Variable:
 def mahalanobis_sq(delta: Variable, chol: Variable) -> Variable:
     """``delta^T (L L^T)^{-1} delta`` for vectors ``(..., n)``; batches broadcast.
 
-    One batched triangular solve with the vectors as single-column matrices.
+    One batched triangular solve with vector right-hand sides (whose
+    gradient the ``linalg_pullback`` rewrite puts in closed form when
+    ``chol`` is a Cholesky factor).
     """
     from tessera.ops import linalg
 
-    z = linalg.solve_triangular(chol, expand_dims(delta, -1), lower=True)
-    return tm.square(squeeze(z, -1)).sum(axis=-1)
+    z = linalg.solve_triangular(chol, delta, lower=True, b_ndim=1)
+    return tm.square(z).sum(axis=-1)
 
 
 # --- distributions used inside other distributions -------------------------------------
