@@ -1,6 +1,7 @@
 """The NumPy linker: straight-line source, and no aliasing of caller arrays."""
 
 import numpy as np
+import pytest
 
 import tessera as ts
 
@@ -48,3 +49,47 @@ def test_broadcast_outputs_are_writeable_arrays():
     out = f(np.zeros(3))
     out[0, 0] = 5.0  # a read-only stride-0 view would refuse this
     np.testing.assert_array_equal(out, [[5.0, 1.0, 1.0], [1.0, 1.0, 1.0]])
+
+
+def _reused(f):
+    """Names of the variables whose buffers take a later result (``out=``)."""
+    lines = f.source.splitlines()
+    return [ln.split("out=")[1].rstrip(")") for ln in lines if "out=" in ln]
+
+
+def test_elementwise_chains_reuse_dead_buffers():
+    x = ts.tensor("x", shape=(3, 4))
+    y = ts.tensor("y", shape=(4,))
+    f = ts.function([x, y], ts.log1p(ts.exp(x) * 2.0) + y, rewrites="none")
+    # the product, log1p and the sum all land in exp's buffer
+    assert _reused(f) == ["v0_0", "v1_0", "v2_0"]
+    xv, yv = np.arange(12.0).reshape(3, 4) / 10, np.arange(4.0)
+    np.testing.assert_allclose(f(xv, yv), np.log1p(np.exp(xv) * 2.0) + yv)
+
+
+# outputs built from e = exp(x) (v0_0), whose buffer must not take a result
+STILL_NEEDED = {
+    "read twice": lambda e: [e * 2.0 + e],
+    "an output": lambda e: [e, e * 2.0],
+    "a view taken": lambda e: [e * 2.0 + e[::-1]],
+    "broadcast": lambda e: [e + ts.ones((3, 3))],
+    "a new dtype": lambda e: [e > 1.0],
+}
+
+
+@pytest.mark.parametrize("name", STILL_NEEDED)
+def test_buffers_still_needed_are_not_reused(name):
+    x = ts.tensor("x", shape=(3,))
+    outs = STILL_NEEDED[name](ts.exp(x))
+    f = ts.function([x], outs, rewrites="none")
+    assert "v0_0" not in _reused(f), f.source
+    xv = np.array([0.0, 1.0, 2.0])
+    want = ts.function([x], outs, backend="jax")(xv)
+    for got, w in zip(f(xv), want):
+        np.testing.assert_allclose(got, w, rtol=1e-12)
+
+
+def test_unknown_shapes_are_not_reused():
+    x = ts.tensor("x", shape=(None,))
+    f = ts.function([x], ts.exp(x) * 2.0, rewrites="none")
+    assert not _reused(f)

@@ -53,6 +53,29 @@ def _read_only_view(var: Variable) -> bool:
     return False
 
 
+def _owns_result(fg: FunctionGraph, var: Variable) -> bool:
+    """Whether a ufunc's result ``var`` is memory no one else sees: a static
+    array (not a NumPy scalar) that only one node reads, and not an output."""
+    t = var.type
+    if not isinstance(t, TensorType) or t.ndim == 0 or None in t.shape:
+        return False
+    clients = fg.clients.get(var, ())
+    return len({id(c) for c, _ in clients}) == 1 and all(
+        c != "output" for c, _ in clients
+    )
+
+
+def _reusable_input(fg: FunctionGraph, node, owned: set) -> Variable | None:
+    """An input of the elementwise ``node`` whose buffer can take its result
+    (``out=``): owned by the graph, read by this node only, of the result's
+    exact type (so no broadcasting and no casting)."""
+    out = node.outputs[0]
+    for x in node.inputs:
+        if x in owned and x.type == out.type:
+            return x
+    return None
+
+
 def _make_filter(var: Variable, k: int):
     label = var.name or f"#{k}"
     t = var.type
@@ -121,15 +144,22 @@ def numpy_link(
             "as an input of the function"
         )
 
+    owned: set[Variable] = set()  # fresh ufunc results, used by one node only
     for j, node in enumerate(fg.toposort()):
         fname = f"f{j}"
-        ns[fname] = numpy_funcify(node.op, node)
+        ns[fname] = fn = numpy_funcify(node.op, node)
         in_names = ", ".join(ref(i) for i in node.inputs)
         out_names = []
         for k, out in enumerate(node.outputs):
             names[out] = f"v{j}_{k}"
             out_names.append(names[out])
         target = out_names[0] if len(out_names) == 1 else ", ".join(out_names)
+        if isinstance(fn, np.ufunc) and len(node.outputs) == 1:
+            reuse = _reusable_input(fg, node, owned)
+            if reuse is not None:
+                in_names += f", out={ref(reuse)}"
+            if _owns_result(fg, node.outputs[0]):
+                owned.add(node.outputs[0])
         lines.append(f"    {target} = {fname}({in_names})\n")
 
     # memory already handed to the caller in an earlier output: two outputs
