@@ -66,6 +66,25 @@ CASES = {
         False,
         True,
     ),
+    "outer, per-batch scale": (
+        lambda c, z: _outer(_solve_t(c, z.sum(axis=-1, keepdims=True) * z), 2.0 * z),
+        True,
+        False,
+    ),
+    "outer, broadcast per-batch scale": (
+        lambda c, z: _outer(
+            -_solve_t(c, ts.broadcast_to(ts.exp(z[..., :1]), z.shape) * z), z
+        ),
+        True,
+        False,
+    ),
+    "diag, per-batch": (
+        lambda c, z: L.diag_embed(
+            (z[..., :1] + L.diagonal(c)[..., :1]) / L.diagonal(c)
+        ),
+        True,
+        True,
+    ),
     "col and row swapped": (lambda c, z: _outer(z, _solve_t(c, z)), False, False),
     "another right-hand side": (
         lambda c, z: _outer(_solve_t(c, z), z * z),
@@ -156,3 +175,34 @@ def test_second_order_through_the_closed_form():
         return (g * w).sum()
 
     verify_grad(fn, [_spd(rng, (), N)])
+
+
+def test_masked_gaussian_log_density():
+    # as the ppl writes it: where(valid, logp, -inf) makes the cotangent's
+    # scale a per-batch variable, zero for the invalid elements
+    rng = np.random.default_rng(3)
+    xv = rng.normal(size=(4, N))
+    xv[1] = -np.abs(xv[1])
+    cv = _spd(rng, (4,), N)
+    x, cov = ts.tensor("x", shape=xv.shape), ts.tensor("cov", shape=cv.shape)
+    c = L.cholesky(cov)
+    z = L.solve_triangular(c, x, lower=True, b_ndim=1)
+    raw = -0.5 * (z * z).sum(axis=-1) - ts.log(L.diagonal(c)).sum(axis=-1)
+    logp = ts.where(x.sum(axis=-1) > -1.0, raw, -np.inf).sum()
+    outs = [logp, ts.grad(logp, cov)]
+    fast = ts.function([x, cov], outs)
+    names = _core_names(fast)
+    assert "CholeskyPullback" not in names and "CholeskyInverse" in names
+    plain = ts.function([x, cov], outs, rewrites="none")
+    for g, p in zip(fast(xv, cv), plain(xv, cv)):
+        np.testing.assert_allclose(g, p, rtol=1e-9, atol=1e-12)
+    assert not fast(xv, cv)[1][1].any()  # the masked element has no gradient
+
+
+def test_not_on_the_jax_backend():
+    # XLA's CPU runtime may deadlock running cholesky_inverse's solves beside
+    # the log-density's own: the JAX backend keeps the pullback
+    x, cov = ts.tensor("x", shape=(3, N)), ts.tensor("cov", shape=(3, N, N))
+    logp = _logp(x, 0.0, cov)
+    names = _core_names(ts.function([x, cov], ts.grad(logp, cov), backend="jax"))
+    assert "CholeskyPullback" in names and "CholeskyInverse" not in names

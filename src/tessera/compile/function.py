@@ -164,8 +164,9 @@ def function(
         )
     fg = FunctionGraph(inputs, all_outputs, clone=True)
     from tessera.rewrite import rewrite_graph
+    from tessera.rewrite.basic import BACKEND_EXCLUDES
 
-    rewrite_graph(fg, rewrites)
+    rewrite_graph(fg, rewrites, exclude=BACKEND_EXCLUDES[backend])
     if backend == "numpy":
         from tessera.compile.backends.numpy import numpy_link
 

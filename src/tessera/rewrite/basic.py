@@ -27,6 +27,10 @@ MODES: dict[str, tuple[str, ...]] = {
 }
 
 
+# tags of node rewriters a backend does not run
+BACKEND_EXCLUDES: dict[str, tuple[str, ...]] = {"numpy": (), "jax": ("not_jax",)}
+
+
 @dataclass
 class NodeRewriter:
     fn: Callable
@@ -52,11 +56,11 @@ class RewriteDB:
     def register_pass(self, name: str, fn: Callable, tags: Iterable[str]) -> None:
         self.graph_passes[name] = (fn, frozenset(tags))
 
-    def select(self, tags: Iterable[str]):
-        tags = set(tags)
+    def select(self, tags: Iterable[str], exclude: Iterable[str] = ()):
+        tags, exclude = set(tags), set(exclude)
         by_class: dict[type, list[NodeRewriter]] = defaultdict(list)
         for r in self.node_rewriters:
-            if r.tags & tags:
+            if r.tags & tags and not r.tags & exclude:
                 for cls in r.tracks:
                     by_class[cls].append(r)
         passes = [fn for fn, t in self.graph_passes.values() if t & tags]
@@ -100,13 +104,20 @@ def _lookup(by_class, op, cache) -> list[NodeRewriter]:
     return found
 
 
-def rewrite_graph(fg: FunctionGraph, mode="fast_run", max_iterations: int = 50):
+def rewrite_graph(
+    fg: FunctionGraph,
+    mode="fast_run",
+    max_iterations: int = 50,
+    exclude: Iterable[str] = (),
+):
     """Rewrite ``fg`` in place until no rewrite applies (or ``max_iterations``).
 
-    ``mode`` is a name from :data:`MODES` or an explicit list of tags.
+    ``mode`` is a name from :data:`MODES` or an explicit list of tags;
+    node rewriters with a tag in ``exclude`` do not run (a backend's
+    :data:`BACKEND_EXCLUDES`).
     """
     tags = MODES[mode] if isinstance(mode, str) else tuple(mode)
-    by_class, passes = REWRITES.select(tags)
+    by_class, passes = REWRITES.select(tags, exclude)
     lookup_cache: dict = {}
     for _ in range(max_iterations):
         changed = False
