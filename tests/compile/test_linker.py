@@ -58,12 +58,15 @@ def _reused(f):
 
 
 def test_elementwise_chains_reuse_dead_buffers():
-    x = ts.tensor("x", shape=(3, 4))
-    y = ts.tensor("y", shape=(4,))
+    x = ts.tensor("x", shape=(30, 40))
+    y = ts.tensor("y", shape=(40,))
     f = ts.function([x, y], ts.log1p(ts.exp(x) * 2.0) + y, rewrites="none")
     # the product, log1p and the sum all land in exp's buffer
     assert _reused(f) == ["v0_0", "v1_0", "v2_0"]
-    xv, yv = np.arange(12.0).reshape(3, 4) / 10, np.arange(4.0)
+    # not for small arrays, where allocating is cheaper
+    small = ts.tensor("small", shape=(3, 4))
+    assert not _reused(ts.function([small], ts.exp(small) * 2.0, rewrites="none"))
+    xv, yv = np.arange(1200.0).reshape(30, 40) / 1000, np.arange(40.0)
     np.testing.assert_allclose(f(xv, yv), np.log1p(np.exp(xv) * 2.0) + yv)
 
 
@@ -72,18 +75,18 @@ STILL_NEEDED = {
     "read twice": lambda e: [e * 2.0 + e],
     "an output": lambda e: [e, e * 2.0],
     "a view taken": lambda e: [e * 2.0 + e[::-1]],
-    "broadcast": lambda e: [e + ts.ones((3, 3))],
+    "broadcast": lambda e: [e + ts.ones((3, 2000))],
     "a new dtype": lambda e: [e > 1.0],
 }
 
 
 @pytest.mark.parametrize("name", STILL_NEEDED)
 def test_buffers_still_needed_are_not_reused(name):
-    x = ts.tensor("x", shape=(3,))
+    x = ts.tensor("x", shape=(2000,))
     outs = STILL_NEEDED[name](ts.exp(x))
     f = ts.function([x], outs, rewrites="none")
     assert "v0_0" not in _reused(f), f.source
-    xv = np.array([0.0, 1.0, 2.0])
+    xv = np.linspace(0.0, 2.0, 2000)
     want = ts.function([x], outs, backend="jax")(xv)
     for got, w in zip(f(xv), want):
         np.testing.assert_allclose(got, w, rtol=1e-12)
