@@ -66,12 +66,15 @@ def _cho_inv_reference(c, lower):
     return per_element(one, [c], [2])
 
 
-@pytest.fixture(params=["per matrix", "batched"])
+@pytest.fixture(params=["potri", "pullback", "batched"])
 def cho_inv_path(request, monkeypatch):
-    # both kernels: LAPACK potri per matrix, or a batched triangular inverse
+    # every kernel: per matrix LAPACK potri or (for large n) the blocked
+    # pullback of a diagonal cotangent, or the batch-last one
     monkeypatch.setattr(
-        KP, "_pullback_loop_wins", lambda nb, n: request.param == "per matrix"
+        KP, "_inverse_loop_wins", lambda nb, n: request.param != "batched"
     )
+    if request.param == "pullback":
+        monkeypatch.setattr(KP, "POTRI_MAX_N", 1)
     return request.param
 
 

@@ -75,17 +75,27 @@ def tri_inv_lower(c: np.ndarray) -> np.ndarray:
     along it). Reads only the lower triangle of ``c``; the result is
     C-contiguous, so the batched matmuls that use it need no copy.
     """
-    n = c.shape[-1]
-    batch = c.shape[:-2]
-    nb = math.prod(batch)
-    # The batch-last rows are padded by 64 bytes: when their length is a
-    # multiple of 4 KiB (a batch of 4096) the transposing copies hit one
+    buf = _tri_inv_batch_last(c)
+    nb = math.prod(c.shape[:-2])
+    return np.ascontiguousarray(buf[:, :nb].T).reshape(c.shape)
+
+
+def _batch_last_buffer(n: int, nb: int, dtype, zero: bool = False) -> np.ndarray:
+    # Rows of n * n batch-last matrices, padded by 64 bytes: when their length
+    # is a multiple of 4 KiB (a batch of 4096) the transposing copies hit one
     # cache set and take 0.9 ms instead of 0.13 ms for (4096, 8, 8).
-    width = nb + 8
-    ct = np.empty((n * n, width), c.dtype)
+    return (np.zeros if zero else np.empty)((n * n, nb + 8), dtype)
+
+
+def _tri_inv_batch_last(c: np.ndarray) -> np.ndarray:
+    """:func:`tri_inv_lower` in the batch-last layout: a (n * n, >= nb)
+    buffer whose first nb columns hold the inverses' entries."""
+    n = c.shape[-1]
+    nb = math.prod(c.shape[:-2])
+    ct = _batch_last_buffer(n, nb, c.dtype)
     ct[:, :nb] = c.reshape(nb, n * n).T
     ct = ct[:, :nb].reshape(n, n, nb)
-    buf = np.zeros((n * n, width), c.dtype)
+    buf = _batch_last_buffer(n, nb, c.dtype, zero=True)
     x = buf[:, :nb].reshape(n, n, nb)
     idx = np.arange(n)
     x[idx, idx] = 1.0
@@ -95,7 +105,23 @@ def tri_inv_lower(c: np.ndarray) -> np.ndarray:
             x[j, : j + 1] /= ct[j, j]
             if j + 1 < n:
                 x[j + 1 :, : j + 1] -= ct[j + 1 :, j, None, :] * x[j, None, : j + 1]
-    return np.ascontiguousarray(buf[:, :nb].T).reshape(batch + (n, n))
+    return buf
+
+
+def _cholesky_inverse_batched(c: np.ndarray) -> np.ndarray:
+    """``k^T k`` with ``k = c^{-1}`` for many small lower factors ``c``, all in
+    the batch-last layout (one statement per row: 3x faster than a batched
+    matmul of 8x8 matrices) and transposed back once."""
+    n = c.shape[-1]
+    nb = math.prod(c.shape[:-2])
+    k = _tri_inv_batch_last(c)[:, :nb].reshape(n, n, nb)
+    buf = _batch_last_buffer(n, nb, c.dtype)
+    s = buf[:, :nb].reshape(n, n, nb)
+    for i in range(n):
+        # s[i, j] = sum over m >= i of k[m, i] k[m, j], for j <= i; mirrored
+        s[i, : i + 1] = np.einsum("mb,mjb->jb", k[i:, i], k[i:, : i + 1])
+        s[:i, i] = s[i, :i]
+    return np.ascontiguousarray(buf[:, :nb].T).reshape(c.shape)
 
 
 def _cholesky_pullback_batched(c, g, dtype, triangular: bool = False):
@@ -266,6 +292,14 @@ def lower_half_diag_mask(n: int, dtype) -> np.ndarray:
 POTRI_MAX_N = 224
 
 
+def _inverse_loop_wins(nbatch: int, n: int) -> bool:
+    # median us, batched vs potri per matrix (OPENBLAS_NUM_THREADS=1):
+    # (16,8) 201 vs 125  (64,8) 226 vs 484  (4096,8) 1880 vs 18600
+    # (16,16) 442 vs 159  (64,16) 593 vs 644  (64,24) 802 vs 638
+    # (256,24) 2990 vs 3980  (1024,24) 10900 vs 15900
+    return nbatch <= 32 or n >= 28
+
+
 def cholesky_inverse(c, lower: bool, dtype: np.dtype, on_error: str) -> np.ndarray:
     """``a^{-1}`` from the Cholesky factor ``c`` of ``a`` (..., n, n).
 
@@ -286,12 +320,11 @@ def cholesky_inverse(c, lower: bool, dtype: np.dtype, on_error: str) -> np.ndarr
     if n == 0 or nbatch == 0:
         return np.zeros(c.shape, dtype)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        if _pullback_loop_wins(nbatch, n):
+        if _inverse_loop_wins(nbatch, n):
             out, bad = _cholesky_inverse_loop(c.reshape((nbatch, n, n)), dtype)
             out, bad = out.reshape(c.shape), bad.reshape(batch)
         else:
-            k = tri_inv_lower(c)
-            out = np.matmul(np.swapaxes(k, -1, -2), k)
+            out = _cholesky_inverse_batched(c)
             bad = (np.diagonal(c, axis1=-2, axis2=-1) == 0).any(axis=-1)
     report("cholesky_inverse", bad, "singular", on_error, [out])
     return out
