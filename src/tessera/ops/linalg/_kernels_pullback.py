@@ -26,6 +26,10 @@ measuring, so only the ordering is firm; median ms, batched vs per matrix):
     batched     0.11   0.13   0.20    3.1       1.2-1.5   2.9-3.8   2.5-2.9
     per matrix  0.044  0.095  0.48    28        2.3-2.5   3.4-3.6   1.1
     (64,64): 18 vs 4.1; (16,256): 370 vs 31 (the graph-op form: 6.3 and 44)
+
+``cholesky_inverse(c)``: ``a^{-1}`` from the factor, the closed form of the
+pullback of a diagonal cotangent ``diag(t / diag(c))`` (see
+:mod:`tessera.rewrite.linalg_pullback`), with kernels of its own.
 """
 
 from __future__ import annotations
