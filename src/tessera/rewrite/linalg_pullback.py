@@ -24,9 +24,11 @@ be per batch element (shape (..., 1), as when a log-density is masked by
 division). Terms of any other form stay in a (smaller) CholeskyPullback.
 
 Not on the JAX backend (tag ``not_jax``): there ``cholesky_inverse``'s
-solves do not depend on the log-density's own, and XLA's CPU runtime, which
-runs independent operations at once, deadlocked in 4 of 12 runs of 300
-calls at (64, 64) on a 2-core machine (none without this rewrite).
+solves do not depend on the log-density's own, XLA's CPU runtime runs the
+two at once, and on a 2-core machine it deadlocked in 4 of 12 runs of 300
+calls at (64, 64) (none without this rewrite): both workers of the
+intra-op pool sat in jaxlib's batched LAPACK kernel (``ParallelBatchMap``),
+each waiting for helper tasks queued on that same pool.
 """
 
 from __future__ import annotations
