@@ -33,8 +33,6 @@ each waiting for helper tasks queued on that same pool.
 
 from __future__ import annotations
 
-import numpy as np
-
 from tessera.graph.basic import Variable
 from tessera.ops.blockwise import Blockwise
 from tessera.ops.elemwise import Elemwise
@@ -44,6 +42,7 @@ from tessera.ops.linalg.structure import AllocDiag, ExtractDiag, Triangle
 from tessera.ops.shape import BroadcastTo, ExpandDims
 from tessera.rewrite.basic import node_rewriter
 from tessera.rewrite.linalg import TAGS, core_op, producer
+from tessera.rewrite.pattern import uniform_value
 
 
 def _fn(var: Variable) -> str | None:
@@ -52,21 +51,6 @@ def _fn(var: Variable) -> str | None:
     if node is not None and isinstance(node.op, Elemwise):
         return node.op.scalar_fn.name
     return None
-
-
-def _uniform(var: Variable) -> float | None:
-    """The value of a constant whose entries are all equal, else None."""
-    from tessera.ops.creation import Alloc
-    from tessera.ops.variable import TensorConstant
-
-    if var.owner is not None and isinstance(var.owner.op, Alloc):
-        var = var.owner.inputs[0]
-    if not isinstance(var, TensorConstant) or var.data.size == 0:
-        return None
-    first = var.data.flat[0]
-    if not np.isfinite(first) or not (var.data == first).all():
-        return None
-    return float(first)
 
 
 def _batch_factor(v: Variable, like: Variable) -> Variable | None:
@@ -98,7 +82,7 @@ def scaled(var: Variable, depth: int = 4) -> tuple[Variable, float, list]:
             for x, c in [inputs, inputs[::-1]] if name == "mul" else [inputs]:
                 if x.type != var.type:
                     continue
-                u = _uniform(c)
+                u = uniform_value(c)
                 if u is not None and u != 0:
                     scale, var, found = (
                         (scale * u if name == "mul" else scale / u),
@@ -209,7 +193,7 @@ def _diag_term(c: Variable, term: Variable) -> Variable | None:
     d, t, factors = scaled(node.inputs[0])
     if _fn(d) == "true_div":
         num, den = d.owner.inputs
-        u = _uniform(num)
+        u = uniform_value(num)
         f = _batch_factor(num, d) if u is None else None
         if u is None and f is None:
             return None

@@ -29,16 +29,25 @@ from tessera.rewrite.basic import REWRITES
 COMMUTATIVE = {"add", "mul", "maximum", "minimum"}
 
 
-def _match_const(var: Variable, value: float) -> bool:
-    # A constant, or a tensor filled with a constant (Alloc). Whether it
-    # broadcasts the result to a larger shape is checked on the replacement.
+def uniform_value(var: Variable) -> float | None:
+    """The value of a constant (or a tensor filled with one, an Alloc) whose
+    entries are all equal and finite, else None."""
     from tessera.ops.creation import Alloc
 
     if var.owner is not None and isinstance(var.owner.op, Alloc):
         var = var.owner.inputs[0]
-    if not isinstance(var, TensorConstant):
-        return False
-    return bool(np.all(var.data == value))
+    if not isinstance(var, TensorConstant) or var.data.size == 0:
+        return None
+    first = var.data.flat[0]
+    if not np.isfinite(first) or not (var.data == first).all():
+        return None
+    return float(first)
+
+
+def _match_const(var: Variable, value: float) -> bool:
+    # Whether the match broadcasts the result to a larger shape is checked
+    # on the replacement.
+    return uniform_value(var) == value
 
 
 def match(pattern, var: Variable, env: dict) -> dict | None:

@@ -310,9 +310,10 @@ def cholesky_inverse(c, lower: bool, dtype: np.dtype, on_error: str) -> np.ndarr
     ``a = c c^T`` for a ``lower`` factor, ``c^T c`` for an upper one; only
     that triangle of ``c`` is read. A zero on its diagonal (a singular
     factor) raises or gives NaN for that batch element, per ``on_error``.
-    Kernels as for :func:`cholesky_pullback`: per matrix, LAPACK ``potri``
-    (a third of the flops of two triangular solves); for many small
-    matrices a batched triangular inverse and one batched matmul.
+    Kernels: per matrix, LAPACK ``potri`` (a third of the flops of two
+    triangular solves; above ``POTRI_MAX_N`` the blocked pullback); for many
+    small matrices ``k^T k`` in the batch-last layout of the triangular
+    inverse ``k = c^{-1}``.
     """
     dtype = np.dtype(dtype)
     c = as_float(c, dtype)
