@@ -148,9 +148,7 @@ def compare_backends(
     2
     """
     from tessera import function
-    from tessera import grad as ts_grad
-    from tessera import sum as ts_sum
-    from tessera.ops.basic import constant, tensor
+    from tessera.ops.basic import tensor
 
     rng = np.random.default_rng(rng)
     arrays = [np.asarray(v) for v in inputs]
@@ -162,54 +160,72 @@ def compare_backends(
         )
         for k, a in enumerate(arrays)
     ]
-    res = fn(*sym)
-    if isinstance(res, dict):
-        labels, outs = list(res), list(res.values())
-    elif isinstance(res, list | tuple):
-        labels, outs = [f"output {k}" for k in range(len(res))], list(res)
-    else:
-        labels, outs = ["output 0"], [res]
+    labels, outs = _labelled_outputs(fn(*sym))
     if grad:
         ref_vals = function(sym, outs, backend=backends[0])(*arrays)
-        terms = []
-        for o, v in zip(outs, ref_vals):
-            v = np.asarray(v)
-            if v.dtype.kind == "f":
-                proj = rng.standard_normal(v.shape).astype(v.dtype)
-                terms.append(ts_sum(o * constant(proj)))
         if wrt is None:
             wrt = [k for k, a in enumerate(arrays) if a.dtype.kind == "f"]
-        if terms and wrt:
-            cost = terms[0]
-            for t in terms[1:]:
-                cost = cost + t
-            grads = ts_grad(cost, [sym[k] for k in wrt], disconnected="zero")
-            outs = outs + list(grads)
-            labels = labels + [f"gradient wrt input {k}" for k in wrt]
+        grads = _projected_gradients(outs, ref_vals, [sym[k] for k in wrt], rng)
+        outs = outs + grads
+        labels = labels + [f"gradient wrt input {k}" for k in wrt][: len(grads)]
     results = [function(sym, outs, backend=b)(*arrays) for b in backends]
     ref = [np.asarray(v) for v in results[0]]
     for b, vals in zip(backends[1:], results[1:]):
         for label, r, v in zip(labels, ref, vals):
-            v = np.asarray(v)
             where = f"compare_backends: {label}: {b} vs {backends[0]}"
-            if v.dtype != r.dtype:
-                raise AssertionError(f"{where}: dtype {v.dtype} vs {r.dtype}")
-            if v.shape != r.shape:
-                raise AssertionError(f"{where}: shape {v.shape} vs {r.shape}")
-            if r.dtype.kind in "fc":
-                low = r.dtype in (np.float32, np.complex64)
-                rt = rtol if rtol is not None else (1e-4 if low else 1e-9)
-                at = atol if atol is not None else (1e-5 if low else 1e-12)
-                ok = np.allclose(v, r, rtol=rt, atol=at, equal_nan=True)
-            else:
-                ok = np.array_equal(v, r)
-            if not ok:
-                if r.ndim and r.dtype.kind in "fc":
-                    err = np.abs(v.astype(np.float64) - r) - rt * np.abs(r)
-                    err = np.where(np.isnan(err), np.inf, err)
-                    j = tuple(int(i) for i in np.unravel_index(np.argmax(err), r.shape))
-                    detail = f"worst at index {j}: {v[j].item()!r} vs {r[j].item()!r}"
-                else:
-                    detail = f"{v.tolist()!r} vs {r.tolist()!r}"
-                raise AssertionError(f"{where}: values differ; {detail}")
+            _assert_same(np.asarray(v), r, rtol, atol, where)
     return ref
+
+
+def _labelled_outputs(res) -> tuple[list[str], list]:
+    """Labels and outputs of what a ``compare_backends`` graph function returns."""
+    if isinstance(res, dict):
+        return list(res), list(res.values())
+    if isinstance(res, list | tuple):
+        return [f"output {k}" for k in range(len(res))], list(res)
+    return ["output 0"], [res]
+
+
+def _projected_gradients(outs, values, wrt, rng) -> list:
+    """Gradients of ``sum(out * proj)`` over the float outputs (none if no term)."""
+    from tessera import grad as ts_grad
+    from tessera import sum as ts_sum
+    from tessera.ops.basic import constant
+
+    terms = []
+    for o, v in zip(outs, values):
+        v = np.asarray(v)
+        if v.dtype.kind == "f":
+            proj = rng.standard_normal(v.shape).astype(v.dtype)
+            terms.append(ts_sum(o * constant(proj)))
+    if not terms or not wrt:
+        return []
+    cost = terms[0]
+    for t in terms[1:]:
+        cost = cost + t
+    return list(ts_grad(cost, list(wrt), disconnected="zero"))
+
+
+def _assert_same(v: np.ndarray, r: np.ndarray, rtol, atol, where: str) -> None:
+    """``v`` has ``r``'s dtype and shape and its values within tolerance."""
+    if v.dtype != r.dtype:
+        raise AssertionError(f"{where}: dtype {v.dtype} vs {r.dtype}")
+    if v.shape != r.shape:
+        raise AssertionError(f"{where}: shape {v.shape} vs {r.shape}")
+    if r.dtype.kind in "fc":
+        low = r.dtype in (np.float32, np.complex64)
+        rt = rtol if rtol is not None else (1e-4 if low else 1e-9)
+        at = atol if atol is not None else (1e-5 if low else 1e-12)
+        ok = np.allclose(v, r, rtol=rt, atol=at, equal_nan=True)
+    else:
+        ok = np.array_equal(v, r)
+    if ok:
+        return
+    if r.ndim and r.dtype.kind in "fc":
+        err = np.abs(v.astype(np.float64) - r) - rt * np.abs(r)
+        err = np.where(np.isnan(err), np.inf, err)
+        j = tuple(int(i) for i in np.unravel_index(np.argmax(err), r.shape))
+        detail = f"worst at index {j}: {v[j].item()!r} vs {r[j].item()!r}"
+    else:
+        detail = f"{v.tolist()!r} vs {r.tolist()!r}"
+    raise AssertionError(f"{where}: values differ; {detail}")

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from tessera.compile.backends.registry import Backend, get_backend
 from tessera.graph.basic import Constant, SharedValue, Variable
 from tessera.graph.fg import FunctionGraph
 from tessera.graph.traversal import clone_replace, graph_inputs
 from tessera.ops.basic import as_tensor
 from tessera.ops.type import TensorType
-
-BACKENDS = ("numpy", "jax")
 
 
 class Function:
@@ -25,11 +24,29 @@ class Function:
     fg : FunctionGraph
         The rewritten graph that runs (see :func:`tessera.dprint`).
     source : str
-        Generated Python source (NumPy backend).
+        Generated Python source (NumPy backend), or a listing of the
+        lowered steps (JAX backend).
+    backend : Backend
+        The backend it was compiled for; it compares equal to its name
+        (``f.backend == "numpy"``) and tells what the function can do
+        (``f.backend.traceable``, ``f.backend.fork_safe``, ...).
+    raw_fn : callable
+        The backend's callable itself: inputs by position only, no checks
+        of their number or names; the fastest way to call in a loop.
+
+    Examples
+    --------
+    >>> import tessera as ts
+    >>> x = ts.tensor("x", shape=(None,))
+    >>> f = ts.function([x], x.sum())
+    >>> f.backend == "numpy", f.backend.traceable
+    (True, False)
+    >>> f.raw_fn([1.0, 2.0])
+    array(3.)
     """
 
-    def __init__(self, fn, inputs, outputs, fg, source, backend, single):
-        self._fn = fn
+    def __init__(self, fn, inputs, outputs, fg, source, backend: Backend, single):
+        self.raw_fn = fn
         self.inputs = inputs
         self.outputs = outputs
         self.fg = fg
@@ -46,7 +63,24 @@ class Function:
                 f"compiled function takes {len(self.inputs)} inputs "
                 f"({', '.join(map(str, self.inputs))}), got {len(args)}"
             )
-        return self._fn(*args)
+        return self.raw_fn(*args)
+
+    @property
+    def traceable(self) -> Callable:
+        """The graph as a pure function of its tensor inputs, for tracing.
+
+        ``traceable(*inputs) -> (outputs, ok)``, with ``ok`` the conjunction
+        of the run-time checks (``None`` when there are none); it can be
+        traced into a larger JAX program (a sampler's ``jit``). Only for
+        backends whose ``traceable`` capability is set (JAX).
+        """
+        if not self.backend.traceable:
+            raise TypeError(
+                f"a function compiled for the {self.backend.name!r} backend has "
+                "no traceable form; compile it with a traceable backend "
+                "(backend='jax')"
+            )
+        return self.raw_fn.traceable
 
     def _bind(self, args, kwargs):
         values = list(args) + [None] * (len(self.inputs) - len(args))
@@ -60,7 +94,9 @@ class Function:
         return values
 
     def __repr__(self) -> str:
-        return f"Function({self.inputs} -> {self.outputs}, backend={self.backend!r})"
+        return (
+            f"Function({self.inputs} -> {self.outputs}, backend={self.backend.name!r})"
+        )
 
 
 def function(
@@ -69,7 +105,7 @@ def function(
     updates: Mapping[SharedValue, Any] | Sequence[tuple] | None = None,
     givens: Mapping[Variable, Any] | None = None,
     rewrites: str | Sequence[str] = "fast_run",
-    backend: str = "numpy",
+    backend: str | Backend = "numpy",
 ) -> Function:
     """Compile a graph into a Python callable.
 
@@ -84,7 +120,9 @@ def function(
     givens : dict
         Variables to substitute in the graph before compiling.
     rewrites : {"fast_run", "fast_compile", "none"} or list of tags
-    backend : {"numpy", "jax"}
+    backend : {"numpy", "jax"} or Backend
+        A registered backend's name, or the backend itself (see
+        :mod:`tessera.compile.backends`).
 
     Examples
     --------
@@ -94,8 +132,30 @@ def function(
     >>> f([1.0, 2.0])
     [array(3.), array(5.)]
     """
-    if backend not in BACKENDS:
-        raise ValueError(f"unknown backend {backend!r}; choose one of {BACKENDS}")
+    backend = get_backend(backend)
+    inputs = _checked_inputs(inputs)
+    single = isinstance(outputs, Variable)
+    out_list = _output_list(outputs)
+    targets, new_values = _checked_updates(updates)
+    all_outputs = out_list + new_values
+    if givens:
+        all_outputs = clone_replace(
+            all_outputs,
+            {
+                k: v if isinstance(v, Variable) else as_tensor(v)
+                for k, v in dict(givens).items()
+            },
+        )
+    _check_closed(inputs, all_outputs)
+    fg = FunctionGraph(inputs, all_outputs, clone=True)
+    from tessera.rewrite import rewrite_graph
+
+    rewrite_graph(fg, rewrites, exclude=backend.exclude)
+    fn, source = backend.link(fg, inputs, len(out_list), targets, single)
+    return Function(fn, inputs, out_list, fg, source, backend, single)
+
+
+def _checked_inputs(inputs: Sequence[Variable]) -> list[Variable]:
     inputs = list(inputs)
     for k, v in enumerate(inputs):
         if not isinstance(v, Variable):
@@ -107,72 +167,62 @@ def function(
             )
     if len(set(inputs)) != len(inputs):
         raise ValueError("function: the same variable is given twice as an input")
-    single = isinstance(outputs, Variable)
+    return inputs
+
+
+def _output_list(outputs) -> list[Variable]:
     if outputs is None:
-        out_list: list[Variable] = []
-    elif single:
-        out_list = [outputs]
-    else:
-        out_list = [o if isinstance(o, Variable) else as_tensor(o) for o in outputs]
-    upd_pairs = (
+        return []
+    if isinstance(outputs, Variable):
+        return [outputs]
+    return [o if isinstance(o, Variable) else as_tensor(o) for o in outputs]
+
+
+def _checked_updates(updates) -> tuple[list[SharedValue], list[Variable]]:
+    """The shared variables updated and their new values, checked."""
+    pairs = (
         list(updates.items()) if isinstance(updates, Mapping) else list(updates or [])
     )
     targets, new_values = [], []
-    for target, value in upd_pairs:
+    for target, value in pairs:
         if not isinstance(target, SharedValue):
             raise TypeError(f"updates: {target} is not a shared variable")
-        if not isinstance(target.type, TensorType):
-            # non-tensor shared values (random generators): types must match
-            if not isinstance(value, Variable) or value.type != target.type:
-                raise ValueError(
-                    f"updates: new value of {target} must be a variable of type "
-                    f"{target.type}, got {value!r}"
-                )
-            targets.append(target)
-            new_values.append(value)
-            continue
-        value = as_tensor(value)
-        if value.dtype != target.dtype:
-            from tessera.ops.math import cast
-
-            value = cast(value, target.dtype)
-        if value.ndim != target.ndim or not target.type.is_compatible(
-            value.type.clone(dtype=target.dtype)
-        ):
-            raise ValueError(
-                f"updates: new value of {target} has type {value.type}, "
-                f"incompatible with {target.type}"
-            )
         targets.append(target)
-        new_values.append(value)
-    all_outputs = out_list + new_values
-    if givens:
-        all_outputs = clone_replace(
-            all_outputs,
-            {
-                k: v if isinstance(v, Variable) else as_tensor(v)
-                for k, v in dict(givens).items()
-            },
+        new_values.append(_update_value(target, value))
+    return targets, new_values
+
+
+def _update_value(target: SharedValue, value) -> Variable:
+    if not isinstance(target.type, TensorType):
+        # non-tensor shared values (random generators): types must match
+        if not isinstance(value, Variable) or value.type != target.type:
+            raise ValueError(
+                f"updates: new value of {target} must be a variable of type "
+                f"{target.type}, got {value!r}"
+            )
+        return value
+    value = as_tensor(value)
+    if value.dtype != target.dtype:
+        from tessera.ops.math import cast
+
+        value = cast(value, target.dtype)
+    if value.ndim != target.ndim or not target.type.is_compatible(
+        value.type.clone(dtype=target.dtype)
+    ):
+        raise ValueError(
+            f"updates: new value of {target} has type {value.type}, "
+            f"incompatible with {target.type}"
         )
+    return value
+
+
+def _check_closed(inputs: list[Variable], outputs: list[Variable]) -> None:
+    """Every free variable the outputs depend on is an input."""
     given_inputs = set(inputs)
-    for v in graph_inputs(all_outputs):
+    for v in graph_inputs(outputs):
         if v in given_inputs or isinstance(v, Constant | SharedValue):
             continue
         raise ValueError(
             f"function: the outputs depend on {v} (type {v.type}), which is not "
             "among the inputs; pass it in `inputs` or use `givens`"
         )
-    fg = FunctionGraph(inputs, all_outputs, clone=True)
-    from tessera.rewrite import rewrite_graph
-    from tessera.rewrite.basic import BACKEND_EXCLUDES
-
-    rewrite_graph(fg, rewrites, exclude=BACKEND_EXCLUDES[backend])
-    if backend == "numpy":
-        from tessera.compile.backends.numpy import numpy_link
-
-        fn, source = numpy_link(fg, inputs, len(out_list), targets, single)
-    else:
-        from tessera.compile.backends.jax import jax_link
-
-        fn, source = jax_link(fg, inputs, len(out_list), targets, single)
-    return Function(fn, inputs, out_list, fg, source, backend, single)

@@ -29,7 +29,6 @@ class Type:
     """
 
     variable_class: type[Variable]
-    constant_class: type[Constant]
 
     def filter(self, value: Any) -> Any:
         """Return ``value`` converted to this type, or raise TypeError."""
@@ -39,9 +38,9 @@ class Type:
         """Return a fresh graph input of this type."""
         return self.variable_class(self, name=name)
 
-    def make_constant(self, value: Any, name: str | None = None) -> Constant:
-        """Return a constant of this type holding ``value``."""
-        return self.constant_class(self, self.filter(value), name=name)
+    def short_str(self) -> str:
+        """A compact description for printed graphs (``float64(?, 3)``)."""
+        return str(self)
 
     def __call__(self, name: str | None = None) -> Variable:
         return self.make_variable(name)

@@ -121,10 +121,6 @@ class FunctionGraph:
         self.clients[old] = []
         self._prune(old)
 
-    def replace_all(self, pairs, reason: str = "") -> None:
-        for old, new in pairs:
-            self.replace(old, new, reason)
-
     def toposort(self) -> list[Apply]:
         """The graph's nodes in a valid execution order."""
         return toposort(self.outputs, [v for v in self.variables if v.owner is None])

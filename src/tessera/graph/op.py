@@ -97,18 +97,13 @@ class Op:
 
         ``batched_inputs[i].ndim - node.inputs[i].ndim`` is the number of batch
         dims of input ``i`` (0: the input is shared by the whole batch). Batch
-        dims broadcast between inputs with NumPy rules. Ops with a gufunc
-        ``signature`` are wrapped in :class:`~tessera.ops.blockwise.Blockwise`;
-        other ops override this (used by :func:`tessera.vectorize_graph`).
+        dims broadcast between inputs with NumPy rules. Returning
+        ``NotImplemented`` (the default) asks for the generic rule of
+        :func:`tessera.ops.vectorize.vectorize_node`: ops with a gufunc
+        ``signature`` are wrapped in ``Blockwise``. Ops with another batching
+        rule override this.
         """
-        if self.signature is not None:
-            from tessera.ops.blockwise import Blockwise
-
-            return Blockwise(self).make_node(*batched_inputs).outputs
-        raise NotImplementedError(
-            f"vectorize_graph: {self} has no batching rule (define vectorize_node "
-            "or a gufunc signature)"
-        )
+        return NotImplemented
 
     def do_constant_folding(self, node: Apply) -> bool:
         """Whether the constant-folding pass may evaluate this node."""

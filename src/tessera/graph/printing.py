@@ -9,12 +9,7 @@ from tessera.graph.basic import Constant, Variable
 
 
 def _type_str(v: Variable) -> str:
-    t = v.type
-    if hasattr(t, "shape"):
-        from tessera.ops.type import shape_str
-
-        return f"{t.dtype}{shape_str(t.shape)}"
-    return str(t)
+    return v.type.short_str()
 
 
 def dprint(obj, file: TextIO | None = None, depth: int | None = None) -> str:

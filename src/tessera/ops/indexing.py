@@ -334,54 +334,74 @@ def indexed_static_shape(
         if kind == "new":
             out.append(1)
         elif kind == "slice":
-            bounds = [_static_int(b) for b in p]
-            known = all(b is not None or raw is None for b, raw in zip(bounds, p))
-            if known and bounds[2] == 0:
-                raise ValueError("slice step cannot be zero")
-            n = shp[axis]
-            out.append(
-                len(range(*slice(*bounds).indices(n)))
-                if known and n is not None
-                else None
-            )
+            out.append(_static_slice_length(p, shp[axis]))
         elif kind == "int":
-            i, n = _static_int(p), shp[axis]
-            if i is not None and n is not None and not -n <= i < n:
-                raise out_of_bounds(i, axis, n, shp)
+            _check_static_int(p, axis, shp)
             if adv_pos is not None:
                 adv_shapes.append(())
         elif kind == "array":
-            n, val = shp[axis], get_static_value(p)
-            if n is not None and val is not None and val.size:
-                bad = val[(val < -n) | (val >= n)]
-                if bad.size and pending is None:
-                    pending = out_of_bounds(int(bad.ravel()[0]), axis, n, shp)
+            pending = pending or _static_array_out_of_bounds(p, axis, shp)
             adv_shapes.append(p.type.shape)
-        else:  # mask
-            dims = shp[axis : axis + p.ndim]
-            # NumPy accepts an empty mask against any dims (it selects nothing)
-            empty = 0 in p.type.shape
-            for d, (m, s) in enumerate(zip(p.type.shape, dims)):
-                if not empty and m is not None and s is not None and m != s:
-                    raise IndexError(
-                        f"boolean index of shape {shape_str(p.type.shape)} does not "
-                        f"match dims {axis}..{axis + p.ndim - 1} of the indexed tensor "
-                        f"of shape {shape_str(shp)} (dim {axis + d}: {m} vs {s})"
-                    )
-            val = get_static_value(p)
-            adv_shapes.append((None if val is None else int(np.count_nonzero(val)),))
+        else:
+            adv_shapes.append(_static_mask_shape(p, axis, shp))
     if adv_pos is not None:
-        try:
-            block = broadcast_static_shapes(adv_shapes, "indexing")
-        except ValueError:
-            raise IndexError(
-                "shape mismatch: indexing arrays could not be broadcast together "
-                "with shapes " + ", ".join(shape_str(s) for s in adv_shapes)
-            ) from None
+        block = _advanced_block_shape(adv_shapes)
         out[adv_pos:adv_pos] = block
         if pending is not None and 0 not in block:
             raise pending
     return tuple(out)
+
+
+def _static_slice_length(bounds_in, n) -> int | None:
+    bounds = [_static_int(b) for b in bounds_in]
+    known = all(b is not None or raw is None for b, raw in zip(bounds, bounds_in))
+    if known and bounds[2] == 0:
+        raise ValueError("slice step cannot be zero")
+    if known and n is not None:
+        return len(range(*slice(*bounds).indices(n)))
+    return None
+
+
+def _check_static_int(p, axis: int, shp: tuple) -> None:
+    i, n = _static_int(p), shp[axis]
+    if i is not None and n is not None and not -n <= i < n:
+        raise out_of_bounds(i, axis, n, shp)
+
+
+def _static_array_out_of_bounds(p, axis: int, shp: tuple) -> IndexError | None:
+    """The error for a constant index array out of bounds (raised later: NumPy
+    does not check bounds when the selection is empty)."""
+    n, val = shp[axis], get_static_value(p)
+    if n is not None and val is not None and val.size:
+        bad = val[(val < -n) | (val >= n)]
+        if bad.size:
+            return out_of_bounds(int(bad.ravel()[0]), axis, n, shp)
+    return None
+
+
+def _static_mask_shape(p, axis: int, shp: tuple) -> tuple:
+    dims = shp[axis : axis + p.ndim]
+    # NumPy accepts an empty mask against any dims (it selects nothing)
+    empty = 0 in p.type.shape
+    for d, (m, s) in enumerate(zip(p.type.shape, dims)):
+        if not empty and m is not None and s is not None and m != s:
+            raise IndexError(
+                f"boolean index of shape {shape_str(p.type.shape)} does not "
+                f"match dims {axis}..{axis + p.ndim - 1} of the indexed tensor "
+                f"of shape {shape_str(shp)} (dim {axis + d}: {m} vs {s})"
+            )
+    val = get_static_value(p)
+    return (None if val is None else int(np.count_nonzero(val)),)
+
+
+def _advanced_block_shape(adv_shapes: list) -> tuple:
+    try:
+        return broadcast_static_shapes(adv_shapes, "indexing")
+    except ValueError:
+        raise IndexError(
+            "shape mismatch: indexing arrays could not be broadcast together "
+            "with shapes " + ", ".join(shape_str(s) for s in adv_shapes)
+        ) from None
 
 
 def _i64(v):

@@ -43,10 +43,6 @@ def _define(name, impl, nin, grad, doc, out_dtype=None, example="[0.5, 2.0]"):
     return fn
 
 
-def _nd(reason):
-    return "nondiff"
-
-
 # --- arithmetic -----------------------------------------------------------
 add = _define("add", np.add, 2, lambda i, o, g: [g, g], "x + y.")
 sub = _define("sub", np.subtract, 2, lambda i, o, g: [g, -g], "x - y.")

@@ -5,13 +5,15 @@ from __future__ import annotations
 import numpy as np
 
 from tessera.graph.basic import Constant, Variable
+from tessera.graph.evaluate import evaluate_constant_graph
 
 
 def get_static_value(var: Variable):
     """The value of ``var`` if it is known without running the graph, else None.
 
-    Knows constants, shapes of statically shaped variables, and vectors
-    assembled from known scalars.
+    Knows constants, shapes of statically shaped variables, vectors
+    assembled from known scalars, and graphs of constants only (evaluated
+    with the ops' reference ``perform``).
 
     Examples
     --------
@@ -19,6 +21,10 @@ def get_static_value(var: Variable):
     >>> x = ts.tensor("x", shape=(2, 3))
     >>> get_static_value(x.shape)
     array([2, 3])
+    >>> get_static_value(ts.constant(2.0) > 1.0)
+    array(True)
+    >>> get_static_value(ts.scalar("y") > 1.0) is None
+    True
     """
     if isinstance(var, Constant):
         return var.data
@@ -39,7 +45,8 @@ def get_static_value(var: Variable):
         if any(v is None for v in vals):
             return None
         return np.array(vals, dtype=var.dtype)
-    return None
+    values = evaluate_constant_graph([var])
+    return None if values is None else np.asarray(values[0])
 
 
 def static_vector_entries(var: Variable) -> tuple:

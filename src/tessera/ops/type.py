@@ -84,6 +84,9 @@ class TensorType(Type):
     def __repr__(self) -> str:
         return f"TensorType({self.dtype}, shape={shape_str(self.shape)})"
 
+    def short_str(self) -> str:
+        return f"{self.dtype}{shape_str(self.shape)}"
+
     def clone(self, dtype=None, shape=None) -> TensorType:
         return TensorType(
             self.dtype if dtype is None else dtype,

@@ -447,4 +447,3 @@ class SharedVariable(SharedValue, TensorVariable):
 
 
 TensorType.variable_class = TensorVariable
-TensorType.constant_class = TensorConstant

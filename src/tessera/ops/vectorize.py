@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 
-from tessera.graph.basic import Variable
+from tessera.graph.basic import Apply, Variable
 from tessera.graph.traversal import toposort
 from tessera.ops.basic import as_tensor
+from tessera.ops.blockwise import Blockwise
 from tessera.ops.signature import parse_signature
 from tessera.ops.type import TensorType, shape_str
 
@@ -62,13 +63,38 @@ def vectorize_graph(
         if all(n.ndim == o.ndim for n, o in zip(new_inputs, node.inputs)):
             new_outs = node.op.make_node(*new_inputs).outputs
         else:
-            new_outs = node.op.vectorize_node(node, *new_inputs)
+            new_outs = vectorize_node(node, *new_inputs)
         for old, new in zip(node.outputs, new_outs):
             if new.ndim < old.ndim:
                 raise AssertionError(f"batching rule of {node.op} lost dims")
             equiv[old] = new
     result = [equiv.get(o, o) for o in outs]
     return result[0] if single else result
+
+
+def vectorize_node(node: Apply, *batched_inputs: Variable) -> list[Variable]:
+    """Outputs of ``node`` recomputed from inputs with extra leading batch dims.
+
+    The op's own rule (:meth:`Op.vectorize_node`) when it has one; else ops
+    with a gufunc signature are wrapped in :class:`Blockwise`.
+
+    Examples
+    --------
+    >>> import tessera as ts
+    >>> a = ts.tensor("a", shape=(3, 3))
+    >>> node = ts.linalg.cholesky(a).owner
+    >>> vectorize_node(node, ts.tensor("b", shape=(5, 3, 3)))[0].type.shape
+    (5, 3, 3)
+    """
+    outs = node.op.vectorize_node(node, *batched_inputs)
+    if outs is not NotImplemented:
+        return outs
+    if node.op.signature is not None:
+        return Blockwise(node.op).make_node(*batched_inputs).outputs
+    raise NotImplementedError(
+        f"vectorize_graph: {node.op} has no batching rule (define vectorize_node "
+        "or a gufunc signature)"
+    )
 
 
 def vectorize(fn: Callable, signature: str | None = None) -> Callable:

@@ -130,7 +130,6 @@ class RandomGeneratorSharedVariable(SharedValue, RandomGeneratorVariable):
 
 
 RandomGeneratorType.variable_class = RandomGeneratorVariable
-RandomGeneratorType.constant_class = RandomGeneratorConstant
 
 
 def rng(seed: Any = None, name: str | None = None) -> RandomGeneratorSharedVariable:
@@ -198,7 +197,6 @@ class NoneConstant(Constant):
 
 
 NoneTypeT.variable_class = NoneConstant
-NoneTypeT.constant_class = NoneConstant
 
 NoneConst = NoneConstant(NoneTypeT(), None)
 """The ``size`` input of a random variable drawn at its parameters' batch shape."""

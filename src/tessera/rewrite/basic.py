@@ -27,10 +27,6 @@ MODES: dict[str, tuple[str, ...]] = {
 }
 
 
-# tags of node rewriters a backend does not run
-BACKEND_EXCLUDES: dict[str, tuple[str, ...]] = {"numpy": (), "jax": ("not_jax",)}
-
-
 @dataclass
 class NodeRewriter:
     fn: Callable
@@ -113,8 +109,8 @@ def rewrite_graph(
     """Rewrite ``fg`` in place until no rewrite applies (or ``max_iterations``).
 
     ``mode`` is a name from :data:`MODES` or an explicit list of tags;
-    node rewriters with a tag in ``exclude`` do not run (a backend's
-    :data:`BACKEND_EXCLUDES`).
+    node rewriters with a tag in ``exclude`` do not run (the tags a backend
+    excludes, ``Backend.exclude``).
     """
     tags = MODES[mode] if isinstance(mode, str) else tuple(mode)
     by_class, passes = REWRITES.select(tags, exclude)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from tessera.graph.basic import Constant
+from tessera.graph.evaluate import perform_node
 from tessera.graph.fg import FunctionGraph
 from tessera.ops.variable import TensorConstant
 from tessera.rewrite.basic import REWRITES
@@ -18,8 +19,6 @@ MAX_COMPACTED_SIZE = 4096
 
 
 def constant_folding_pass(fg: FunctionGraph) -> bool:
-    from tessera.compile.backends.numpy.dispatch import numpy_funcify
-
     changed = False
     for node in fg.toposort():
         if node not in fg.apply_nodes or not node.inputs:
@@ -29,9 +28,7 @@ def constant_folding_pass(fg: FunctionGraph) -> bool:
         if not node.op.do_constant_folding(node):
             continue
         with np.errstate(all="ignore"):
-            values = numpy_funcify(node.op, node)(*[i.data for i in node.inputs])
-        if len(node.outputs) == 1:
-            values = (values,)
+            values = perform_node(node, [i.data for i in node.inputs])
         for out, val in zip(node.outputs, values):
             arr = np.asarray(val, dtype=out.type.numpy_dtype)
             if arr.size > MAX_FOLDED_SIZE:

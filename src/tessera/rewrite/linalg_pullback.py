@@ -23,7 +23,7 @@ be per batch element (shape (..., 1), as when a log-density is masked by
 ``a u^T / 2`` with ``u = L^{-T} b`` (one more triangular solve, no
 division). Terms of any other form stay in a (smaller) CholeskyPullback.
 
-Not on the JAX backend (tag ``not_jax``): there ``cholesky_inverse``'s
+Tagged ``independent_lapack``, which the JAX backend excludes: there ``cholesky_inverse``'s
 solves do not depend on the log-density's own, XLA's CPU runtime runs the
 two at once, and on a 2-core machine it deadlocked in 4 of 12 runs of 300
 calls at (64, 64) (none without this rewrite): both workers of the
@@ -240,7 +240,7 @@ def _closed_form(c: Variable, term: Variable, depth: int = 3) -> Variable | None
     return new.sum(axis=op.axis)
 
 
-@node_rewriter([CholeskyPullback, Blockwise], tags=[*TAGS, "not_jax"])
+@node_rewriter([CholeskyPullback, Blockwise], tags=[*TAGS, "independent_lapack"])
 def cholesky_pullback_closed_form(fg, node):
     """CholeskyPullback(c, a b^T + diag(t / diag(c)) + rest) ->
     a a^T / (2 s) + (t / 2) cholesky_inverse(c) + CholeskyPullback(c, rest)."""

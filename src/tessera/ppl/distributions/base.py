@@ -56,10 +56,10 @@ from typing import Any, ClassVar
 import numpy as np
 
 from tessera.config import config
-from tessera.graph.basic import Constant, Variable
-from tessera.graph.traversal import graph_inputs, toposort
+from tessera.graph.basic import Variable
 from tessera.ops.basic import as_tensor
 from tessera.ops.elemwise import is_discrete
+from tessera.ops.static import get_static_value
 from tessera.random.op import RandomVariable
 
 # rv op class -> distribution class, so logp can find the maths of a draw
@@ -103,40 +103,6 @@ def register_op(op_type: type, dist: type[Distribution]) -> None:
     composite ones (whose op is built per use) register their op class.
     """
     _OP_TO_DIST[op_type] = dist
-
-
-def static_value(var: Variable) -> np.ndarray | None:
-    """The value of ``var`` if it depends on constants only, else None.
-
-    Evaluates the (small) graph with NumPy, without compiling; used to check
-    parameters eagerly and to read static bounds.
-
-    Examples
-    --------
-    >>> import tessera as ts
-    >>> static_value(ts.constant(2.0) > 1.0)
-    array(True)
-    >>> static_value(ts.scalar("x") > 1.0) is None
-    True
-    """
-    if isinstance(var, Constant):
-        return var.data
-    if not all(isinstance(i, Constant) for i in graph_inputs([var])):
-        return None
-    from tessera.compile.backends.numpy.dispatch import numpy_funcify
-
-    values: dict[Variable, Any] = {}
-    with np.errstate(all="ignore"):
-        for node in toposort([var]):
-            if not node.op.do_constant_folding(node):
-                return None
-            args = [
-                i.data if isinstance(i, Constant) else values[i] for i in node.inputs
-            ]
-            out = numpy_funcify(node.op, node)(*args)
-            outs = out if len(node.outputs) > 1 else (out,)
-            values.update(zip(node.outputs, outs))
-    return np.asarray(values[var])
 
 
 def _model_context():
@@ -302,10 +268,11 @@ class Distribution:
     def _check_static(cls, params: Sequence[Variable]) -> None:
         """Raise now if a constraint on parameters known at build time fails."""
         for cond, text in cls._param_conditions(*params):
-            val = static_value(cond)
+            val = get_static_value(cond)
             if val is not None and not np.all(val):
                 shown = ", ".join(
-                    f"{n}={_short(static_value(p))}" for n, p in zip(cls.params, params)
+                    f"{n}={_short(get_static_value(p))}"
+                    for n, p in zip(cls.params, params)
                 )
                 raise ValueError(
                     f"{cls.__name__}: invalid parameters, {text} does not hold "
@@ -392,7 +359,7 @@ def _as_int_param(cls, name: str, v: Any) -> Variable:
     v = as_tensor(v)
     if is_discrete(v):
         return v if v.dtype == "int64" else v.astype("int64")
-    val = static_value(v)
+    val = get_static_value(v)
     if val is not None and np.all(np.isfinite(val)) and np.all(val == np.round(val)):
         return as_tensor(np.asarray(val).astype(np.int64))
     raise TypeError(

@@ -6,7 +6,8 @@ import numpy as np
 import scipy.stats as st
 
 from tessera.ops import math as tm
-from tessera.ppl.distributions.base import Continuous, static_value
+from tessera.ops.static import get_static_value
+from tessera.ppl.distributions.base import Continuous
 from tessera.ppl.distributions.dist_math import (
     NEG_INF,
     log_diff_ndtr,
@@ -229,7 +230,7 @@ class TruncatedNormalRV(RandomVariable):
 
 
 def _is_static_inf(v, sign: float) -> bool:
-    val = static_value(v)
+    val = get_static_value(v)
     return val is not None and bool(np.all(val == sign * np.inf))
 
 

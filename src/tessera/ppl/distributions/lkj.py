@@ -25,7 +25,8 @@ from tessera.graph.basic import Variable
 from tessera.ops import math as tm
 from tessera.ops.products import matmul
 from tessera.ops.shape import broadcast_to, expand_dims, swapaxes
-from tessera.ppl.distributions.base import Continuous, dist_of_op, static_value
+from tessera.ops.static import get_static_value
+from tessera.ppl.distributions.base import Continuous, dist_of_op
 from tessera.ppl.distributions.logprob import op_logp
 from tessera.ppl.distributions.mv_util import (
     MvMixin,
@@ -48,7 +49,7 @@ LOG_2 = math.log(2.0)
 
 
 def _static_n(who: str, n: Any) -> int:
-    val = n if isinstance(n, int | np.integer) else static_value(as_float(n))
+    val = n if isinstance(n, int | np.integer) else get_static_value(as_float(n))
     if val is None or np.ndim(val) or val != int(val) or int(val) < 1:
         raise ValueError(f"{who}: n must be a positive int known now, got {n!r}")
     return int(val)

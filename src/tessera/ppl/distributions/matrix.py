@@ -32,7 +32,8 @@ from tessera.ops.shape import (
     shape_i,
     swapaxes,
 )
-from tessera.ppl.distributions.base import Continuous, static_value
+from tessera.ops.static import get_static_value
+from tessera.ppl.distributions.base import Continuous
 from tessera.ppl.distributions.dist_math import LOG_2, LOG_PI
 from tessera.ppl.distributions.mv_util import (
     MvMixin,
@@ -469,7 +470,7 @@ class KroneckerNormal(MvMixin, Continuous):
 
     @classmethod
     def _noise_free(cls, sigma: Variable) -> bool:
-        val = static_value(sigma)
+        val = get_static_value(sigma)
         return val is not None and bool(np.all(val == 0))
 
     @classmethod

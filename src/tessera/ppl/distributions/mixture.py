@@ -29,7 +29,8 @@ from tessera.ops.creation import zeros_like
 from tessera.ops.reduction import logsumexp
 from tessera.ops.shape import broadcast_arrays, expand_dims, stack
 from tessera.ops.signature import parse_signature
-from tessera.ppl.distributions.base import Distribution, register_op, static_value
+from tessera.ops.static import get_static_value
+from tessera.ppl.distributions.base import Distribution, register_op
 from tessera.ppl.distributions.logprob import op_logcdf, op_logp
 from tessera.random.op import RandomVariable, broadcast_params
 from tessera.random.type import is_none_const
@@ -188,7 +189,7 @@ class Mixture(Distribution):
         if size is None and shape is None and not is_none_const(sizes[0]):
             size = sizes[0]
             if stacked:
-                known = static_value(size)
+                known = get_static_value(size)
                 size = tuple(known[:-1]) if known is not None else size[:-1]
         if shape is not None:
             shape = tuple(shape)
@@ -201,7 +202,7 @@ class Mixture(Distribution):
             "int64" if discrete else "floatX",
         )
         for cond, text in cls._weight_conditions(w):
-            val = static_value(cond)
+            val = get_static_value(cond)
             if val is not None and not np.all(val):
                 raise ValueError(f"Mixture: invalid weights, {text} does not hold")
         flat = [p for g in groups for p in g]

@@ -24,7 +24,7 @@ from tessera.graph.basic import Variable
 from tessera.ops import math as tm
 from tessera.ops.basic import as_tensor
 from tessera.ops.shape import broadcast_to, shape_tuple
-from tessera.ppl.distributions.base import static_value
+from tessera.ops.static import get_static_value
 from tessera.random.op import RandomVariable
 
 __all__ = [
@@ -56,7 +56,7 @@ def raise_if_invalid(name: str, conditions) -> None:
     ValueError: D: invalid parameters, s > 0 does not hold at batch index (1,)
     """
     for cond, text in conditions:
-        val = static_value(cond)
+        val = get_static_value(cond)
         if val is None or np.all(val):
             continue
         val = np.asarray(val)

@@ -16,6 +16,7 @@ from tessera.ops import math as tm
 from tessera.ops.creation import arange
 from tessera.ops.reduction import cumsum
 from tessera.ops.shape import expand_dims, flip, shape_i
+from tessera.ops.static import get_static_value
 from tessera.ppl.distributions.base import Continuous, Discrete, _as_int_param
 from tessera.ppl.distributions.mv_util import (
     MvMixin,
@@ -309,9 +310,8 @@ class StickBreakingWeights(MvMixin, Continuous):
         """
         if not isinstance(K, int | np.integer):
             K = _as_int_param(cls, "K", K)
-            from tessera.ppl.distributions.base import static_value
 
-            K = static_value(K)
+            K = get_static_value(K)
             if K is None or np.ndim(K):
                 raise TypeError("StickBreakingWeights: K must be an int known now")
         K = int(K)

@@ -21,7 +21,8 @@ from tessera.ops.basic import constant
 from tessera.ops.creation import zeros_like
 from tessera.ops.products import matmul
 from tessera.ops.shape import expand_dims, squeeze, swapaxes
-from tessera.ppl.distributions.base import Continuous, static_value
+from tessera.ops.static import get_static_value
+from tessera.ppl.distributions.base import Continuous
 from tessera.ppl.distributions.multivariate import vector_like_last
 from tessera.ppl.distributions.mv_util import (
     MvMixin,
@@ -126,7 +127,7 @@ class CAR(MvMixin, Continuous):
     @classmethod
     def _logdet(cls, W: Variable, d: Variable, alpha: Variable) -> Variable:
         """``log det(D - alpha W)``, batch-shaped."""
-        w_val = static_value(W)
+        w_val = get_static_value(W)
         if w_val is not None:
             dv = w_val.sum(axis=-1)
             with np.errstate(divide="ignore", invalid="ignore"):
@@ -183,7 +184,7 @@ class ICARRV(RandomVariable):
 
 def _n_components(W: Variable) -> Any:
     """The number of connected components of a constant graph (1 otherwise)."""
-    w_val = static_value(W)
+    w_val = get_static_value(W)
     if w_val is None:
         return 1.0
     lap = w_val.sum(axis=-1)[..., None] * np.eye(w_val.shape[-1]) - w_val

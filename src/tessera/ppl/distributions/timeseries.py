@@ -11,7 +11,8 @@ from tessera.ops import math as tm
 from tessera.ops.creation import arange
 from tessera.ops.shape import broadcast_to, expand_dims, shape_i
 from tessera.ops.signature import parse_signature
-from tessera.ppl.distributions.base import Continuous, dist_of_op, static_value
+from tessera.ops.static import get_static_value
+from tessera.ppl.distributions.base import Continuous, dist_of_op
 from tessera.ppl.distributions.logprob import op_logp
 from tessera.ppl.distributions.multivariate import (
     MvNormal,
@@ -151,7 +152,7 @@ class MvGaussianRandomWalk(MvMixin, Continuous):
         if steps is None:
             raise ValueError("MvGaussianRandomWalk: give steps (or shape)")
         if not isinstance(steps, int | np.integer):
-            val = static_value(steps) if isinstance(steps, Variable) else steps
+            val = get_static_value(steps) if isinstance(steps, Variable) else steps
             if val is None or np.ndim(val):
                 raise TypeError("MvGaussianRandomWalk: steps must be an int known now")
             steps = val

@@ -20,12 +20,8 @@ from tessera.graph.basic import Variable
 from tessera.ops import math as tm
 from tessera.ops.basic import as_tensor
 from tessera.ops.signature import parse_signature
-from tessera.ppl.distributions.base import (
-    Distribution,
-    dist_of_op,
-    register_op,
-    static_value,
-)
+from tessera.ops.static import get_static_value
+from tessera.ppl.distributions.base import Distribution, dist_of_op, register_op
 from tessera.ppl.distributions.dist_math import NEG_INF, logdiffexp
 from tessera.ppl.distributions.logprob import op_logcdf, op_logp
 from tessera.random.op import RandomVariable
@@ -100,7 +96,7 @@ class TruncatedRV(RandomVariable):
 
 
 def _static_inf(v: Variable, sign: float) -> bool:
-    val = static_value(v)
+    val = get_static_value(v)
     return val is not None and bool(np.all(val == sign * np.inf))
 
 
@@ -150,7 +146,7 @@ class Truncated(Distribution):
         lower = as_tensor(-np.inf if lower is None else lower)
         upper = as_tensor(np.inf if upper is None else upper)
         lower, upper = lower.astype(bdtype), upper.astype(bdtype)
-        lo, hi = static_value(lower), static_value(upper)
+        lo, hi = get_static_value(lower), get_static_value(upper)
         if lo is not None and hi is not None and not np.all(lo < hi):
             if not (_is_discrete_op(base) and np.all(lo <= hi)):
                 raise ValueError(f"Truncated: lower {lo} must be below upper {hi}")

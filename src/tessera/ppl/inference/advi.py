@@ -274,7 +274,7 @@ class ADVI:
         n = int(n)
         if n < 0:
             raise ValueError(f"n must be >= 0, got {n}")
-        approx, step = self.approx, self.step_fn._fn
+        approx, step = self.approx, self.step_fn.raw_fn
         callbacks = list(callbacks or [])
         state = list(approx.params) + list(self.optimizer.state)
         hist = np.empty(n)

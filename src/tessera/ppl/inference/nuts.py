@@ -539,7 +539,7 @@ def sample(
         # already, so that the sampler needs no program of its own for them
         values = [logp_dlogp(x) for x in x0]
         res = run_blackjax(
-            jax_logdensity(logp_dlogp.fn._fn.traceable),
+            jax_logdensity(logp_dlogp.fn.traceable),
             x0,
             x0_values=(
                 np.array([v[0] for v in values]),

@@ -221,12 +221,12 @@ class FlatLogpDlogp:
         g = model_dlogp(model, jacobian=jacobian)
         outs = clone_replace([lp, g], _flat_input_replacements(self.layout, values, x))
         self.fn = function([x], outs, backend=backend)
-        self._call = self.fn._fn
-        self._numpy = backend == "numpy"
+        self._call = self.fn.raw_fn
+        self._host = self.fn.backend.host_arrays
 
     def __call__(self, x: np.ndarray) -> tuple[float, np.ndarray]:
         lp, g = self._call(x)
-        if not self._numpy:  # device arrays of other backends
+        if not self._host:  # device arrays (JAX)
             g = np.asarray(g, dtype=np.float64)
         return float(lp), g
 

@@ -23,6 +23,7 @@ import numpy as np
 from tessera.graph.basic import SharedValue, Variable
 from tessera.graph.traversal import clone_replace, toposort
 from tessera.ops.type import TensorType
+from tessera.ops.vectorize import vectorize_node
 from tessera.ppl.model.context import modelcontext
 from tessera.ppl.model.core import Model
 from tessera.random.op import RandomVariable
@@ -87,7 +88,7 @@ def batched_graph(
         elif all(a.ndim == b.ndim for a, b in zip(new_inputs, node.inputs)):
             new_outs = node.op.make_node(*new_inputs).outputs
         else:
-            new_outs = node.op.vectorize_node(node, *new_inputs)
+            new_outs = vectorize_node(node, *new_inputs)
         equiv.update(zip(node.outputs, new_outs))
     result = []
     for o in outputs:

@@ -13,6 +13,7 @@ import numpy as np
 
 from tessera.graph.basic import Constant, Variable
 from tessera.graph.traversal import ancestors
+from tessera.ops.static import get_static_value
 
 if TYPE_CHECKING:
     from tessera.ppl.model.core import Model
@@ -44,9 +45,7 @@ def _param_str(model: Model, p: Variable, top: bool = False) -> str:
         if v.name is not None and named.get(v.name) is v and v.name not in names:
             names.append(v.name)
     if not names:
-        from tessera.ppl.distributions.base import static_value
-
-        val = static_value(p)
+        val = get_static_value(p)
         if val is not None:
             return _number(val)
     return f"f({', '.join(names)})"

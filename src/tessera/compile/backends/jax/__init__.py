@@ -49,6 +49,7 @@ from tessera.compile.backends.jax.dispatch import (  # noqa: E402
 )
 from tessera.compile.backends.jax.linker import jax_link  # noqa: E402
 from tessera.compile.backends.jax.random import jax_sample  # noqa: E402
+from tessera.compile.backends.registry import JAX  # noqa: E402
 
 __all__ = [
     "JaxLoweringError",
@@ -58,3 +59,5 @@ __all__ = [
     "jax_sample",
     "static_inputs",
 ]
+
+JAX.loaded()  # after every lowering of this package is registered

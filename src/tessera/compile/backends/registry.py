@@ -1,0 +1,189 @@
+"""Backends as objects: a name, a linker, rewrite exclusions, capabilities.
+
+``tessera.function(..., backend=)`` takes a backend's name or a
+:class:`Backend`. Everything that differs between backends is a field of
+its object: the package holding the linker (imported on first use, so
+``import tessera`` does not import JAX), the rewrite tags the backend does
+not run, and what its compiled functions can do. Code above the compile
+layer (``tessera.ppl``) asks for a capability (``backend.traceable``)
+instead of comparing names, and registers its own lowerings with
+:meth:`Backend.on_load`, which runs a hook once the backend's package is
+imported, whichever is imported first.
+
+Examples
+--------
+>>> from tessera.compile.backends import get_backend
+>>> jax_backend = get_backend("jax")
+>>> jax_backend.traceable, jax_backend.fork_safe
+(True, False)
+>>> get_backend("numpy").exclude
+()
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any
+
+
+@dataclass(eq=False)
+class Backend:
+    """One way to run a rewritten graph.
+
+    Parameters
+    ----------
+    name : str
+        What users pass as ``backend=``.
+    package : str
+        The module that holds the linker; imported on first use.
+    linker : str
+        The name in ``package`` of ``link(fg, inputs, n_outputs, targets,
+        single) -> (callable, source)``.
+    exclude : tuple of str
+        Tags of rewrites this backend does not run.
+    traceable : bool
+        Compiled functions have a pure form
+        (:attr:`tessera.compile.Function.traceable`) that traces into a
+        larger JAX program.
+    fork_safe : bool
+        A compiled function keeps working in a process forked after it was
+        compiled (JAX's thread pools do not survive a fork).
+    host_arrays : bool
+        Results are NumPy arrays (else device arrays, which ``np.asarray``
+        converts).
+    x64 : bool
+        The backend needs a process-wide switch to compute in float64 (JAX's
+        ``jax_enable_x64``; its package turns it on when imported).
+
+    Examples
+    --------
+    >>> b = Backend("mine", package="tessera.compile.backends.numpy",
+    ...             linker="numpy_link")
+    >>> b.name, b.traceable, b == "mine"
+    ('mine', False, True)
+    """
+
+    name: str
+    package: str
+    linker: str
+    exclude: tuple[str, ...] = ()
+    traceable: bool = False
+    fork_safe: bool = True
+    host_arrays: bool = True
+    x64: bool = False
+    _hooks: list[Callable[[Backend], Any]] = field(default_factory=list, repr=False)
+    _loaded: bool = field(default=False, repr=False)
+
+    def __eq__(self, other: object) -> bool:
+        # like np.dtype("float64") == "float64": a backend equals its name
+        if isinstance(other, str):
+            return other == self.name
+        return self is other
+
+    def __hash__(self) -> int:
+        return hash(self.name)
+
+    def __str__(self) -> str:
+        return self.name
+
+    def load(self) -> ModuleType:
+        """Import the backend's package (running its load hooks) and return it."""
+        module = importlib.import_module(self.package)
+        self.loaded()
+        return module
+
+    def link(self, fg, inputs, n_outputs: int, targets, single: bool):
+        """Turn a rewritten graph into ``(callable, source)`` (see ``linker``)."""
+        return getattr(self.load(), self.linker)(fg, inputs, n_outputs, targets, single)
+
+    def on_load(self, hook: Callable[[Backend], Any]) -> None:
+        """Run ``hook(self)`` once the backend's package is imported.
+
+        At once if it already is. A package above the compile layer
+        registers its lowerings for this backend this way, without
+        importing the backend (or JAX) itself.
+        """
+        if self._loaded:
+            hook(self)
+        else:
+            self._hooks.append(hook)
+
+    def loaded(self) -> None:
+        """Called at the end of the backend package's import: run pending hooks."""
+        self._loaded = True
+        hooks, self._hooks = self._hooks, []
+        for hook in hooks:
+            hook(self)
+
+
+_REGISTRY: dict[str, Backend] = {}
+
+
+def register_backend(backend: Backend) -> Backend:
+    """Make ``backend`` available by name to ``tessera.function``.
+
+    Examples
+    --------
+    >>> from tessera.compile.backends import registry
+    >>> b = register_backend(Backend("numpy-copy", "tessera.compile.backends.numpy",
+    ...                              "numpy_link"))
+    >>> get_backend("numpy-copy") is b
+    True
+    >>> del registry._REGISTRY["numpy-copy"]
+    """
+    _REGISTRY[backend.name] = backend
+    return backend
+
+
+def get_backend(backend: str | Backend) -> Backend:
+    """The :class:`Backend` called ``backend`` (a Backend is returned as is).
+
+    Examples
+    --------
+    >>> get_backend("numpy").name
+    'numpy'
+    >>> get_backend("torch")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: unknown backend 'torch'; choose one of ('numpy', 'jax'...)
+    """
+    if isinstance(backend, Backend):
+        return backend
+    try:
+        return _REGISTRY[backend]
+    except (KeyError, TypeError):
+        raise ValueError(
+            f"unknown backend {backend!r}; choose one of {backend_names()}"
+        ) from None
+
+
+def backend_names() -> tuple[str, ...]:
+    """Names of the registered backends.
+
+    Examples
+    --------
+    >>> backend_names()[:2]
+    ('numpy', 'jax')
+    """
+    return tuple(_REGISTRY)
+
+
+NUMPY = register_backend(
+    Backend("numpy", package="tessera.compile.backends.numpy", linker="numpy_link")
+)
+JAX = register_backend(
+    Backend(
+        "jax",
+        package="tessera.compile.backends.jax",
+        linker="jax_link",
+        # see tessera.rewrite.linalg_pullback: XLA:CPU deadlocked with it
+        exclude=("independent_lapack",),
+        traceable=True,
+        fork_safe=False,
+        host_arrays=False,
+        x64=True,
+    )
+)
