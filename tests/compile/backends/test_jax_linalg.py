@@ -10,7 +10,9 @@ import pytest
 jax = pytest.importorskip("jax")
 
 import tessera as ts  # noqa: E402
-from tessera.compile.backends.jax.linalg import TINY_PULLBACK_ENTRIES  # noqa: E402
+from tessera.compile.backends.jax.linalg.decomposition import (  # noqa: E402
+    TINY_PULLBACK_ENTRIES,
+)
 from tessera.ops.linalg.structure import AllocDiag  # noqa: E402
 from tessera.testing import compare_backends  # noqa: E402
 
@@ -58,7 +60,7 @@ def test_cholesky_pullback_uses_a_product_only_above_the_tiny_size(batch, n):
     w = np.ones((*batch, n, n))
     g = ts.grad(_chol_cost(a, w), a)
     f = ts.function([a], g, backend="jax")
-    text = jax.jit(f._fn.traceable).lower(np.eye(n) * np.ones(a.type.shape)).as_text()
+    text = jax.jit(f.traceable).lower(np.eye(n) * np.ones(a.type.shape)).as_text()
     tiny = math.prod(batch) * n * n <= TINY_PULLBACK_ENTRIES
     assert ("dot_general" in text) != tiny
     # the cholesky, the two solves of the pullback, and two more when tiny

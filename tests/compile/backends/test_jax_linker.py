@@ -104,7 +104,7 @@ def test_failed_check_raises_between_successful_calls():
 
 
 def test_read_flag_reads_jax_and_numpy_booleans():
-    from tessera.compile.backends.jax.linker import _read_flag
+    from tessera.compile.backends.jax.calls import read_flag as _read_flag
 
     flag = jax.jit(lambda v: jax.numpy.all(v > 0))
     assert _read_flag(flag(np.ones(3))) is True

@@ -2,9 +2,9 @@
 
 Draws are compared in distribution (two-sample Kolmogorov-Smirnov tests on
 fixed seeds; the samplers of multivariate and composite distributions are in
-test_jax_ppl_random.py). Log-densities and log-CDFs of every distribution
-(the case tables of tests/ppl/distributions, and a table here for the
-others) are compared value by value.
+tests/ppl/jax/test_jax_samplers.py). Log-densities and log-CDFs of every
+distribution (the case tables of tests/ppl/distributions, and a table here
+for the others) are compared value by value.
 """
 
 from __future__ import annotations

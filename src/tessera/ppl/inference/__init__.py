@@ -1,4 +1,4 @@
-"""Inference: MAP, variational inference (ADVI) and NUTS (via nutpie).
+"""Inference: MAP, variational inference (ADVI) and NUTS (nutpie or BlackJAX).
 
 * :mod:`.map`: :func:`find_MAP` (SciPy optimizers, tessera gradients);
 * :mod:`.advi`: :func:`fit`, :class:`ADVI`, :class:`FullRankADVI`;
@@ -6,7 +6,11 @@
 * :mod:`.optimizers`: Adam, adagrad-window, SGD as symbolic update builders;
 * :mod:`.callbacks`: convergence checks for :func:`fit`;
 * :mod:`.minibatch`: :func:`Minibatch` for stochastic (minibatch) ADVI;
-* :mod:`.nuts`: :func:`sample`, NUTS through nutpie.
+* :mod:`.nuts`: :func:`sample`, NUTS through a driver suited to the backend:
+  :mod:`.nuts_nutpie` (nutpie calling the compiled function) or
+  :mod:`.nuts_blackjax` (BlackJAX's NUTS traced with the model into JAX),
+  both returning :mod:`.nuts_result`; :mod:`.adaptation` is the warm-up;
+* :mod:`.start`: checks and starting points shared by NUTS and MAP.
 
 Examples
 --------

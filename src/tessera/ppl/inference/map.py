@@ -6,6 +6,10 @@ from typing import Any
 
 import numpy as np
 
+from tessera.ppl.inference.progress import ProgressBar
+from tessera.ppl.inference.start import bad_terms, check_no_minibatch
+from tessera.ppl.model.context import modelcontext
+
 __all__ = ["find_MAP"]
 
 
@@ -76,24 +80,31 @@ def find_MAP(
     >>> round(float(est["mu"]), 3), sorted(est)
     (1.996, ['mu', 'sigma'])
     """
-    from scipy.optimize import minimize
-
-    from tessera.ppl.inference.nuts import _bad_terms, check_no_minibatch
-    from tessera.ppl.inference.progress import ProgressBar
-    from tessera.ppl.model.context import modelcontext
-
     model = modelcontext(model)
     check_no_minibatch(model, "ppl.find_MAP")
     f = model.logp_dlogp_function(jacobian=jacobian)
+    x0, lp0 = _checked_start(model, f, start)
+    res = _optimize(f, x0, lp0, method, maxeval, progressbar, minimize_kwargs)
+    out = _values_at(model, f, res.x, include_transformed)
+    return (out, res) if return_raw else out
+
+
+def _checked_start(model, f, start) -> tuple[np.ndarray, float]:
+    """The flat starting vector and its log-density, which must be finite."""
     point = _start_point(model, start)
     x0 = f.point_to_array(point)
     lp0, g0 = f(x0)
     if not (np.isfinite(lp0) and np.all(np.isfinite(g0))):
         raise ValueError(
             "find_MAP: the log-density or its gradient is not finite at the start "
-            f"{point}: {_bad_terms(model, point)}"
+            f"{point}: {bad_terms(model, point)}"
         )
-    bar = ProgressBar(maxeval, enabled=progressbar, desc="find_MAP")
+    return x0, lp0
+
+
+def _objective(f, bar, maxeval: int, lp0: float):
+    """SciPy's objective ``x -> (-logp, -grad)``, and the state it updates
+    (evaluations ``n``, ``best`` log-density) for the progress bar."""
     state = {"n": 0, "best": lp0}
 
     def neg(x):
@@ -107,15 +118,22 @@ def find_MAP(
         state["n"] += 1
         return -lp, -g
 
+    return neg, state
+
+
+def _optimize(f, x0, lp0, method, maxeval: int, progressbar: bool, minimize_kwargs):
+    """SciPy's ``minimize`` on ``-logp`` from ``x0``, with a progress bar."""
+    from scipy.optimize import minimize
+
+    bar = ProgressBar(maxeval, enabled=progressbar, desc="find_MAP")
+    neg, state = _objective(f, bar, maxeval, lp0)
     options = {"maxiter": int(maxeval), **minimize_kwargs.pop("options", {})}
     try:
-        res = minimize(
+        return minimize(
             neg, x0, jac=True, method=method, options=options, **minimize_kwargs
         )
     finally:
         bar.close(f"logp = {state['best']:.4g}, {state['n']} evaluations")
-    out = _values_at(model, f, res.x, include_transformed)
-    return (out, res) if return_raw else out
 
 
 def _start_point(model, start) -> dict[str, np.ndarray]:

@@ -191,7 +191,7 @@ def Minibatch(
     >>> xb.type.shape
     (3,)
     """
-    from tessera.ppl.distributions.finite import DiscreteUniform
+    from tessera.ppl.distributions import DiscreteUniform
     from tessera.random.type import rng
 
     if not arrays:

@@ -34,6 +34,7 @@ from tessera.compile.backends.jax import (  # noqa: E402, F401
     blockwise,
     creation,
     elemwise,
+    join,
     linalg,
     products,
     random,

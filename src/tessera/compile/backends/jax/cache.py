@@ -2,7 +2,7 @@
 
 Compiling is most of the cost of a first call of a large JAX program: a
 model's log-density and gradient take about a second, a whole NUTS sampler
-(:mod:`tessera.ppl.inference.nuts_jax`) several. With JAX's persistent
+(:mod:`tessera.ppl.inference.nuts_blackjax`) several. With JAX's persistent
 compilation cache turned on, a program compiled once (in any process) is
 loaded from disk the next time. Only programs that took more than a
 quarter of a second to compile are stored, so small functions never touch

@@ -15,10 +15,9 @@ hands them to the lowering as NumPy values.
 
 from __future__ import annotations
 
-import importlib
-import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import singledispatch
 
 from tessera.graph.op import Op
@@ -78,35 +77,7 @@ def jax_funcify(op: Op, node) -> Callable:
     >>> ts.function([x], Double()(x), backend="jax")([1.0, 2.0])
     Array([2., 4.], dtype=float64)
     """
-    if load_lazy_lowerings():
-        return jax_funcify(op, node)
     raise no_lowering(op)
-
-
-#: Lowerings of ops defined outside ``tessera.ops`` live in modules imported
-#: the first time such an op is lowered, so importing the backend does not
-#: import those packages: op-module prefix -> lowering module.
-LAZY_LOWERINGS = {"tessera.ppl.": "tessera.compile.backends.jax.ppl"}
-_lazy_loaded: set[str] = set()
-
-
-def load_lazy_lowerings() -> bool:
-    """Import the lowering modules of the op packages imported so far.
-
-    Returns whether any was imported (then a failed lookup is worth retrying).
-
-    Examples
-    --------
-    >>> load_lazy_lowerings() in (True, False)
-    True
-    """
-    loaded = False
-    for prefix, target in LAZY_LOWERINGS.items():
-        if target not in _lazy_loaded and prefix.rstrip(".") in sys.modules:
-            _lazy_loaded.add(target)
-            importlib.import_module(target)
-            loaded = True
-    return loaded
 
 
 def static_inputs(fn: Callable, *positions: int) -> Callable:
@@ -173,3 +144,26 @@ def runtime_check(ok, error: Exception) -> None:
             raise error
         return
     _TRACE.checks.append((ok, error))
+
+
+@contextmanager
+def recorded_checks() -> Iterator[list]:
+    """Record the run-time checks of one trace into the list it yields.
+
+    Each entry is ``(ok, error)`` as given to :func:`runtime_check`. The
+    checks recorded before are restored afterwards: a graph may be traced
+    inside another one.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> with recorded_checks() as checks:
+    ...     runtime_check(np.array([False]), ValueError("negative scale"))
+    >>> [str(err) for _, err in checks]
+    ['negative scale']
+    """
+    saved, _TRACE.checks = _TRACE.checks, []
+    try:
+        yield _TRACE.checks
+    finally:
+        _TRACE.checks = saved

@@ -19,7 +19,6 @@ import numpy as np
 from tessera.compile.backends.jax.dispatch import (
     JaxLoweringError,
     jax_funcify,
-    load_lazy_lowerings,
     static_inputs,
     static_ints,
 )
@@ -225,8 +224,6 @@ def _funcify_elemwise(op: Elemwise, node) -> Callable:
     if name.startswith("cast_"):
         return lambda x: jnp.asarray(x).astype(out)
     impl = SCALAR_FNS.get(name)
-    if impl is None and load_lazy_lowerings():
-        impl = SCALAR_FNS.get(name)
     if impl is None:
         raise JaxLoweringError(
             f"JAX backend: no lowering for elementwise op {name} (register one with "

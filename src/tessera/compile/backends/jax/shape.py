@@ -1,7 +1,7 @@
 """JAX lowerings of :mod:`tessera.ops.shape`.
 
-Target shapes and split sizes are static (NumPy values while tracing, see
-:mod:`tessera.compile.backends.jax.linker`); shapes of traced arrays are
+Target shapes are static (NumPy values while tracing, see
+:mod:`tessera.compile.backends.jax.plan`); shapes of traced arrays are
 known while tracing, so :class:`Shape` and :class:`ShapeI` give NumPy values.
 """
 
@@ -20,12 +20,10 @@ from tessera.compile.backends.jax.dispatch import (
 from tessera.ops.shape import (
     BroadcastTo,
     ExpandDims,
-    Join,
     MakeVector,
     Reshape,
     Shape,
     ShapeI,
-    Split,
     Squeeze,
     Transpose,
 )
@@ -78,26 +76,3 @@ def _funcify_squeeze(op: Squeeze, node) -> Callable:
 @jax_funcify.register(BroadcastTo)
 def _funcify_broadcast_to(op: BroadcastTo, node) -> Callable:
     return static_inputs(lambda x, shp: jnp.broadcast_to(x, static_ints(shp)), 1)
-
-
-@jax_funcify.register(Join)
-def _funcify_join(op: Join, node) -> Callable:
-    axis = op.axis
-    dtype = node.outputs[0].type.numpy_dtype
-    return lambda *xs: jnp.concatenate([jnp.asarray(x).astype(dtype) for x in xs], axis)
-
-
-@jax_funcify.register(Split)
-def _funcify_split(op: Split, node) -> Callable:
-    axis = op.axis
-
-    def run(x, sizes):
-        sizes = static_ints(sizes)
-        if sum(sizes) != jnp.shape(x)[axis]:
-            raise ValueError(
-                f"split: sizes {list(sizes)} do not add up to {jnp.shape(x)[axis]}"
-            )
-        pieces = jnp.split(x, np.cumsum(sizes)[:-1].tolist(), axis=axis)
-        return pieces[0] if len(pieces) == 1 else tuple(pieces)
-
-    return static_inputs(run, 1)

@@ -4,7 +4,7 @@ import arviz as az
 import numpy as np
 import pytest
 
-from tessera.ppl.inference.nuts import run_nutpie
+from tessera.ppl.inference.nuts_nutpie import run_nutpie
 
 MU = np.array([1.0, -2.0, 0.5])
 COV = np.array([[1.0, 0.8, 0.0], [0.8, 1.0, 0.0], [0.0, 0.0, 0.25]])

@@ -7,7 +7,7 @@ jax = pytest.importorskip("jax")
 pytest.importorskip("blackjax")
 import jax.numpy as jnp  # noqa: E402
 
-from tessera.ppl.inference.nuts_jax import jax_logdensity, run_blackjax  # noqa: E402
+from tessera.ppl.inference.nuts_blackjax import jax_logdensity, run_blackjax  # noqa: E402
 
 SCALES = np.array([0.5, 2.0, 10.0])
 

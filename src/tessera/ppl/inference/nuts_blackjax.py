@@ -1,4 +1,4 @@
-"""NUTS compiled whole with JAX: BlackJAX's sampler over tessera's JAX graph.
+"""The BlackJAX driver: NUTS compiled whole with JAX over tessera's JAX graph.
 
 With the JAX backend, nutpie would call the compiled log-density through
 Python once per gradient, and that call (dispatch, transfers, the GIL
@@ -36,8 +36,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from tessera.compile.backends import get_backend
 from tessera.ppl.inference.adaptation import adapt_init, adapt_update, window_schedule
-from tessera.ppl.inference.nuts import NutpieResult
+from tessera.ppl.inference.nuts_result import NutpieResult
 
 __all__ = ["jax_logdensity", "run_blackjax"]
 
@@ -57,8 +58,9 @@ def jax_logdensity(traceable: Callable) -> Callable:
     """A JAX log-density ``x -> logp`` whose gradient is tessera's.
 
     ``traceable(x) -> ([logp, grad], ok)`` is the pure form of a compiled
-    JAX-backend log-density-and-gradient function (the ``traceable``
-    attribute the JAX linker gives it). Non-finite values and failed
+    log-density-and-gradient function
+    (:attr:`tessera.compile.Function.traceable`, on a backend whose
+    ``traceable`` capability is set). Non-finite values and failed
     run-time checks give ``logp = -inf`` and a zero gradient.
 
     Examples
@@ -128,6 +130,173 @@ def _by_chain(a) -> np.ndarray:
     return np.ascontiguousarray(np.swapaxes(np.asarray(a), 0, 1))
 
 
+def _check_x0(x0, draws: int, tune: int) -> np.ndarray:
+    x0 = np.asarray(x0, dtype=np.float64)
+    if x0.ndim != 2 or x0.shape[1] < 1:
+        raise ValueError(f"x0 must be (chains, ndim) with ndim >= 1, got {x0.shape}")
+    for name, v in (("draws", draws), ("tune", tune)):
+        if int(v) < 1:
+            raise ValueError(f"{name} must be positive, got {v}")
+    return x0
+
+
+def _chunk_fn(blackjax, logdensity, max_treedepth: int, target, vectorized: bool):
+    """``chunk(carry, keys, flags)``: NUTS steps with the warm-up's
+    adaptation, scanned over the rows of one chunk of the schedule."""
+    import jax
+
+    kernel = blackjax.nuts.build_kernel()
+
+    def transition(key, state, adapt, flags):
+        new, info = kernel(
+            key,
+            state,
+            logdensity,
+            adapt.step_size,
+            adapt.inverse_mass_matrix,
+            max_num_doublings=max_treedepth,
+        )
+        out = (new.position, info, new.logdensity, adapt.step_size)
+        adapt = adapt_update(adapt, new.position, info.acceptance_rate, flags, target)
+        return new, adapt, out
+
+    def chunk(carry, keys, flags):
+        # one compiled program for warm-up and sampling: the schedule rows
+        # (`flags`) say what each step adapts
+        step = transition
+        if vectorized:
+            step = jax.vmap(transition, in_axes=(0, 0, 0, None))
+
+        def scan_step(carry, inputs):
+            key, row = inputs
+            state, adapt, out = step(key, *carry, row)
+            return (state, adapt), out
+
+        return jax.lax.scan(scan_step, carry, (keys, flags))
+
+    return chunk
+
+
+def _schedule_and_keys(tune: int, draws: int, chains: int, seed: int):
+    """The warm-up schedule and the random keys, both cut into chunks:
+    ``(schedule (n_chunks, length, 4), keys (n_chunks, length, chains,
+    ...))``."""
+    import jax
+
+    # the steps run in compiled chunks, so a progress bar can move between
+    # them without host callbacks inside the program (which would also keep
+    # JAX from caching the compiled program on disk); the last chunk may
+    # run a few steps past the draws, which are dropped
+    n_chunks, length = _chunks(tune + draws)
+    schedule = window_schedule(tune, n_chunks * length)
+    schedule = schedule.reshape(n_chunks, length, -1)
+    # raw keys drawn with NumPy (any bits make a valid key): no JAX program
+    # is compiled outside the sampler's
+    key_shape = jax.eval_shape(jax.random.PRNGKey, 0).shape
+    rng = np.random.default_rng(int(seed) % 2**64)
+    keys = rng.integers(
+        0, 2**32, size=(n_chunks, length, chains, *key_shape), dtype=np.uint32
+    )
+    return schedule, keys
+
+
+def _initial_carry(blackjax, logdensity, x0: np.ndarray, x0_values):
+    """The chains' NUTS states at ``x0`` and fresh adaptation states."""
+    import jax
+
+    chains = x0.shape[0]
+    if x0_values is None:
+        init = jax.jit(jax.vmap(lambda x: blackjax.nuts.init(x, logdensity)))
+        x0_values = jax.device_get(init(x0)[1:])
+    lp, grad = (np.asarray(v, dtype=np.float64) for v in x0_values)
+    if lp.shape != (chains,) or grad.shape != x0.shape:
+        raise ValueError(
+            f"x0_values must be shaped ({chains},) and {x0.shape}, got "
+            f"{lp.shape} and {grad.shape}"
+        )
+    return (blackjax.mcmc.hmc.HMCState(x0, lp, grad), adapt_init(x0.shape))
+
+
+def _chain_runs(carry, keys, chains: int, vectorized: bool) -> list[tuple]:
+    """The programs' ``(carry, keys)``: all chains in one (vectorized) or
+    one per chain."""
+    import jax
+
+    if vectorized:
+        return [(carry, keys)]
+    return [
+        (jax.tree_util.tree_map(lambda a, c=c: a[c], carry), keys[:, :, c])
+        for c in range(chains)
+    ]
+
+
+def _compile_chunk(chunk, runs, schedule):
+    """``chunk`` compiled once, for the shapes of the first program."""
+    import jax
+
+    (carry, keys), *_ = runs
+    return jax.jit(chunk).lower(carry, keys[0], schedule[0]).compile()
+
+
+def _run_chains(chunk_c, runs, schedule, total: int, bar, vectorized, cores):
+    """Run each program's chunks, the programs in threads (one per chain) or
+    alone (vectorized); returns the outputs ``(steps, chains, ...)``."""
+    import jax
+
+    lock = threading.Lock()
+    length = schedule.shape[1]
+
+    def run(args):
+        carry, keys = args
+        parts = []
+        for i in range(len(schedule)):
+            carry, out = chunk_c(carry, keys[i], schedule[i])
+            parts.append(jax.device_get(out))
+            with lock:
+                bar.update(min(length, total - i * length))
+        # the last chunk may run past the draws: drop those steps
+        return jax.tree_util.tree_map(lambda *a: np.concatenate(a)[:total], *parts)
+
+    if vectorized:
+        return run(runs[0])
+    # XLA releases the GIL while a program runs: one thread per chain (up to
+    # the cores) samples them in parallel
+    workers = min(len(runs), cores or os.cpu_count() or 1)
+    with ThreadPoolExecutor(workers) as pool:
+        outs = list(pool.map(run, runs))
+    return jax.tree_util.tree_map(lambda *a: np.stack(a, axis=1), *outs)
+
+
+def _compile_and_run(chunk, runs, schedule, total, vectorized, cores, progressbar):
+    """Compile the program, run the chains; returns their outputs and the
+    seconds spent compiling (``"compile"``) and running (``"run"``)."""
+    # steps of all chains when they run in threads, of each one when vectorized
+    bar = _progress_bar(total * (1 if vectorized else len(runs)), progressbar)
+    try:
+        t0 = time.perf_counter()
+        chunk_c = _compile_chunk(chunk, runs, schedule)
+        t_compile = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        out = _run_chains(chunk_c, runs, schedule, total, bar, vectorized, cores)
+        t_run = time.perf_counter() - t0
+    finally:
+        bar.close()
+    return out, {"compile": t_compile, "run": t_run}
+
+
+def _result(out, tune: int, max_treedepth: int, save_warmup: bool) -> NutpieResult:
+    """Draws and statistics by chain, the warm-up split off."""
+    pos, info, lps, steps = out
+    res = NutpieResult(
+        _by_chain(pos[tune:]),
+        _stats(info, lps, steps, max_treedepth, slice(tune, None)),
+    )
+    if save_warmup:
+        res.warmup_draws = _by_chain(pos[:tune])
+        res.warmup_stats = _stats(info, lps, steps, max_treedepth, slice(None, tune))
+    return res
+
+
 def run_blackjax(
     logdensity: Callable,
     x0: np.ndarray,
@@ -191,122 +360,21 @@ def run_blackjax(
     >>> bool(np.abs(res.draws.mean(axis=(0, 1))).max() < 0.3)
     True
     """
-    import jax
-
-    import tessera.compile.backends.jax  # noqa: F401  (float64: jax_enable_x64)
-
+    # float64 in JAX: the backend's package turns on jax_enable_x64
+    get_backend("jax").load()
     blackjax = _require_blackjax()
-    x0 = np.asarray(x0, dtype=np.float64)
-    if x0.ndim != 2 or x0.shape[1] < 1:
-        raise ValueError(f"x0 must be (chains, ndim) with ndim >= 1, got {x0.shape}")
-    for name, v in (("draws", draws), ("tune", tune)):
-        if int(v) < 1:
-            raise ValueError(f"{name} must be positive, got {v}")
+    x0 = _check_x0(x0, draws, tune)
     draws, tune, max_treedepth = int(draws), int(tune), int(max_treedepth)
-    chains, ndim = x0.shape
-    kernel = blackjax.nuts.build_kernel()
-    target = float(target_accept)
-
-    def transition(key, state, adapt, flags):
-        new, info = kernel(
-            key,
-            state,
-            logdensity,
-            adapt.step_size,
-            adapt.inverse_mass_matrix,
-            max_num_doublings=max_treedepth,
-        )
-        out = (new.position, info, new.logdensity, adapt.step_size)
-        adapt = adapt_update(adapt, new.position, info.acceptance_rate, flags, target)
-        return new, adapt, out
-
-    def chunk(carry, keys, flags):
-        # one compiled program for warm-up and sampling: the schedule rows
-        # (`flags`) say what each step adapts
-        step = transition
-        if vectorized:
-            step = jax.vmap(transition, in_axes=(0, 0, 0, None))
-
-        def scan_step(carry, inputs):
-            key, row = inputs
-            state, adapt, out = step(key, *carry, row)
-            return (state, adapt), out
-
-        return jax.lax.scan(scan_step, carry, (keys, flags))
-
-    # the steps run in compiled chunks, so a progress bar can move between
-    # them without host callbacks inside the program (which would also keep
-    # JAX from caching the compiled program on disk); the last chunk may
-    # run a few steps past the draws, which are dropped
-    n_chunks, length = _chunks(tune + draws)
-    schedule = window_schedule(tune, n_chunks * length)
-    schedule = schedule.reshape(n_chunks, length, -1)
-    # raw keys drawn with NumPy (any bits make a valid key): no JAX program
-    # is compiled outside the sampler's
-    key_shape = jax.eval_shape(jax.random.PRNGKey, 0).shape
-    rng = np.random.default_rng(int(seed) % 2**64)
-    keys = rng.integers(
-        0, 2**32, size=(n_chunks, length, chains, *key_shape), dtype=np.uint32
+    chains = x0.shape[0]
+    chunk = _chunk_fn(
+        blackjax, logdensity, max_treedepth, float(target_accept), vectorized
     )
-    if x0_values is None:
-        init = jax.jit(jax.vmap(lambda x: blackjax.nuts.init(x, logdensity)))
-        x0_values = jax.device_get(init(x0)[1:])
-    lp, grad = (np.asarray(v, dtype=np.float64) for v in x0_values)
-    if lp.shape != (chains,) or grad.shape != x0.shape:
-        raise ValueError(
-            f"x0_values must be shaped ({chains},) and {x0.shape}, got "
-            f"{lp.shape} and {grad.shape}"
-        )
-    carry = (blackjax.mcmc.hmc.HMCState(x0, lp, grad), adapt_init(x0.shape))
-    # the chains' programs: all chains in one (vectorized) or one per chain
-    if vectorized:
-        runs = [(carry, keys)]
-    else:
-        runs = [
-            (jax.tree_util.tree_map(lambda a, c=c: a[c], carry), keys[:, :, c])
-            for c in range(chains)
-        ]
-    # steps of all chains when they run in threads, of each one when vectorized
-    bar = _progress_bar((tune + draws) * (1 if vectorized else chains), progressbar)
-    lock = threading.Lock()
-    try:
-        t0 = time.perf_counter()
-        (carry, keys), *_ = runs
-        chunk_c = jax.jit(chunk).lower(carry, keys[0], schedule[0]).compile()
-        t_compile = time.perf_counter() - t0
-
-        def run(args):
-            carry, keys = args
-            parts = []
-            for i in range(n_chunks):
-                carry, out = chunk_c(carry, keys[i], schedule[i])
-                parts.append(jax.device_get(out))
-                with lock:
-                    bar.update(min(length, tune + draws - i * length))
-            # the last chunk may run past the draws: drop those steps
-            total = tune + draws
-            return jax.tree_util.tree_map(lambda *a: np.concatenate(a)[:total], *parts)
-
-        t0 = time.perf_counter()
-        if vectorized:
-            out = run(runs[0])
-        else:
-            # XLA releases the GIL while a program runs: one thread per
-            # chain (up to the cores) samples them in parallel
-            workers = min(chains, cores or os.cpu_count() or 1)
-            with ThreadPoolExecutor(workers) as pool:
-                outs = list(pool.map(run, runs))
-            out = jax.tree_util.tree_map(lambda *a: np.stack(a, axis=1), *outs)
-        t_run = time.perf_counter() - t0
-    finally:
-        bar.close()
-    pos, info, lps, steps = out
-    res = NutpieResult(
-        _by_chain(pos[tune:]),
-        _stats(info, lps, steps, max_treedepth, slice(tune, None)),
+    schedule, keys = _schedule_and_keys(tune, draws, chains, seed)
+    carry = _initial_carry(blackjax, logdensity, x0, x0_values)
+    runs = _chain_runs(carry, keys, chains, vectorized)
+    out, timings = _compile_and_run(
+        chunk, runs, schedule, tune + draws, vectorized, cores, progressbar
     )
-    res.timings = {"compile": t_compile, "run": t_run}
-    if save_warmup:
-        res.warmup_draws = _by_chain(pos[:tune])
-        res.warmup_stats = _stats(info, lps, steps, max_treedepth, slice(None, tune))
+    res = _result(out, tune, max_treedepth, save_warmup)
+    res.timings = timings
     return res

@@ -1,0 +1,300 @@
+"""The nutpie driver: NUTS over a Python log-density-and-gradient callable.
+
+nutpie (a Rust implementation of NUTS with gradient-based mass-matrix
+adaptation) accepts any Python callable ``x -> (logp, grad)`` over a flat
+float64 vector (``nutpie.compiled_pyfunc.from_pyfunc``). :func:`run_nutpie`
+wraps such a callable, running the chains in nutpie's threads;
+:func:`run_nutpie_processes` runs one forked process per chain instead.
+:func:`~tessera.ppl.sample` feeds them the model's
+:class:`~tessera.ppl.model.FlatLogpDlogp` (one compiled call per
+gradient); only the flat unconstrained draws are recorded, so nothing but
+the sampler runs per draw.
+
+Examples
+--------
+>>> import numpy as np
+>>> def logp_dlogp(x):  # a standard 2-d Gaussian
+...     return -0.5 * float(x @ x), -x
+>>> res = run_nutpie(logp_dlogp, 2, draws=200, tune=200, chains=2, seed=1)
+>>> res.draws.shape
+(2, 200, 2)
+>>> bool(np.abs(res.draws.mean(axis=(0, 1))).max() < 0.3)
+True
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from tessera.ppl.inference.nuts_result import NutpieResult
+
+__all__ = ["run_nutpie", "run_nutpie_processes"]
+
+_FLAT = "__unconstrained"
+
+# nutpie's sample-stat names -> the names ArviZ and PyMC use
+_STAT_NAMES = {
+    "diverging": "diverging",
+    "step_size": "step_size",
+    "step_size_bar": "step_size_bar",
+    "depth": "tree_depth",
+    "maxdepth_reached": "reached_max_treedepth",
+    "n_steps": "n_steps",
+    "logp": "lp",
+    "energy": "energy",
+    "energy_error": "energy_error",
+    "mean_tree_accept": "acceptance_rate",
+    "mean_tree_accept_sym": "acceptance_rate_sym",
+    "index_in_trajectory": "index_in_trajectory",
+}
+
+
+def _safe_logp(logp_dlogp: Callable, ndim: int) -> Callable:
+    """``logp_dlogp`` that never raises a numerical error into nutpie.
+
+    nutpie aborts the whole run on an exception, but treats a log-density of
+    ``-inf`` as a divergence (the trajectory ends, the chain goes on); an
+    invalid region (a non-positive-definite matrix, an overflow) is that.
+    """
+    zeros = np.zeros(ndim)
+
+    def logp(x, **_shared):
+        try:
+            # overflow at the edge of the support is expected while exploring
+            # (a -inf logp is a divergence), not worth a warning
+            with np.errstate(all="ignore"):
+                lp, g = logp_dlogp(x)
+        except (FloatingPointError, ArithmeticError, np.linalg.LinAlgError):
+            return -np.inf, zeros
+        lp = float(lp)
+        if not np.isfinite(lp):
+            return -np.inf, zeros
+        g = np.asarray(g, dtype=np.float64)
+        if not np.all(np.isfinite(g)):
+            return -np.inf, zeros
+        return lp, g
+
+    return logp
+
+
+def _check_start(x, ndim: int) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float64)
+    if x.shape != (ndim,):
+        raise ValueError(f"initial point has shape {x.shape}, expected ({ndim},)")
+    return x
+
+
+def _check_sizes(ndim: int, draws: int, tune: int, chains: int) -> int:
+    """``ndim`` as an int, after checking that every size is positive."""
+    ndim = int(ndim)
+    if ndim < 1:
+        raise ValueError(f"NUTS needs at least one continuous variable, got {ndim}")
+    for name, v in (("draws", draws), ("tune", tune), ("chains", chains)):
+        if int(v) < 1:
+            # nutpie's adaptation windows need at least one tuning step
+            raise ValueError(f"{name} must be positive, got {v}")
+    return ndim
+
+
+def _chain_initial_point(initial_point, ndim: int, seed: int):
+    """nutpie's per-chain initial-point callback, or None for nutpie's own."""
+    if initial_point is None:
+        return None
+    # probe once here, so that a bad point raises a clear error instead of a
+    # panic inside nutpie's threads; then each chain asks with its own seed
+    # (derived by nutpie from `seed` and the chain number, so the run is
+    # reproducible whatever the thread scheduling)
+    _check_start(initial_point(int(seed)), ndim)
+
+    def init_fn(chain_seed):
+        return _check_start(initial_point(int(chain_seed)), ndim)
+
+    return init_fn
+
+
+def _pyfunc_model(logp: Callable, ndim: int, init_fn):
+    """nutpie's compiled model around the Python log-density ``logp``."""
+    from nutpie.compiled_pyfunc import from_pyfunc
+
+    def make_logp_fn():
+        return logp
+
+    def make_expand_fn(seed1, seed2, chain):
+        # the flat draw only: mapping to the original space happens once, in
+        # a vectorized call over all draws, after sampling
+        def expand(x, **_shared):
+            return {_FLAT: np.array(x, dtype=np.float64)}
+
+        return expand
+
+    return from_pyfunc(
+        ndim,
+        make_logp_fn,
+        make_expand_fn,
+        [np.dtype("float64")],
+        [(ndim,)],
+        [_FLAT],
+        make_initial_point_fn=init_fn,
+    )
+
+
+def _stats(dataset) -> dict[str, np.ndarray]:
+    return {
+        new: np.asarray(dataset[old].values)
+        for old, new in _STAT_NAMES.items()
+        if old in dataset.data_vars
+    }
+
+
+def _result(trace, save_warmup: bool) -> NutpieResult:
+    """Flat draws and ArviZ-named statistics of nutpie's trace."""
+    out = NutpieResult(
+        np.asarray(trace.posterior[_FLAT].values), _stats(trace.sample_stats)
+    )
+    if save_warmup and "warmup_posterior" in trace.groups():
+        out.warmup_draws = np.asarray(trace.warmup_posterior[_FLAT].values)
+        out.warmup_stats = _stats(trace.warmup_sample_stats)
+    return out
+
+
+def run_nutpie(
+    logp_dlogp: Callable[[np.ndarray], tuple[float, np.ndarray]],
+    ndim: int,
+    *,
+    draws: int = 1000,
+    tune: int = 1000,
+    chains: int = 2,
+    cores: int | None = None,
+    seed: int | None = None,
+    initial_point: Callable[[int], np.ndarray] | None = None,
+    progressbar: bool = False,
+    save_warmup: bool = False,
+    **nutpie_kwargs: Any,
+) -> NutpieResult:
+    """Run nutpie's NUTS on a plain log-density-and-gradient callable.
+
+    Parameters
+    ----------
+    logp_dlogp : callable
+        ``x -> (logp, grad)`` with ``x`` a float64 vector of ``ndim``.
+        Numerical errors and non-finite values count as ``logp = -inf``.
+    ndim : int
+    draws, tune, chains : int
+        Per chain.
+    cores : int, optional
+        Chains run in parallel threads (default: ``min(chains, cpu count)``).
+    seed : int, optional
+    initial_point : callable, optional
+        ``seed -> starting vector``, called once per chain with a seed
+        derived from ``seed`` and the chain (default: nutpie's,
+        uniform(-2, 2) around zero).
+    progressbar : bool
+        nutpie's progress display.
+    save_warmup : bool
+        Keep the tuning draws.
+    **nutpie_kwargs
+        Passed to ``nutpie.sample`` (``target_accept``, ``maxdepth``,
+        ``low_rank_modified_mass_matrix``, ...).
+
+    Returns
+    -------
+    NutpieResult
+
+    Examples
+    --------
+    >>> res = run_nutpie(lambda x: (-0.5 * float(x @ x), -x), 3, draws=50,
+    ...                  tune=50, chains=1, seed=0)
+    >>> res.stats["diverging"].shape
+    (1, 50)
+    """
+    import nutpie
+
+    ndim = _check_sizes(ndim, draws, tune, chains)
+    logp = _safe_logp(logp_dlogp, ndim)
+    if seed is None:
+        seed = int(np.random.SeedSequence().generate_state(1, np.uint64)[0] >> 1)
+    init_fn = _chain_initial_point(initial_point, ndim, seed)
+    compiled = _pyfunc_model(logp, ndim, init_fn)
+    if cores is None:
+        cores = min(int(chains), os.cpu_count() or 1)
+    trace = nutpie.sample(
+        compiled,
+        draws=int(draws),
+        tune=int(tune),
+        chains=int(chains),
+        cores=int(cores),
+        seed=int(seed),
+        progress_bar=bool(progressbar),
+        save_warmup=bool(save_warmup),
+        **nutpie_kwargs,
+    )
+    return _result(trace, save_warmup)
+
+
+# jobs of the forked chain processes, inherited through fork (not pickled)
+_FORK_JOBS: dict[int, tuple] = {}
+
+
+def _fork_chain(job: tuple) -> NutpieResult:
+    key, seed = job
+    logp_dlogp, kwargs = _FORK_JOBS[key]
+    return run_nutpie(logp_dlogp, chains=1, cores=1, seed=seed, **kwargs)
+
+
+def _concatenate_chains(parts: list[NutpieResult]) -> NutpieResult:
+    """One result from one-chain results, chains in order."""
+
+    def stack(arrays):
+        return np.concatenate(arrays, axis=0)
+
+    out = NutpieResult(
+        stack([p.draws for p in parts]),
+        {k: stack([p.stats[k] for p in parts]) for k in parts[0].stats},
+    )
+    if parts[0].warmup_draws is not None:
+        out.warmup_draws = stack([p.warmup_draws for p in parts])
+        out.warmup_stats = {
+            k: stack([p.warmup_stats[k] for p in parts]) for k in parts[0].warmup_stats
+        }
+    return out
+
+
+def run_nutpie_processes(
+    logp_dlogp: Callable, ndim: int, *, chains: int, cores: int, seed: int, **kwargs
+) -> NutpieResult:
+    """:func:`run_nutpie` with one forked process per chain.
+
+    nutpie runs chains in threads, which a Python log-density serializes on
+    the GIL; forked processes run them in parallel. Each process samples one
+    chain with its own seed (derived from ``seed``); the compiled function
+    is inherited through ``fork``, not recompiled. Needs the ``fork`` start
+    method (Linux, macOS) and a fork-safe backend (NumPy: JAX's threads do
+    not survive a fork).
+
+    Examples
+    --------
+    >>> res = run_nutpie_processes(lambda x: (-0.5 * float(x @ x), -x), 2,
+    ...                            chains=2, cores=2, seed=0, draws=20, tune=20)
+    >>> res.draws.shape
+    (2, 20, 2)
+    """
+    import multiprocessing as mp
+
+    if "fork" not in mp.get_all_start_methods():
+        raise ValueError(
+            "chain_method='processes' needs the 'fork' start method, which this "
+            "platform lacks; use chain_method='threads'"
+        )
+    seeds = np.random.SeedSequence(int(seed)).generate_state(int(chains), np.uint64)
+    key = id(logp_dlogp)
+    _FORK_JOBS[key] = (logp_dlogp, {"ndim": ndim, **kwargs})
+    try:
+        with mp.get_context("fork").Pool(max(1, min(int(cores), int(chains)))) as pool:
+            parts = pool.map(_fork_chain, [(key, int(s >> 1)) for s in seeds])
+    finally:
+        del _FORK_JOBS[key]
+    return _concatenate_chains(parts)

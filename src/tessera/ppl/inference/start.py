@@ -1,0 +1,110 @@
+"""What samplers and optimizers check before they start, and where they start.
+
+:func:`~tessera.ppl.sample` and :func:`~tessera.ppl.find_MAP` both need the
+full-data log-density (:func:`check_no_minibatch`) and a starting point at
+which the log-density and its gradient are finite
+(:func:`starting_vector`); when there is none, :func:`bad_terms` names the
+terms of the model that are not finite there.
+
+Examples
+--------
+>>> import numpy as np
+>>> from tessera import ppl
+>>> with ppl.Model() as model:
+...     mu = ppl.Normal("mu", 0.0, 1.0)
+>>> f = model.logp_dlogp_function()
+>>> starting_vector(model, f, seed=0, jitter=False)
+array([0.])
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from tessera.ppl.inference.minibatch import minibatch_indices
+
+__all__ = ["bad_terms", "check_no_minibatch", "starting_vector"]
+
+
+def check_no_minibatch(model: Any, what: str) -> None:
+    """Raise if the model's log-density reads :func:`~tessera.ppl.Minibatch` rows.
+
+    NUTS and MAP need the full-data log-density; minibatches are for
+    :func:`~tessera.ppl.fit`.
+
+    Examples
+    --------
+    >>> from tessera import ppl
+    >>> with ppl.Model() as model:
+    ...     mu = ppl.Normal("mu", 0.0, 1.0)
+    >>> check_no_minibatch(model, "ppl.sample")  # no minibatch: no error
+    """
+    graphs = [model.rvs_to_values[rv] for rv in model.observed_RVs]
+    graphs += list(model.potentials) + list(model.deterministics)
+    if graphs and minibatch_indices(graphs):
+        raise ValueError(
+            f"{what} needs the full-data log-density, but the model uses "
+            "ppl.Minibatch data; minibatches are for ppl.fit (ADVI). Build the "
+            "model with the full arrays for this"
+        )
+
+
+def starting_vector(
+    model: Any, logp_dlogp: Any, seed: int, jitter: bool = True
+) -> np.ndarray:
+    """A flat starting point with a finite log-density and gradient.
+
+    The model's initial point, plus uniform(-1, 1) jitter when ``jitter``;
+    up to 20 jittered tries, then the point without jitter.
+
+    Raises
+    ------
+    ValueError
+        If even the unjittered point has a non-finite log-density: names
+        the terms (variables) that are not finite there.
+
+    Examples
+    --------
+    >>> from tessera import ppl
+    >>> with ppl.Model() as model:
+    ...     s = ppl.HalfNormal("s", 1.0)
+    >>> x = starting_vector(model, model.logp_dlogp_function(), seed=1)
+    >>> x.shape
+    (1,)
+    """
+    tries = [(seed + k, True) for k in range(20)] if jitter else []
+    for s, jit in [*tries, (seed, False)]:
+        point = model.initial_point(random_seed=s, jitter=jit)
+        x = logp_dlogp.point_to_array(point)
+        lp, g = logp_dlogp(x)
+        if np.isfinite(lp) and np.all(np.isfinite(g)):
+            return x
+    raise ValueError(
+        "the model's log-density or its gradient is not finite at the initial "
+        f"point {point}: {bad_terms(model, point)}"
+    )
+
+
+def bad_terms(model: Any, point: dict) -> str:
+    """The log-density terms (variables, potentials) not finite at ``point``.
+
+    Examples
+    --------
+    >>> from tessera import ppl
+    >>> with ppl.Model() as model:
+    ...     mu = ppl.Normal("mu", 0.0, 1.0)
+    >>> bad_terms(model, {"mu": np.array(np.inf)})
+    'non-finite terms: mu (logp -inf)'
+    """
+    names = [v.name for v in list(model.basic_RVs) + list(model.potentials)]
+    terms = model.compile_logp(sum=False)(point)
+    bad = [
+        f"{n} (logp {np.sum(t):.4g})"
+        for n, t in zip(names, terms)
+        if not np.all(np.isfinite(t))
+    ]
+    if not bad:
+        return "every log-density term is finite there, the gradient is not"
+    return "non-finite terms: " + ", ".join(bad)
