@@ -138,3 +138,16 @@ def test_pymc_mapping_names_exist():
             assert _resolve(path) is not None, path
             present += 1
     assert present > 80 and missing > 20
+
+
+PATH_REF = re.compile(
+    r"`((?:src|tests|benchmarks|docs|examples)/[\w./-]+?)(?:::[\w.]+)?`"
+)
+
+
+@pytest.mark.parametrize("page", PAGES, ids=[p.name for p in PAGES])
+def test_file_paths_in_docs_exist(page):
+    """Every repository path a page names (``src/...``, ``tests/...``) exists,
+    so maps such as graph-engine.md's "Where things live" stay true."""
+    missing = [p for p in PATH_REF.findall(page.read_text()) if not (ROOT / p).exists()]
+    assert not missing, f"{page.name} names files that do not exist: {missing}"

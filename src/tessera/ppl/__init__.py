@@ -10,6 +10,7 @@ Examples
 array([-0.9189, -1.6121])
 """
 
+from tessera.compile.backends import get_backend
 from tessera.ppl.distributions import *  # noqa: F403
 from tessera.ppl.distributions import __all__ as _dist_all
 
@@ -60,3 +61,12 @@ __all__ += [
     "sample",
     "sgd",
 ]
+
+
+def _register_jax_lowerings(backend) -> None:
+    # imported once the JAX backend is (importing tessera.ppl must not import
+    # JAX): the samplers and lowerings of the ppl's ops, registered by op class
+    import tessera.ppl.jax  # noqa: F401
+
+
+get_backend("jax").on_load(_register_jax_lowerings)

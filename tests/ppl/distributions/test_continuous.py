@@ -1,11 +1,13 @@
 """Continuous distributions against scipy.stats: one table, run over batch shapes.
 
-Covers ``continuous.py``, ``circular.py``, ``positive.py``, ``skewed.py`` and
-``bounded.py``. For each entry (checks in ``_univariate_checks.py``): logp
-and logcdf at reference draws for batch shapes (), (3,) and (2,1) with
-(1,4); ``verify_grad`` of logp in the parameters and the value; draws
-(shapes, KS test per batch element at a fixed seed); out-of-support values
-and parameters; a moment inside the support.
+Covers the package ``continuous/`` (``unbounded.py``, ``skewed.py``,
+``positive.py``, ``half.py``, ``bounded.py``, ``circular.py``) and
+``TruncatedNormal`` (``truncated.py``). For each entry (checks in
+``_univariate_checks.py``): logp and logcdf at reference draws for batch
+shapes (), (3,) and (2,1) with (1,4); ``verify_grad`` of logp in the
+parameters and the value; draws (shapes, KS test per batch element at a
+fixed seed); out-of-support values and parameters; a moment inside the
+support.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """Discrete distributions against scipy.stats: one table, run over batch shapes.
 
-Covers ``discrete.py`` and ``zero_inflated.py`` (checks in
+Covers ``discrete/counts.py``, ``discrete/finite.py`` and the zero-inflated
+counts of ``mixture.py`` (checks in
 ``_univariate_checks.py``): logp and logcdf for batch shapes (), (3,) and
 (2,1) with (1,4); ``verify_grad`` of logp in the float parameters; draws
 (shapes, empirical mass function per batch element at a fixed seed);

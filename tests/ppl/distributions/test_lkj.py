@@ -10,8 +10,8 @@ from scipy.special import betaln
 
 import tessera as ts
 from tessera import ppl
-from tessera.ppl.distributions.lkj import corr_and_sd, lkj_log_normalizer
 from tessera.ppl.distributions.logprob import moment
+from tessera.ppl.distributions.matrix.lkj import corr_and_sd, lkj_log_normalizer
 from tessera.ppl.transforms import CholeskyCorrTransform, CholeskyCovTransform
 from tessera.ppl.transforms.matrix import CorrelationTransform
 from tessera.testing import verify_grad

@@ -15,7 +15,7 @@ from tessera import ppl
 from tessera.ops.creation import arange
 from tessera.ops.reduction import logsumexp
 from tessera.ops.shape import expand_dims
-from tessera.ppl.distributions.discrete import _masked_logp
+from tessera.ppl.distributions.discrete.counts import _masked_logp
 from tessera.ppl.distributions.dist_math import logcdf_by_summation
 from tessera.ppl.distributions.range_sum import RangeReduce
 from tessera.testing import verify_grad

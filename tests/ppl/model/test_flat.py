@@ -160,14 +160,15 @@ def test_transforms_that_change_the_event_size(make, value_shape, draw_shape):
     np.testing.assert_allclose(out["v"][1], value, rtol=1e-12)
 
 
-def test_flat_api_is_importable_from_the_package_and_compile_module():
+def test_flat_api_is_importable_from_the_package_and_flat_module():
     from tessera.ppl import model as pm
-    from tessera.ppl.model import compile as comp
+    from tessera.ppl.model import flat
 
-    assert comp.FlatLogpDlogp is pm.FlatLogpDlogp
-    assert comp.flat_layout is pm.flat.flat_layout
+    assert flat.FlatLogpDlogp is pm.FlatLogpDlogp
+    assert flat.ConstrainedDraws is pm.ConstrainedDraws
+    assert flat.FlatLayout is pm.FlatLayout
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
-        comp.nope
+        flat.nope
 
 
 def test_flat_function_on_the_jax_backend_matches_numpy(case):

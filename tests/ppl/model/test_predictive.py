@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from tessera import ppl
-from tessera.ppl.distributions.continuous import NormalRV
+from tessera.ppl.distributions.continuous.unbounded import NormalRV
 
 COV = np.array([[1.0, 0.3], [0.3, 2.0]])
 N = 4000

@@ -1,6 +1,18 @@
 """Probability distributions: samplers, log-densities and log-CDFs.
 
-See :mod:`tessera.ppl.distributions.base` for the ``Distribution`` contract.
+Grouped as users look for them: :mod:`.continuous` (unbounded, skewed,
+positive, half, bounded, circular), :mod:`.discrete` (counts, finite,
+ordinal), :mod:`.multivariate` (normal family, simplex, spatial, zero-sum),
+:mod:`.matrix` (Wishart, matrix normals, LKJ), :mod:`.timeseries`,
+:mod:`.mixture` (mixtures, zero-inflated counts) and :mod:`.truncated`. Each
+distribution's JAX sampler is in the module of the same path under
+:mod:`tessera.ppl.jax` (e.g. ``continuous/unbounded.py`` ->
+``tessera/ppl/jax/continuous/unbounded.py``).
+
+See :mod:`tessera.ppl.distributions.base` for the ``Distribution`` contract;
+:mod:`.logprob` and :mod:`.draw` hold ``logp``, ``logcdf`` and ``draw``;
+:mod:`.dist_math`, :mod:`.params`, :mod:`.mv_util` and :mod:`.range_sum`
+the building blocks the distributions share.
 """
 
 from tessera.ppl.distributions.base import (
@@ -9,41 +21,48 @@ from tessera.ppl.distributions.base import (
     Distribution,
     dist_of,
 )
-from tessera.ppl.distributions.bounded import (
-    Beta,
-    Kumaraswamy,
-    TruncatedNormal,
-    Uniform,
-)
-from tessera.ppl.distributions.circular import VonMises
 from tessera.ppl.distributions.continuous import (
     AsymmetricLaplace,
+    Beta,
     Cauchy,
+    ChiSquared,
     ExGaussian,
+    Exponential,
     Flat,
+    Gamma,
     Gumbel,
+    HalfCauchy,
+    HalfFlat,
+    HalfNormal,
+    HalfStudentT,
+    InverseGamma,
+    Kumaraswamy,
     Laplace,
     Logistic,
+    LogNormal,
     Normal,
+    Pareto,
     SkewNormal,
     StudentT,
+    Uniform,
+    VonMises,
+    Wald,
+    Weibull,
 )
 from tessera.ppl.distributions.discrete import (
     Bernoulli,
     BetaBinomial,
     Binomial,
+    Categorical,
+    DiscreteUniform,
     Geometric,
     HyperGeometric,
     NegativeBinomial,
+    OrderedLogistic,
+    OrderedProbit,
     Poisson,
 )
 from tessera.ppl.distributions.draw import draw
-from tessera.ppl.distributions.finite import Categorical, DiscreteUniform
-from tessera.ppl.distributions.lkj import (
-    LKJCholesky,
-    LKJCholeskyCov,
-    LKJCorr,
-)
 from tessera.ppl.distributions.logprob import (
     ParameterValueError,
     check_parameters,
@@ -54,57 +73,32 @@ from tessera.ppl.distributions.logprob import (
 from tessera.ppl.distributions.matrix import (
     InverseWishart,
     KroneckerNormal,
+    LKJCholesky,
+    LKJCholeskyCov,
+    LKJCorr,
     MatrixNormal,
     Wishart,
 )
-from tessera.ppl.distributions.mixture import Mixture
-from tessera.ppl.distributions.multivariate import (
-    LowRankMvNormal,
-    MvNormal,
-    MvStudentT,
-)
-from tessera.ppl.distributions.ordinal import (
-    OrderedLogistic,
-    OrderedProbit,
-)
-from tessera.ppl.distributions.positive import (
-    Exponential,
-    HalfCauchy,
-    HalfFlat,
-    HalfNormal,
-    HalfStudentT,
-    LogNormal,
-)
-from tessera.ppl.distributions.simplex import (
-    Dirichlet,
-    DirichletMultinomial,
-    Multinomial,
-    StickBreakingWeights,
-)
-from tessera.ppl.distributions.skewed import (
-    ChiSquared,
-    Gamma,
-    InverseGamma,
-    Pareto,
-    Wald,
-    Weibull,
-)
-from tessera.ppl.distributions.spatial import (
-    CAR,
-    ICAR,
-)
-from tessera.ppl.distributions.timeseries import (
-    MvGaussianRandomWalk,
-)
-from tessera.ppl.distributions.truncated import Truncated
-from tessera.ppl.distributions.zero_inflated import (
+from tessera.ppl.distributions.mixture import (
+    Mixture,
     ZeroInflatedBinomial,
     ZeroInflatedNegativeBinomial,
     ZeroInflatedPoisson,
 )
-from tessera.ppl.distributions.zerosum import (
+from tessera.ppl.distributions.multivariate import (
+    CAR,
+    ICAR,
+    Dirichlet,
+    DirichletMultinomial,
+    LowRankMvNormal,
+    Multinomial,
+    MvNormal,
+    MvStudentT,
+    StickBreakingWeights,
     ZeroSumNormal,
 )
+from tessera.ppl.distributions.timeseries import MvGaussianRandomWalk
+from tessera.ppl.distributions.truncated import Truncated, TruncatedNormal
 
 __all__ = [
     "AsymmetricLaplace",

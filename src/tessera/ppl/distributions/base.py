@@ -15,7 +15,9 @@ A distribution class ties together
 
 Public entry points are ``Dist.dist(...)`` (an unregistered random variable),
 ``ppl.logp``, ``ppl.logcdf`` and ``ppl.draw`` (see :mod:`.logprob` and
-:mod:`.draw`), and ``Dist("name", ...)`` inside a model (issue #7).
+:mod:`.draw`), and ``Dist("name", ...)`` inside a model (which
+:meth:`Distribution.__new__` hands to the active model, found through
+:mod:`tessera.ppl.context`).
 
 Writing a distribution
 ----------------------
@@ -32,9 +34,12 @@ Writing a distribution
    boolean graphs that broadcast against it; ``_moment`` gives a finite point
    (the model's default initial value); ``_canonical_params`` maps
    alternative parametrizations to the op's parameters.
+3. A JAX sampler, ``@jax_sample.register(ThatRV)``, in the module of the
+   same path under :mod:`tessera.ppl.jax` (registered when the JAX backend
+   loads).
 
 Registration is automatic: ``logp``/``logcdf``/``moment`` find the class from
-the op of a draw. A model (issue #7) uses ``default_transform`` and
+the op of a draw. A model uses ``default_transform`` and
 ``_support_bounds`` to pick the transform, and ``Distribution.__new__`` to
 register named variables.
 
@@ -60,6 +65,7 @@ from tessera.graph.basic import Variable
 from tessera.ops.basic import as_tensor
 from tessera.ops.elemwise import is_discrete
 from tessera.ops.static import get_static_value
+from tessera.ppl.context import modelcontext_or_none
 from tessera.random.op import RandomVariable
 
 # rv op class -> distribution class, so logp can find the maths of a draw
@@ -105,15 +111,6 @@ def register_op(op_type: type, dist: type[Distribution]) -> None:
     _OP_TO_DIST[op_type] = dist
 
 
-def _model_context():
-    """The active model, or None. ISSUE #7 HOOK: the Model module provides it."""
-    try:
-        from tessera.ppl.model import modelcontext_or_none  # type: ignore
-    except ImportError:
-        return None
-    return modelcontext_or_none()
-
-
 class Distribution:
     """Base class of distributions (see the module docstring).
 
@@ -155,15 +152,15 @@ class Distribution:
 
     # --- construction -------------------------------------------------------
     def __new__(cls, name: str, *args, **kwargs):
-        model = _model_context()
+        model = modelcontext_or_none()
         if model is None:
             raise TypeError(
                 f"ppl.{cls.__name__}({name!r}, ...) declares a named variable of a "
                 "model and must be called inside `with ppl.Model():`; use "
                 f"ppl.{cls.__name__}.dist(...) for a variable outside a model"
             )
-        # ISSUE #7 HOOK: the model creates the draw (with dims/shape/observed
-        # and transform handling) and registers it under `name`.
+        # the model creates the draw (dims, shape, observed data, transform)
+        # and registers it under `name`
         return model.register_distribution(cls, name, *args, **kwargs)
 
     @classmethod

@@ -36,6 +36,30 @@ def logdiffexp(a, b):
     return a + tm.log1mexp(b - a)
 
 
+def in_closed(value, lower, upper):
+    """Where ``lower <= value <= upper`` (a boolean graph).
+
+    Examples
+    --------
+    >>> in_closed(np.array([0.0, 0.5, 2.0]), 0.0, 1.0).eval()
+    array([ True,  True, False])
+    """
+    return tm.logical_and(tm.ge(value, lower), tm.le(value, upper))
+
+
+def clamp_logcdf(lc, value, lower, upper):
+    """``-inf`` below ``lower``, ``0`` above ``upper``, ``lc`` between.
+
+    Examples
+    --------
+    >>> clamp_logcdf(-1.0, np.array([-1.0, 0.5, 2.0]), 0.0, 1.0).eval()
+    array([-inf,  -1.,   0.])
+    """
+    return tm.where(
+        tm.lt(value, lower), NEG_INF, tm.where(tm.gt(value, upper), 0.0, lc)
+    )
+
+
 def log_binom(n, k):
     """``log(n choose k)`` through log-gamma functions.
 

@@ -1,4 +1,4 @@
-"""Finite mixtures of distributions with batched weights.
+"""Mixtures: finite mixtures with batched weights, and zero-inflated counts.
 
 .. math:: f(x \\mid w) = \\sum_{i=1}^{K} w_i f_i(x)
 
@@ -12,6 +12,14 @@ components'. Components are given either as
 
 Sampling draws every component over the whole batch, draws component indices
 from the weights, and selects (vectorized, no loop over batch elements).
+
+Zero-inflated counts mix a point mass at 0 with a base distribution
+(Poisson, binomial or negative binomial): with probability ``1 - psi`` the
+value is 0, otherwise it is drawn from the base,
+
+.. math:: f(x) = (1 - \\psi)\\,[x = 0] + \\psi\\, f_{\\text{base}}(x)
+
+JAX samplers: :mod:`tessera.ppl.jax.mixture`.
 """
 
 from __future__ import annotations
@@ -31,7 +39,15 @@ from tessera.ops.shape import broadcast_arrays, expand_dims, stack
 from tessera.ops.signature import parse_signature
 from tessera.ops.static import get_static_value
 from tessera.ppl.distributions.base import Distribution, register_op
+from tessera.ppl.distributions.discrete.counts import (
+    Binomial,
+    NegativeBinomial,
+    NonNegativeDiscrete,
+    Poisson,
+)
+from tessera.ppl.distributions.dist_math import NEG_INF
 from tessera.ppl.distributions.logprob import op_logcdf, op_logp
+from tessera.ppl.distributions.params import p_from_logit, probability
 from tessera.random.op import RandomVariable, broadcast_params
 from tessera.random.type import is_none_const
 
@@ -259,3 +275,135 @@ class Mixture(Distribution):
 
 
 register_op(MixtureRV, Mixture)
+
+
+class ZeroInflatedRV(RandomVariable):
+    """Draws of a base op where a ``psi``-coin says so, else 0."""
+
+    dtype = "int64"
+    base_op: RandomVariable
+
+    def rng_fn(self, rng, psi, *params, size):
+        base = self.base_op.rng_fn(rng, *params, size=size)
+        keep = rng.random(size=size) < psi
+        return np.where(keep, base, 0)
+
+
+class _ZeroInflated(NonNegativeDiscrete):
+    base: type[NonNegativeDiscrete]
+
+    @classmethod
+    def _param_conditions(cls, psi, *params):
+        return probability("psi", psi) + cls.base._param_conditions(*params)
+
+    @classmethod
+    def _support_mask(cls, value, psi, *params):
+        return cls.base._support_mask(value, *params)
+
+    @classmethod
+    def _support_bounds(cls, psi, *params):
+        return cls.base._support_bounds(*params)
+
+    @classmethod
+    def _logp(cls, value, psi, *params):
+        inflated = tm.log(psi) + cls.base._logp(value, *params)
+        at_zero = tm.logaddexp(tm.log1p(-psi), inflated)
+        return tm.where(tm.eq(value, 0), at_zero, inflated)
+
+    @classmethod
+    def _logcdf(cls, value, psi, *params):
+        lc = tm.logaddexp(
+            tm.log1p(-psi), tm.log(psi) + cls.base._logcdf(value, *params)
+        )
+        return tm.where(tm.lt(value, 0), NEG_INF, lc)
+
+    @classmethod
+    def _moment(cls, psi, *params):
+        return tm.floor(psi * cls.base._moment(*params))
+
+
+class ZeroInflatedPoissonRV(ZeroInflatedRV):
+    name, signature = "zero_inflated_poisson", "(),()->()"
+    base_op = Poisson.rv_op
+
+
+class ZeroInflatedPoisson(_ZeroInflated):
+    r"""Zero-inflated Poisson distribution.
+
+    .. math:: f(x \mid \psi, \mu) = (1 - \psi)[x = 0] + \psi \frac{\mu^x e^{-\mu}}{x!}
+
+    Parameters: ``psi`` in [0, 1] (probability of the Poisson component),
+    ``mu`` >= 0.
+
+    Examples
+    --------
+    >>> from tessera import ppl
+    >>> round(float(ppl.logp(ppl.ZeroInflatedPoisson.dist(0.5, 2.0), 0).eval()), 4)
+    -0.5662
+    """
+
+    rv_op = ZeroInflatedPoissonRV()
+    params = ("psi", "mu")
+    base = Poisson
+
+
+class ZeroInflatedBinomialRV(ZeroInflatedRV):
+    name, signature = "zero_inflated_binomial", "(),(),()->()"
+    base_op = Binomial.rv_op
+
+
+class ZeroInflatedBinomial(_ZeroInflated):
+    r"""Zero-inflated binomial distribution.
+
+    .. math:: f(x \mid \psi, n, p) = (1 - \psi)[x = 0]
+              + \psi \binom{n}{x} p^x (1 - p)^{n - x}
+
+    Parameters: ``psi`` in [0, 1], ``n`` >= 0 (integer), ``p`` in [0, 1]
+    or ``logit_p``.
+
+    Examples
+    --------
+    >>> from tessera import ppl
+    >>> ppl.ZeroInflatedBinomial.dist(0.7, 5, [0.2, 0.4]).type.shape
+    (2,)
+    """
+
+    rv_op = ZeroInflatedBinomialRV()
+    params = ("psi", "n", "p")
+    integer_params = ("n",)
+    base = Binomial
+
+    @classmethod
+    def _canonical_params(cls, psi, n, p=None, logit_p=None):
+        return [psi, n, p_from_logit(p, logit_p)]
+
+
+class ZeroInflatedNegativeBinomialRV(ZeroInflatedRV):
+    name, signature = "zero_inflated_nbinom", "(),(),()->()"
+    base_op = NegativeBinomial.rv_op
+
+
+class ZeroInflatedNegativeBinomial(_ZeroInflated):
+    r"""Zero-inflated negative binomial distribution.
+
+    .. math:: f(x \mid \psi, n, p) = (1 - \psi)[x = 0]
+              + \psi \frac{\Gamma(x + n)}{x!\,\Gamma(n)} p^n (1 - p)^x
+
+    Parameters: ``psi`` in [0, 1] and either ``mu``, ``alpha`` (mean and
+    dispersion) or ``n``, ``p`` (see :class:`NegativeBinomial`).
+
+    Examples
+    --------
+    >>> from tessera import ppl
+    >>> x = ppl.ZeroInflatedNegativeBinomial.dist(psi=0.8, mu=3.0, alpha=2.0)
+    >>> [p.name for p in x.owner.inputs[2:]] == [None] * 3
+    True
+    """
+
+    rv_op = ZeroInflatedNegativeBinomialRV()
+    params = ("psi", "n", "p")
+    base = NegativeBinomial
+
+    @classmethod
+    def _canonical_params(cls, psi, mu=None, alpha=None, p=None, n=None):
+        return [psi, *NegativeBinomial._canonical_params(mu, alpha, p, n)]

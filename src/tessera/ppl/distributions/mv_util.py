@@ -30,10 +30,11 @@ from tessera.random.op import RandomVariable
 __all__ = [
     "MvMixin",
     "chol_logdet",
+    "chol_param",
     "dim_float",
     "draw_shape",
-    "chol_param",
     "embedded_dist",
+    "frob_sq",
     "literal_signature",
     "mahalanobis_sq",
     "raise_if_invalid",
@@ -152,6 +153,17 @@ def chol_param(
         return linalg.cholesky(value, lower=True, on_error="nan")
     # the covariance's factor: the rv and the density both work from it
     return linalg.cholesky(linalg.inv(value, on_error="nan"), on_error="nan")
+
+
+def frob_sq(x: Variable) -> Variable:
+    """The squared Frobenius norm of each matrix of a batch (last two axes).
+
+    Examples
+    --------
+    >>> float(frob_sq(np.ones((2, 3))).eval())
+    6.0
+    """
+    return tm.square(x).sum(axis=(-2, -1))
 
 
 def chol_diag(chol: Variable) -> Variable:

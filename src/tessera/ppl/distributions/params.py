@@ -1,8 +1,10 @@
-"""Parameter handling shared by the univariate continuous distributions.
+"""Parameter handling shared by the univariate distributions.
 
 * :func:`sigma_from`: a scale given as ``sigma`` or as a precision;
 * :func:`positive` and :func:`positive_params`: the ``name > 0`` entries of
   ``_param_conditions``;
+* :func:`probability` and :func:`p_from_logit`: a probability parameter, given
+  as such or as log-odds;
 * :func:`params_or_moments`: a distribution given by its own parameters or
   by its mean and standard deviation (Beta, Gamma, InverseGamma).
 """
@@ -14,9 +16,17 @@ from typing import Any
 
 from tessera.config import config
 from tessera.graph.basic import Variable
+from tessera.ops import math as tm
 from tessera.ops.basic import as_tensor
 
-__all__ = ["params_or_moments", "positive", "positive_params", "sigma_from"]
+__all__ = [
+    "p_from_logit",
+    "params_or_moments",
+    "positive",
+    "positive_params",
+    "probability",
+    "sigma_from",
+]
 
 
 def sigma_from(sigma: Any, tau: Any, default: Any = 1.0) -> Any:
@@ -46,6 +56,33 @@ def positive(**params: Variable) -> list[tuple[Variable, str]]:
     [(False, 'b > 0')]
     """
     return [(p > 0, f"{name} > 0") for name, p in params.items()]
+
+
+def probability(name: str, p: Variable) -> list[tuple[Variable, str]]:
+    """``[(0 <= p <= 1, "0 <= name <= 1")]``: a condition for ``_param_conditions``.
+
+    Examples
+    --------
+    >>> import tessera as ts
+    >>> [(bool(c.eval()), text) for c, text in probability("p", ts.constant(1.5))]
+    [(False, '0 <= p <= 1')]
+    """
+    return [(tm.logical_and(tm.ge(p, 0.0), tm.le(p, 1.0)), f"0 <= {name} <= 1")]
+
+
+def p_from_logit(p: Any, logit_p: Any) -> Any:
+    """The probability from ``p`` or from its log-odds ``logit_p`` (exactly one).
+
+    Examples
+    --------
+    >>> round(float(p_from_logit(None, 0.0).eval()), 3)
+    0.5
+    """
+    if (p is None) == (logit_p is None):
+        raise ValueError("give exactly one of p and logit_p")
+    if logit_p is not None:
+        return tm.sigmoid(as_tensor(logit_p, dtype=config.floatX))
+    return p
 
 
 def positive_params(*names: str) -> classmethod:

@@ -8,7 +8,7 @@ reduction is one op holding a graph *builder*:
 
 * NumPy (``perform``) builds the terms over the whole range at once, a
   ``(..., K)`` array, exactly as the plain graph would;
-* JAX (:mod:`tessera.compile.backends.jax.ppl_summation`) loops over
+* JAX (:mod:`tessera.ppl.jax.range_sum`) loops over
   fixed-size chunks of ``k`` with ``lax.while_loop`` and combines the chunks'
   reductions (``logaddexp`` or ``+``).
 

@@ -1,4 +1,7 @@
-"""MvGaussianRandomWalk: a random walk with multivariate normal innovations."""
+"""MvGaussianRandomWalk: a random walk with multivariate normal innovations.
+
+JAX samplers: :mod:`tessera.ppl.jax.timeseries`.
+"""
 
 from __future__ import annotations
 
@@ -13,8 +16,9 @@ from tessera.ops.shape import broadcast_to, expand_dims, shape_i
 from tessera.ops.signature import parse_signature
 from tessera.ops.static import get_static_value
 from tessera.ppl.distributions.base import Continuous, dist_of_op
+from tessera.ppl.distributions.continuous.unbounded import Normal
 from tessera.ppl.distributions.logprob import op_logp
-from tessera.ppl.distributions.multivariate import (
+from tessera.ppl.distributions.multivariate.normal import (
     MvNormal,
     _chol_conditions,
     _lower,
@@ -163,8 +167,6 @@ class MvGaussianRandomWalk(MvMixin, Continuous):
         n = L.type.shape[-1] if L.type.shape[-1] is not None else shape_i(L, -1)
         mu = vector_like_last(mu, n)
         if init_dist is None:
-            from tessera.ppl.distributions.continuous import Normal
-
             init_dist = Normal.dist(0.0, 10.0)
         init_op, init_params = _init_inputs(init_dist, n)
         op = MvGaussianRandomWalkRV(steps, init_op)

@@ -42,17 +42,6 @@ from tessera.random.op import RandomVariable
 if TYPE_CHECKING:
     from tessera.ppl.model.core import Model
 
-_MOVED_TO_FLAT = ("ConstrainedDraws", "FlatLayout", "FlatLogpDlogp", "flat_layout")
-
-
-def __getattr__(name: str):
-    # the flat-vector API lives in .flat; keep `compile.FlatLogpDlogp` working
-    if name in _MOVED_TO_FLAT:
-        from tessera.ppl.model import flat
-
-        return getattr(flat, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
 
 # --- replacing random variables by values ------------------------------------
 def value_replacements(model: Model) -> dict[Variable, Variable]:

@@ -1,59 +1,20 @@
-"""The model context stack: ``with ppl.Model() as model:`` makes it current.
+"""The model context: ``with ppl.Model() as model:`` makes it current.
 
-Named variables (``ppl.Normal("x", ...)``, ``ppl.Data``, ...) register in the
-innermost active model. Nested models are not supported: entering a second
-model while one is active raises.
+The stack itself is :mod:`tessera.ppl.context` (the distributions read it
+too); this module adds :func:`modelcontext`, which checks its argument is a
+:class:`~tessera.ppl.model.core.Model`.
 """
 
 from __future__ import annotations
 
-import threading
 from typing import TYPE_CHECKING
+
+from tessera.ppl.context import modelcontext_or_none, pop, push
 
 if TYPE_CHECKING:
     from tessera.ppl.model.core import Model
 
-_LOCAL = threading.local()
-
-
-def _stack() -> list:
-    stack = getattr(_LOCAL, "stack", None)
-    if stack is None:
-        stack = _LOCAL.stack = []
-    return stack
-
-
-def push(model: Model) -> None:
-    stack = _stack()
-    if stack and stack[-1] is not model:
-        raise RuntimeError(
-            "nested model contexts are not supported: a model is already active "
-            "(leave its `with` block first)"
-        )
-    stack.append(model)
-
-
-def pop(model: Model) -> None:
-    stack = _stack()
-    if not stack or stack[-1] is not model:
-        raise RuntimeError("model context stack is corrupted (exit without enter)")
-    stack.pop()
-
-
-def modelcontext_or_none() -> Model | None:
-    """The active model (innermost ``with ppl.Model():``), or None.
-
-    Examples
-    --------
-    >>> from tessera import ppl
-    >>> modelcontext_or_none() is None
-    True
-    >>> with ppl.Model() as m:
-    ...     modelcontext_or_none() is m
-    True
-    """
-    stack = _stack()
-    return stack[-1] if stack else None
+__all__ = ["modelcontext", "modelcontext_or_none", "pop", "push"]
 
 
 def modelcontext(model: Model | None = None) -> Model:

@@ -31,16 +31,15 @@ from tessera.ops.type import shape_str
 from tessera.ppl.model import context
 from tessera.ppl.model.printing import model_str
 from tessera.ppl.model.values import (
-    _bound_params,
+    UNSET,
     _check_initval,
     _data_array,
     _value_variable,
-    default_transform_of,
+    checked_total_size,
+    chosen_transform,
     observed_input,
 )
-from tessera.ppl.transforms import Transform, get_transform
-
-_UNSET: Any = object()
+from tessera.ppl.transforms import Transform
 
 
 class Model:
@@ -274,7 +273,7 @@ class Model:
         shape: Any = None,
         size: Any = None,
         observed: Any = None,
-        transform: Any = _UNSET,
+        transform: Any = UNSET,
         initval: Any = None,
         total_size: int | None = None,
         rng: Any = None,
@@ -314,13 +313,7 @@ class Model:
         obs_var, obs_shape = None, None
         if observed is not None:
             obs_var, obs_shape = observed_input(self, name, cls, observed)
-        if dims is not None:
-            if shape is not None:
-                self._check_shape_vs_dims(name, dims, _static_entries(shape))
-            if size is None:
-                shape = self._dims_shape(name, dims)
-        elif shape is None and size is None and obs_shape is not None:
-            shape = obs_shape
+        shape = self._draw_shape(name, dims, shape, size, obs_shape)
         try:
             rv = cls.dist(*args, shape=shape, size=size, rng=rng, **kwargs)
         except (ValueError, TypeError) as err:
@@ -328,31 +321,33 @@ class Model:
         if dims is not None:
             self._check_shape_vs_dims(name, dims, rv.type.shape)
         if total_size is not None:
-            if obs_var is None:
-                raise ValueError(
-                    f"variable {name!r}: total_size applies to observed variables"
-                )
-            if isinstance(total_size, bool) or not isinstance(
-                total_size, int | np.integer
-            ):
-                raise TypeError(
-                    f"variable {name!r}: total_size must be an int, got {total_size!r}"
-                )
-            self.rvs_to_total_sizes[rv] = int(total_size)
+            self.rvs_to_total_sizes[rv] = checked_total_size(name, total_size, obs_var)
         if obs_var is not None:
-            _check_same_shape(name, rv.type.shape, obs_var.type.shape)
-            self._add(name, rv, "observed", dims)
-            self.observed_RVs.append(rv)
-            self.basic_RVs.append(rv)
-            self.rvs_to_values[rv] = obs_var
-            self.rvs_to_transforms[rv] = None
-            return rv
-        if transform is _UNSET:
-            t = default_transform_of(rv)
-        elif transform is None or isinstance(transform, Transform):
-            t = transform
+            self._add_observed(name, rv, obs_var, dims)
         else:
-            t = get_transform(transform, **_bound_params(rv, transform))
+            self._add_free(name, rv, dims, chosen_transform(rv, transform), initval)
+        return rv
+
+    def _draw_shape(self, name: str, dims, shape, size, obs_shape):
+        """The ``shape`` to draw with: from ``dims``, else from the observed data."""
+        if dims is not None:
+            if shape is not None:
+                self._check_shape_vs_dims(name, dims, _static_entries(shape))
+            if size is None:
+                shape = self._dims_shape(name, dims)
+        elif shape is None and size is None and obs_shape is not None:
+            shape = obs_shape
+        return shape
+
+    def _add_observed(self, name: str, rv: Variable, obs_var: Variable, dims) -> None:
+        _check_same_shape(name, rv.type.shape, obs_var.type.shape)
+        self._add(name, rv, "observed", dims)
+        self.observed_RVs.append(rv)
+        self.basic_RVs.append(rv)
+        self.rvs_to_values[rv] = obs_var
+        self.rvs_to_transforms[rv] = None
+
+    def _add_free(self, name: str, rv: Variable, dims, t, initval) -> None:
         value = _value_variable(name, rv, t)
         if value.name in self.named_vars or value.name in self._value_names:
             raise ValueError(
@@ -368,7 +363,6 @@ class Model:
         self.rvs_to_values[rv] = value
         self.rvs_to_transforms[rv] = t
         self.values_to_rvs[value] = rv
-        return rv
 
     # --- deterministics, potentials, data -------------------------------------
     def register_deterministic(self, name: str, var: Any, dims: Any = None):

@@ -269,8 +269,32 @@ def sample_posterior_predictive(
     model = modelcontext(model)
     arrays = _posterior_arrays(trace)
     names = _names(model, var_names, model.observed_RVs)
+    lead, given, values = _posterior_placeholders(model, arrays)
+    from tessera.ops.basic import as_tensor
+
+    n = as_tensor(np.int64(lead[0] * lead[1]))
+    outs = batched_graph([model[k] for k in names], n, given)
+    res = _run(outs, list(given.values()), values, random_seed)
+    samples = {k: v.reshape(lead + v.shape[1:]) for k, v in zip(names, res)}
+    if not return_inferencedata:
+        return samples
+    new = _predictive_idata(model, samples, predictions)
+    if extend_inferencedata:
+        if not hasattr(trace, "extend"):
+            raise TypeError("extend_inferencedata needs an InferenceData trace")
+        trace.extend(new, join="right")
+        return trace
+    return new
+
+
+def _posterior_placeholders(model: Model, arrays: Mapping[str, np.ndarray]):
+    """``(lead, {rv: placeholder}, flat values)`` of the free RVs in ``arrays``.
+
+    ``lead`` is the posterior's ``(chain, draw)``; each placeholder has a
+    leading sample axis, and its value the ``chain * draw`` samples.
+    """
     lead = None
-    given, inputs, values = {}, [], []
+    given, values = {}, []
     for rv in model.free_RVs:
         if rv.name not in arrays:
             continue
@@ -282,53 +306,41 @@ def sample_posterior_predictive(
                 f"posterior of {rv.name!r} has shape {arr.shape}; expected "
                 f"(chain, draw) + the variable's shape {rv.type.shape}"
             )
-        if lead is None:
-            lead = arr.shape[:2]
-        elif arr.shape[:2] != lead:
-            raise ValueError(
-                f"posterior variables disagree on (chain, draw): {lead} and "
-                f"{arr.shape[:2]} ({rv.name!r})"
-            )
+        lead = _check_lead(lead, arr, rv.name)
         flat = arr.reshape((-1, *arr.shape[2:])).astype(rv.dtype, copy=False)
-        placeholder = TensorType(rv.dtype, (None, *rv.type.shape))(name=rv.name)
-        given[rv] = placeholder
-        inputs.append(placeholder)
+        given[rv] = TensorType(rv.dtype, (None, *rv.type.shape))(name=rv.name)
         values.append(flat)
     if lead is None:
         raise ValueError(
             "the posterior holds none of the model's free variables "
             f"{[rv.name for rv in model.free_RVs]}"
         )
-    from tessera.ops.basic import as_tensor
+    return lead, given, values
 
-    n = as_tensor(np.int64(lead[0] * lead[1]))
-    outs = batched_graph([model[k] for k in names], n, given)
-    res = _run(outs, inputs, values, random_seed)
-    samples = {k: v.reshape(lead + v.shape[1:]) for k, v in zip(names, res)}
-    if not return_inferencedata:
-        return samples
-    from tessera.ppl.model.idata import to_inference_data
+
+def _check_lead(lead: tuple | None, arr: np.ndarray, name: str) -> tuple:
+    """The ``(chain, draw)`` of ``arr``, which must be ``lead`` if known."""
+    if lead is not None and arr.shape[:2] != lead:
+        raise ValueError(
+            f"posterior variables disagree on (chain, draw): {lead} and "
+            f"{arr.shape[:2]} ({name!r})"
+        )
+    return arr.shape[:2]
+
+
+def _predictive_idata(model: Model, samples: dict, predictions: bool):
+    """The InferenceData of posterior predictive samples (or predictions)."""
+    from tessera.ppl.model.idata import constant_data_dict, to_inference_data
 
     if predictions:
-        from tessera.ppl.model.idata import constant_data_dict
-
-        new = to_inference_data(
+        return to_inference_data(
             model,
             predictions=samples,
             predictions_constant_data=constant_data_dict(model) or None,
             observed_data=False,
             constant_data=False,
         )
-    else:
-        new = to_inference_data(
-            model, posterior_predictive=samples, constant_data=False
-        )
-    if extend_inferencedata:
-        if not hasattr(trace, "extend"):
-            raise TypeError("extend_inferencedata needs an InferenceData trace")
-        trace.extend(new, join="right")
-        return trace
-    return new
+    return to_inference_data(model, posterior_predictive=samples, constant_data=False)
 
 
 def compute_log_likelihood(
@@ -368,8 +380,7 @@ def compute_log_likelihood(
     """
     from tessera.compile.function import function
     from tessera.ops.vectorize import vectorize_graph
-    from tessera.ppl.distributions.logprob import logp
-    from tessera.ppl.model.compile import _check_no_random
+    from tessera.ppl.model.idata import to_inference_data
 
     model = modelcontext(model)
     arrays = _posterior_arrays(trace)
@@ -377,40 +388,15 @@ def compute_log_likelihood(
     for n in names:
         if model.kind(n) != "observed":
             raise ValueError(f"{n!r} is not an observed variable")
-    missing = [rv.name for rv in model.free_RVs if rv.name not in arrays]
-    if missing:
-        raise ValueError(f"the posterior has no values for the free RVs {missing}")
-    lead = arrays[model.free_RVs[0].name].shape[:2] if model.free_RVs else (1, 1)
-    core, batched, values = {}, {}, []
-    for rv in model.free_RVs:
-        arr = arrays[rv.name]
-        if arr.shape[:2] != lead:
-            raise ValueError(
-                f"posterior variables disagree on (chain, draw): {lead} and "
-                f"{arr.shape[:2]} ({rv.name!r})"
-            )
-        core[rv] = TensorType(rv.dtype, rv.type.shape)(name=rv.name)
-        batched[core[rv]] = TensorType(rv.dtype, (None, *rv.type.shape))(name=rv.name)
-        values.append(arr.reshape((-1, *arr.shape[2:])).astype(rv.dtype, copy=False))
-    repl = dict(core)
-    repl.update({rv: model.rvs_to_values[rv] for rv in model.observed_RVs})
-    terms = [logp(model[n], model.rvs_to_values[model[n]]) for n in names]
-    terms = clone_replace(terms, repl)
-    _check_no_random(model, terms, "log-likelihood")
-    out = vectorize_graph(terms, batched)
-    n_draws = lead[0] * lead[1]
-    res = function(list(batched.values()), out)(*values)
+    lead, core, batched, values = _free_rv_placeholders(model, arrays)
+    terms = _log_likelihood_terms(model, names, core)
+    res = function(list(batched.values()), vectorize_graph(terms, batched))(*values)
     data, dims = {}, {}
     for n, r, term in zip(names, res, terms):
-        r = np.asarray(r)
-        if r.ndim == term.ndim:  # no free variable among its parents
-            r = np.broadcast_to(r, (n_draws, *r.shape))
-        data[n] = r.reshape(lead + r.shape[1:])
+        data[n] = _per_draw(np.asarray(r), term, lead)
         model_dims = model.named_vars_to_dims.get(n)
         if model_dims is not None:
             dims[n] = model_dims[: term.ndim]
-    from tessera.ppl.model.idata import to_inference_data
-
     new = to_inference_data(
         model,
         log_likelihood=data,
@@ -422,3 +408,43 @@ def compute_log_likelihood(
         trace.extend(new, join="right")
         return trace
     return new
+
+
+def _free_rv_placeholders(model: Model, arrays: Mapping[str, np.ndarray]):
+    """``(lead, core, batched, values)`` for every free RV of ``model``.
+
+    ``core[rv]`` stands for one draw of ``rv``, ``batched[core[rv]]`` for all
+    ``chain * draw`` of them (values in ``values``, in the same order).
+    """
+    missing = [rv.name for rv in model.free_RVs if rv.name not in arrays]
+    if missing:
+        raise ValueError(f"the posterior has no values for the free RVs {missing}")
+    lead = arrays[model.free_RVs[0].name].shape[:2] if model.free_RVs else (1, 1)
+    core, batched, values = {}, {}, []
+    for rv in model.free_RVs:
+        arr = arrays[rv.name]
+        _check_lead(lead, arr, rv.name)
+        core[rv] = TensorType(rv.dtype, rv.type.shape)(name=rv.name)
+        batched[core[rv]] = TensorType(rv.dtype, (None, *rv.type.shape))(name=rv.name)
+        values.append(arr.reshape((-1, *arr.shape[2:])).astype(rv.dtype, copy=False))
+    return lead, core, batched, values
+
+
+def _log_likelihood_terms(model: Model, names, core: dict) -> list[Variable]:
+    """The observed RVs' log-densities at their data, free RVs as ``core``."""
+    from tessera.ppl.distributions.logprob import logp
+    from tessera.ppl.model.compile import _check_no_random
+
+    repl = dict(core)
+    repl.update({rv: model.rvs_to_values[rv] for rv in model.observed_RVs})
+    terms = [logp(model[n], model.rvs_to_values[model[n]]) for n in names]
+    terms = clone_replace(terms, repl)
+    _check_no_random(model, terms, "log-likelihood")
+    return terms
+
+
+def _per_draw(r: np.ndarray, term: Variable, lead: tuple) -> np.ndarray:
+    """A vectorized result ``(chain * draw, ...)`` as ``(chain, draw, ...)``."""
+    if r.ndim == term.ndim:  # no free variable among its parents
+        r = np.broadcast_to(r, (lead[0] * lead[1], *r.shape))
+    return r.reshape(lead + r.shape[1:])

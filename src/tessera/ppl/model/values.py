@@ -156,6 +156,47 @@ def default_transform_of(rv: Variable) -> Transform | None:
     return get_transform(key, **params)
 
 
+#: ``transform=`` not given: the distribution's default transform.
+UNSET: Any = object()
+
+
+def chosen_transform(rv: Variable, transform: Any) -> Transform | None:
+    """The transform of a free variable given the ``transform=`` argument.
+
+    :data:`UNSET`: the distribution's default; None: none; a
+    :class:`Transform` as is; a key (``"log"``, ``"interval"``, ...): that
+    transform, bounded by the distribution's support where it needs bounds.
+
+    Examples
+    --------
+    >>> from tessera import ppl
+    >>> chosen_transform(ppl.HalfNormal.dist(1.0), UNSET).name
+    'log'
+    """
+    if transform is UNSET:
+        return default_transform_of(rv)
+    if transform is None or isinstance(transform, Transform):
+        return transform
+    return get_transform(transform, **_bound_params(rv, transform))
+
+
+def checked_total_size(name: str, total_size: Any, obs_var: Variable | None) -> int:
+    """``total_size`` of variable ``name`` as an int; only observed ones take one.
+
+    Examples
+    --------
+    >>> checked_total_size("y", 1000, obs_var=object())
+    1000
+    """
+    if obs_var is None:
+        raise ValueError(f"variable {name!r}: total_size applies to observed variables")
+    if isinstance(total_size, bool) or not isinstance(total_size, int | np.integer):
+        raise TypeError(
+            f"variable {name!r}: total_size must be an int, got {total_size!r}"
+        )
+    return int(total_size)
+
+
 def _value_variable(name: str, rv: Variable, t: Transform | None) -> Variable:
     if t is None:
         return TensorType(rv.dtype, rv.type.shape)(name=name)

@@ -1,14 +1,18 @@
 """JAX samplers of the multivariate, composite and rejection-sampled
-distributions against the NumPy samplers.
+distributions (tessera.ppl.jax) against the NumPy samplers.
 
-Every case draws ``N`` values on both backends (one compiled function per
-backend for the whole table) and compares them in distribution: two-sample
-Kolmogorov-Smirnov tests of each coordinate of the draw and of a fixed
-projection (which sees correlations), on fixed seeds. A real difference in
-distribution gives p-values far below the threshold at this sample size.
+Every case draws ``N`` values on both backends and compares them in
+distribution: two-sample Kolmogorov-Smirnov tests of each coordinate of the
+draw and of a fixed projection (which sees correlations), on fixed seeds. A
+real difference in distribution gives p-values far below the threshold at
+this sample size. Each case compiles its own pair of functions, once, when a
+test first asks for its draws, so a subset selected with ``-k`` compiles only
+what it needs; compiling the whole table is slow (the tests are marked).
 """
 
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 import pytest
@@ -148,15 +152,36 @@ CASES = {
 }
 
 
-@pytest.fixture(scope="module")
+_SEEDS = {name: k for k, name in enumerate(CASES)}
+
+
+@functools.cache
+def _case_draws(name: str) -> dict[str, np.ndarray]:
+    # each case's generator is seeded by its position in the table: the same
+    # draws as when the whole table was compiled into one function
+    return {
+        backend: np.asarray(
+            ts.function([], CASES[name](tr.rng(_SEEDS[name])), backend=backend)()
+        )
+        for backend in ("numpy", "jax")
+    }
+
+
+@pytest.fixture
 def draws():
-    out = {}
-    for backend in ("numpy", "jax"):
-        rvs = [build(tr.rng(k)) for k, build in enumerate(CASES.values())]
-        out[backend] = dict(zip(CASES, ts.function([], rvs, backend=backend)()))
-    return out
+    """``draws[backend][name]``: the case's draws, compiled on first use."""
+
+    class _Draws:
+        def __init__(self, backend: str):
+            self.backend = backend
+
+        def __getitem__(self, name: str) -> np.ndarray:
+            return _case_draws(name)[self.backend]
+
+    return {"numpy": _Draws("numpy"), "jax": _Draws("jax")}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(CASES))
 def test_sampler_matches_numpy_in_distribution(name, draws):
     from scipy.stats import ks_2samp
@@ -196,6 +221,7 @@ INVARIANTS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(INVARIANTS))
 def test_draws_keep_the_support(name, draws):
     assert INVARIANTS[name](np.asarray(draws["jax"][name]))
@@ -212,6 +238,7 @@ MEANS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(MEANS))
 def test_means(name, draws):
     x = np.asarray(draws["jax"][name])

@@ -12,6 +12,8 @@ Cholesky form: row ``k`` of the factor is ``(sqrt(y) u, sqrt(1 - y))`` with
 ``y ~ Beta(k/2, eta + (n-1-k)/2)`` and ``u`` uniform on the unit sphere of
 ``R^k``; the loop runs over the ``n`` rows, each step drawing for the whole
 batch at once.
+
+JAX samplers: :mod:`tessera.ppl.jax.matrix.lkj`.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from tessera.ops.products import matmul
 from tessera.ops.shape import broadcast_to, expand_dims, swapaxes
 from tessera.ops.static import get_static_value
 from tessera.ppl.distributions.base import Continuous, dist_of_op
+from tessera.ppl.distributions.continuous.positive import Exponential
 from tessera.ppl.distributions.logprob import op_logp
 from tessera.ppl.distributions.mv_util import (
     MvMixin,
@@ -34,7 +37,6 @@ from tessera.ppl.distributions.mv_util import (
     literal_signature,
     raise_if_invalid,
 )
-from tessera.ppl.distributions.positive import Exponential
 from tessera.random.op import RandomVariable, broadcast_params
 
 __all__ = [

@@ -1,4 +1,11 @@
-"""Discrete distributions (draws are int64)."""
+"""Count distributions on ``0, 1, 2, ...`` (draws are int64).
+
+Binomial, BetaBinomial, Poisson, NegativeBinomial, Geometric and
+HyperGeometric; those on a finite set given by their parameters are in
+:mod:`.finite`.
+
+JAX samplers: :mod:`tessera.ppl.jax.discrete.counts`.
+"""
 
 from __future__ import annotations
 
@@ -14,20 +21,8 @@ from tessera.ppl.distributions.dist_math import (
     log_binom,
     logcdf_by_summation,
 )
-from tessera.ppl.distributions.params import positive
+from tessera.ppl.distributions.params import p_from_logit, positive, probability
 from tessera.random.op import RandomVariable
-
-
-def _prob(name, p):
-    return [(tm.logical_and(tm.ge(p, 0.0), tm.le(p, 1.0)), f"0 <= {name} <= 1")]
-
-
-def _p_from_logit(p, logit_p):
-    if (p is None) == (logit_p is None):
-        raise ValueError("give exactly one of p and logit_p")
-    if logit_p is not None:
-        return tm.sigmoid(as_tensor(logit_p, dtype=config.floatX))
-    return p
 
 
 class NonNegativeDiscrete(Discrete):
@@ -52,66 +47,6 @@ def _masked_logp(cls):
         return tm.where(mask, cls._logp(k, *params), NEG_INF)
 
     return fn
-
-
-# --- Bernoulli ---------------------------------------------------------------------
-class BernoulliRV(RandomVariable):
-    name, signature, dtype = "bernoulli", "()->()", "int64"
-
-    def scipy_dist(self, p):
-        return st.bernoulli(p)
-
-    def rng_fn(self, rng, p, size):
-        return rng.binomial(1, p, size=size)
-
-
-class Bernoulli(Discrete):
-    r"""Bernoulli distribution on {0, 1}.
-
-    .. math:: f(x \mid p) = p^x (1 - p)^{1 - x}
-
-    Parameters: ``p`` in [0, 1] or ``logit_p``.
-
-    Examples
-    --------
-    >>> from tessera import ppl
-    >>> round(float(ppl.logp(ppl.Bernoulli.dist(0.25), 1).eval()), 4)
-    -1.3863
-    """
-
-    rv_op = BernoulliRV()
-    params = ("p",)
-    support = "binary"
-
-    @classmethod
-    def _canonical_params(cls, p=None, logit_p=None):
-        return [_p_from_logit(p, logit_p)]
-
-    @classmethod
-    def _param_conditions(cls, p):
-        return _prob("p", p)
-
-    @classmethod
-    def _support_mask(cls, value, p):
-        return tm.logical_and(tm.ge(value, 0), tm.le(value, 1))
-
-    @classmethod
-    def _support_bounds(cls, p):
-        return (0, 1)
-
-    @classmethod
-    def _logp(cls, value, p):
-        return tm.xlogy(value, p) + tm.xlog1py(1 - value, -p)
-
-    @classmethod
-    def _logcdf(cls, value, p):
-        return tm.where(
-            tm.lt(value, 0), NEG_INF, tm.where(tm.lt(value, 1), tm.log1p(-p), 0.0)
-        )
-
-    @classmethod
-    def _moment(cls, p):
-        return tm.ge(p, 0.5).astype("int64")
 
 
 # --- Binomial -----------------------------------------------------------------------
@@ -145,11 +80,11 @@ class Binomial(NonNegativeDiscrete):
 
     @classmethod
     def _canonical_params(cls, n, p=None, logit_p=None):
-        return [n, _p_from_logit(p, logit_p)]
+        return [n, p_from_logit(p, logit_p)]
 
     @classmethod
     def _param_conditions(cls, n, p):
-        return [(tm.ge(n, 0), "n >= 0")] + _prob("p", p)
+        return [(tm.ge(n, 0), "n >= 0")] + probability("p", p)
 
     @classmethod
     def _support_mask(cls, value, n, p):

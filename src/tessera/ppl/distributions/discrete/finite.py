@@ -1,8 +1,11 @@
 """Discrete distributions on a finite set given by their parameters.
 
-``DiscreteUniform`` (the integers ``lower .. upper``) and ``Categorical``
-(the categories ``0 .. k-1`` of a probability vector); the counting
-distributions live in :mod:`tessera.ppl.distributions.discrete`.
+``Bernoulli`` (0 or 1), ``DiscreteUniform`` (the integers ``lower ..
+upper``) and ``Categorical`` (the categories ``0 .. k-1`` of a probability
+vector); the counting distributions live in :mod:`.counts`, the ordinal ones
+in :mod:`.ordinal`.
+
+JAX samplers: :mod:`tessera.ppl.jax.discrete.finite`.
 """
 
 from __future__ import annotations
@@ -17,8 +20,71 @@ from tessera.ops.creation import arange
 from tessera.ops.reduction import logsumexp
 from tessera.ops.shape import expand_dims, shape_i
 from tessera.ppl.distributions.base import Discrete
-from tessera.ppl.distributions.dist_math import NEG_INF
+from tessera.ppl.distributions.dist_math import (
+    NEG_INF,
+)
+from tessera.ppl.distributions.params import p_from_logit, probability
 from tessera.random.op import RandomVariable, broadcast_params
+
+
+# --- Bernoulli ---------------------------------------------------------------------
+class BernoulliRV(RandomVariable):
+    name, signature, dtype = "bernoulli", "()->()", "int64"
+
+    def scipy_dist(self, p):
+        return st.bernoulli(p)
+
+    def rng_fn(self, rng, p, size):
+        return rng.binomial(1, p, size=size)
+
+
+class Bernoulli(Discrete):
+    r"""Bernoulli distribution on {0, 1}.
+
+    .. math:: f(x \mid p) = p^x (1 - p)^{1 - x}
+
+    Parameters: ``p`` in [0, 1] or ``logit_p``.
+
+    Examples
+    --------
+    >>> from tessera import ppl
+    >>> round(float(ppl.logp(ppl.Bernoulli.dist(0.25), 1).eval()), 4)
+    -1.3863
+    """
+
+    rv_op = BernoulliRV()
+    params = ("p",)
+    support = "binary"
+
+    @classmethod
+    def _canonical_params(cls, p=None, logit_p=None):
+        return [p_from_logit(p, logit_p)]
+
+    @classmethod
+    def _param_conditions(cls, p):
+        return probability("p", p)
+
+    @classmethod
+    def _support_mask(cls, value, p):
+        return tm.logical_and(tm.ge(value, 0), tm.le(value, 1))
+
+    @classmethod
+    def _support_bounds(cls, p):
+        return (0, 1)
+
+    @classmethod
+    def _logp(cls, value, p):
+        return tm.xlogy(value, p) + tm.xlog1py(1 - value, -p)
+
+    @classmethod
+    def _logcdf(cls, value, p):
+        return tm.where(
+            tm.lt(value, 0), NEG_INF, tm.where(tm.lt(value, 1), tm.log1p(-p), 0.0)
+        )
+
+    @classmethod
+    def _moment(cls, p):
+        return tm.ge(p, 0.5).astype("int64")
 
 
 # --- Discrete uniform ------------------------------------------------------------------------

@@ -3,6 +3,8 @@ DirichletMultinomial, StickBreakingWeights.
 
 Every parameter takes any number of batch dims; batch dims broadcast between
 parameters, and samplers draw the whole batch in one vectorized call.
+
+JAX samplers: :mod:`tessera.ppl.jax.multivariate.simplex`.
 """
 
 from __future__ import annotations

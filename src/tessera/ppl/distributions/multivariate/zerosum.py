@@ -1,4 +1,7 @@
-"""ZeroSumNormal: a normal distribution constrained to sum to zero along axes."""
+"""ZeroSumNormal: a normal distribution constrained to sum to zero along axes.
+
+JAX samplers: :mod:`tessera.ppl.jax.multivariate.zerosum`.
+"""
 
 from __future__ import annotations
 

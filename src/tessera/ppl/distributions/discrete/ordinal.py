@@ -4,6 +4,8 @@ A draw is a category in ``0, ..., K`` given a latent location ``eta`` and
 ``K`` increasing cutpoints: ``P(y <= j) = F(c_j - eta)`` with ``F`` the
 logistic or normal CDF. The cutpoints have shape ``(..., K)``; their batch
 dims broadcast with ``eta``'s (per-group cutpoints work without loops).
+
+JAX samplers: :mod:`tessera.ppl.jax.discrete.ordinal`.
 """
 
 from __future__ import annotations

@@ -1,6 +1,8 @@
 """Continuous distributions of an angle (support on the circle ``[-pi, pi]``).
 
 The model samples them through the ``"circular"`` transform.
+
+JAX samplers: :mod:`tessera.ppl.jax.continuous.circular`.
 """
 
 from __future__ import annotations

@@ -1,5 +1,11 @@
-"""Right-skewed distributions on a half-line: the gamma family, Weibull,
-Pareto and Wald."""
+"""Continuous distributions on the positive half-line (or above a bound).
+
+Exponential, the gamma family (Gamma, InverseGamma, ChiSquared), Weibull,
+LogNormal, Pareto and Wald; the half-distributions folded at zero
+(HalfNormal, ...) are in :mod:`.half`.
+
+JAX samplers: :mod:`tessera.ppl.jax.continuous.positive`.
+"""
 
 from __future__ import annotations
 
@@ -12,10 +18,89 @@ from tessera.config import config
 from tessera.ops import math as tm
 from tessera.ops.basic import as_tensor
 from tessera.ppl.distributions.base import Continuous
-from tessera.ppl.distributions.dist_math import LOG_2
-from tessera.ppl.distributions.params import params_or_moments, positive_params
-from tessera.ppl.distributions.positive import PositiveContinuous, _StrictlyPositive
+from tessera.ppl.distributions.dist_math import (
+    LOG_2,
+    normal_logpdf,
+)
+from tessera.ppl.distributions.params import (
+    params_or_moments,
+    positive_params,
+    sigma_from,
+)
 from tessera.random.op import RandomVariable
+
+
+class PositiveContinuous(Continuous):
+    """Base of distributions on ``x >= 0`` (log transform by default)."""
+
+    support = "nonnegative"
+    default_transform = "log"
+
+    @classmethod
+    def _support_mask(cls, value, *params):
+        return tm.ge(value, 0.0)
+
+    @classmethod
+    def _support_bounds(cls, *params):
+        return (0.0, None)
+
+
+class _StrictlyPositive(PositiveContinuous):
+    support = "positive"
+
+    @classmethod
+    def _support_mask(cls, value, *params):
+        return tm.gt(value, 0.0)
+
+
+# --- Exponential ------------------------------------------------------------------
+class ExponentialRV(RandomVariable):
+    name, signature, dtype = "exponential", "()->()", "floatX"
+
+    def scipy_dist(self, lam):
+        return st.expon(0.0, 1.0 / np.asarray(lam))
+
+    def rng_fn(self, rng, lam, size):
+        return rng.exponential(1.0 / np.asarray(lam), size=size)
+
+
+class Exponential(PositiveContinuous):
+    r"""Exponential distribution.
+
+    .. math:: f(x \mid \lambda) = \lambda e^{-\lambda x}, \quad x \ge 0
+
+    Parameters: ``lam`` > 0 (rate) or ``scale = 1 / lam``.
+
+    Examples
+    --------
+    >>> from tessera import ppl
+    >>> round(float(ppl.logp(ppl.Exponential.dist(2.0), 1.0).eval()), 4)
+    -1.3069
+    """
+
+    rv_op = ExponentialRV()
+    params = ("lam",)
+    _param_conditions = positive_params("lam")
+
+    @classmethod
+    def _canonical_params(cls, lam=None, scale=None):
+        if (lam is None) == (scale is None):
+            raise ValueError("Exponential: give exactly one of lam and scale")
+        if scale is not None:
+            return [1.0 / as_tensor(scale, dtype=config.floatX)]
+        return [lam]
+
+    @classmethod
+    def _logp(cls, value, lam):
+        return tm.log(lam) - lam * value
+
+    @classmethod
+    def _logcdf(cls, value, lam):
+        return tm.log1mexp(-lam * tm.maximum(value, 0.0))
+
+    @classmethod
+    def _moment(cls, lam):
+        return 1.0 / lam
 
 
 # --- Gamma -------------------------------------------------------------------------
@@ -140,6 +225,48 @@ class InverseGamma(_StrictlyPositive):
         return beta / (alpha + 1.0)
 
 
+# --- Chi-squared ------------------------------------------------------------------------
+class ChiSquaredRV(RandomVariable):
+    name, signature, dtype = "chisquare", "()->()", "floatX"
+
+    def scipy_dist(self, nu):
+        return st.chi2(nu)
+
+    def rng_fn(self, rng, nu, size):
+        return rng.chisquare(nu, size=size)
+
+
+class ChiSquared(PositiveContinuous):
+    r"""Chi-squared distribution with ``nu`` degrees of freedom: Gamma(nu/2, 1/2).
+
+    .. math:: f(x \mid \nu) = \frac{x^{\nu/2-1} e^{-x/2}}{2^{\nu/2}\Gamma(\nu/2)},
+              \quad x \ge 0
+
+    Examples
+    --------
+    >>> from tessera import ppl
+    >>> round(float(ppl.logp(ppl.ChiSquared.dist(2.0), 2.0).eval()), 4)
+    -1.6931
+    """
+
+    rv_op = ChiSquaredRV()
+    params = ("nu",)
+    _param_conditions = positive_params("nu")
+
+    @classmethod
+    def _logp(cls, value, nu):
+        h = nu / 2.0
+        return tm.xlogy(h - 1.0, value) - value / 2.0 - h * LOG_2 - tm.gammaln(h)
+
+    @classmethod
+    def _logcdf(cls, value, nu):
+        return tm.log(tm.gammainc(nu / 2.0, tm.maximum(value, 0.0) / 2.0))
+
+    @classmethod
+    def _moment(cls, nu):
+        return nu
+
+
 # --- Weibull -----------------------------------------------------------------------
 class WeibullRV(RandomVariable):
     name, signature, dtype = "weibull", "(),()->()", "floatX"
@@ -185,46 +312,52 @@ class Weibull(PositiveContinuous):
         return beta * tm.exp(tm.gammaln(1.0 + 1.0 / alpha))
 
 
-# --- Chi-squared ------------------------------------------------------------------------
-class ChiSquaredRV(RandomVariable):
-    name, signature, dtype = "chisquare", "()->()", "floatX"
+# --- Log-normal --------------------------------------------------------------------
+class LogNormalRV(RandomVariable):
+    name, signature, dtype = "lognormal", "(),()->()", "floatX"
 
-    def scipy_dist(self, nu):
-        return st.chi2(nu)
+    def scipy_dist(self, mu, sigma):
+        return st.lognorm(sigma, 0.0, np.exp(mu))
 
-    def rng_fn(self, rng, nu, size):
-        return rng.chisquare(nu, size=size)
+    def rng_fn(self, rng, mu, sigma, size):
+        return rng.lognormal(mu, sigma, size=size)
 
 
-class ChiSquared(PositiveContinuous):
-    r"""Chi-squared distribution with ``nu`` degrees of freedom: Gamma(nu/2, 1/2).
+class LogNormal(_StrictlyPositive):
+    r"""Log-normal distribution: :math:`\log X \sim N(\mu, \sigma^2)`.
 
-    .. math:: f(x \mid \nu) = \frac{x^{\nu/2-1} e^{-x/2}}{2^{\nu/2}\Gamma(\nu/2)},
-              \quad x \ge 0
+    .. math:: f(x \mid \mu, \sigma) = \frac{1}{x\sigma\sqrt{2\pi}}
+              \exp\left(-\frac{(\log x - \mu)^2}{2\sigma^2}\right), \quad x > 0
+
+    Parameters: ``mu`` (default 0), ``sigma`` > 0 (default 1) or ``tau``.
 
     Examples
     --------
     >>> from tessera import ppl
-    >>> round(float(ppl.logp(ppl.ChiSquared.dist(2.0), 2.0).eval()), 4)
-    -1.6931
+    >>> round(float(ppl.logp(ppl.LogNormal.dist(0.0, 1.0), 1.0).eval()), 4)
+    -0.9189
     """
 
-    rv_op = ChiSquaredRV()
-    params = ("nu",)
-    _param_conditions = positive_params("nu")
+    rv_op = LogNormalRV()
+    params = ("mu", "sigma")
+    _param_conditions = positive_params("sigma")
 
     @classmethod
-    def _logp(cls, value, nu):
-        h = nu / 2.0
-        return tm.xlogy(h - 1.0, value) - value / 2.0 - h * LOG_2 - tm.gammaln(h)
+    def _canonical_params(cls, mu=0.0, sigma=None, tau=None):
+        return [mu, sigma_from(sigma, tau)]
 
     @classmethod
-    def _logcdf(cls, value, nu):
-        return tm.log(tm.gammainc(nu / 2.0, tm.maximum(value, 0.0) / 2.0))
+    def _logp(cls, value, mu, sigma):
+        logx = tm.log(value)
+        return normal_logpdf((logx - mu) / sigma) - tm.log(sigma) - logx
 
     @classmethod
-    def _moment(cls, nu):
-        return nu
+    def _logcdf(cls, value, mu, sigma):
+        return tm.log_ndtr((tm.log(tm.maximum(value, 0.0)) - mu) / sigma)
+
+    @classmethod
+    def _moment(cls, mu, sigma):
+        return tm.exp(mu + 0.5 * sigma * sigma)
 
 
 # --- Pareto ----------------------------------------------------------------------------

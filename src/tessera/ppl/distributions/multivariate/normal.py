@@ -10,6 +10,8 @@ one batched matrix product.
 A covariance that is not positive definite gives a log-density of ``-inf``
 for that batch element (its Cholesky factor is NaN), or, when the covariance
 is a constant, an error at ``.dist()`` naming the batch index.
+
+JAX samplers: :mod:`tessera.ppl.jax.multivariate.normal`.
 """
 
 from __future__ import annotations

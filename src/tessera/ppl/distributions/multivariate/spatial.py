@@ -6,6 +6,8 @@ density through the precision matrix, never forming a covariance.
 When ``W`` is a constant, the eigenvalues the log-determinant needs are
 computed once when the graph is built (batched ``eigvalsh``); otherwise a
 batched Cholesky factorization runs in the graph.
+
+JAX samplers: :mod:`tessera.ppl.jax.multivariate.spatial`.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from tessera.ops.products import matmul
 from tessera.ops.shape import expand_dims, squeeze, swapaxes
 from tessera.ops.static import get_static_value
 from tessera.ppl.distributions.base import Continuous
-from tessera.ppl.distributions.multivariate import vector_like_last
+from tessera.ppl.distributions.multivariate.normal import vector_like_last
 from tessera.ppl.distributions.mv_util import (
     MvMixin,
     as_float,
