@@ -37,6 +37,7 @@ import numpy as np
 
 import tessera as ts
 from tessera import ppl
+from tessera.compile.backends.numpy import tune_malloc
 
 try:
     from benchmarks._util import fmt_time, machine, median_time, versions
@@ -331,6 +332,8 @@ def main() -> None:
         lib, name, batch, n = args.child
         child(lib, name, int(batch), int(n), repeat)
         return
+    # glibc keeps large temporaries for reuse (an opt-in; see its docstring)
+    tune_malloc()
     rows = [
         run_case(name, label, batch, n, repeat, args.limit)
         for name in DISTS

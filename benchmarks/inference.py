@@ -322,6 +322,10 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="short runs (smoke)")
     parser.add_argument("--skip-references", action="store_true")
     args = parser.parse_args()
+    # glibc keeps large temporaries for reuse (an opt-in; see its docstring)
+    from tessera.compile.backends.numpy import tune_malloc
+
+    tune_malloc()
     n_advi, draws, tune, chains = (
         (200, 100, 100, 2) if args.quick else (10000, 1000, 1000, 2)
     )

@@ -20,17 +20,18 @@ On a shared or busy machine NumPy and SciPy wheels each bundle an OpenBLAS
 whose thread pools spin and fight over the cores (``OPENBLAS_NUM_THREADS=1``
 removes it; pair it with ``XLA_FLAGS="--xla_cpu_multi_thread_eigen=false
 intra_op_parallelism_threads=1"`` for a single-threaded JAX column). The
-NumPy backend raises glibc's mmap/trim thresholds when it compiles (see
-``tessera.compile.backends.numpy.memory``), so large temporaries are reused
-rather than page-faulted in on every call; the per-matrix loop column gets
-the same benefit, since it runs in the same process.
+script opts in to raising glibc's mmap/trim thresholds
+(``tessera.compile.backends.numpy.tune_malloc``), so large temporaries are
+reused rather than page-faulted in on every call; the per-matrix loop
+column gets the same benefit, since it runs in the same process.
 
 Every cell is the median over three passes over all sizes (``--runs``),
 each pass timing the columns in turns.
 
 Run: python benchmarks/linalg.py [--quick] [--runs N] [--kernels]
-``--kernels`` also measures the kernel crossovers quoted in
-``src/tessera/ops/linalg/_kernels.py``.
+``--kernels`` also re-measures the kernel crossovers of
+``src/tessera/compile/backends/numpy/tuning.py`` (as
+``benchmarks/crossovers.py`` does).
 """
 
 from __future__ import annotations
@@ -44,11 +45,12 @@ import numpy as np
 import scipy.linalg as sla
 
 import tessera as ts
+from tessera.compile.backends.numpy import tune_malloc
 
 try:
-    from benchmarks._util import fmt_time, machine, median_time, versions
+    from benchmarks._util import fmt_time, machine, versions
 except ImportError:  # run as a script from the benchmarks folder
-    from _util import fmt_time, machine, median_time, versions
+    from _util import fmt_time, machine, versions
 
 SIZES = [(1, 8), (4096, 8), (64, 64), (16, 256)]
 LOG_2PI = math.log(2 * math.pi)
@@ -277,90 +279,6 @@ def _row(name, batch, n, t_ts, t_loop, t_jax=None, t_tsj=None):
     )
 
 
-# --- kernel crossovers ---------------------------------------------------------------------
-
-
-def kernels(repeat: int, min_time: float) -> None:
-    """Median times of the competing kernels behind the size-dependent choices."""
-    from tessera.ops.linalg import _kernels as K
-    from tessera.ops.linalg import _kernels_lu_expm as KL
-
-    rng = np.random.default_rng(0)
-    f64 = np.dtype(np.float64)
-
-    def t(fn):
-        return fmt_time(median_time(fn, repeat, min_time))
-
-    print("\n| kernel | batch | n | k | batched | per-matrix LAPACK |")
-    print("|---|---:|---:|---:|---:|---:|")
-    gu = np.linalg._umath_linalg.cholesky_lo
-    potrf = K.lapack("potrf", f64)
-    for nb, n in [(4096, 8), (256, 32), (64, 48), (64, 64), (16, 128), (16, 256)]:
-        cov = make_inputs(nb, n)[0]
-
-        def chol_loop(cov=cov, n=n):
-            return K.per_matrix(
-                lambda m: potrf(m, lower=1, clean=1), [(cov, 2)], [(n, n)], f64
-            )
-
-        print(
-            f"| cholesky | {nb} | {n} | - | "
-            f"{t(lambda cov=cov: gu(cov, signature='d->d'))} | {t(chol_loop)} |"
-        )
-    for n, nb, k in [
-        (8, 4096, 1),
-        (8, 8, 1),
-        (8, 2, 1),
-        (32, 32, 1),
-        (32, 8, 1),
-        (128, 64, 1),
-        (128, 256, 1),
-        (8, 4096, 8),
-        (8, 8, 8),
-        (32, 16, 32),
-        (32, 64, 32),
-        (64, 64, 64),
-        (64, 256, 64),
-        (128, 16, 128),
-    ]:
-        a = np.tril(rng.standard_normal((nb, n, n))) / n + 2 * np.eye(n)
-        b = rng.standard_normal((nb, n, k))
-        print(
-            f"| solve_triangular | {nb} | {n} | {k} | "
-            f"{t(lambda a=a, b=b: K._substitute(a, b, True, False, f64))} | "
-            f"{t(lambda a=a, b=b: K.trsm_loop(a, b, True, 0, False, f64))} |"
-        )
-    from tessera.ops.linalg import _kernels_pullback as KP
-
-    print("\n| cholesky pullback | batch | n | - | batched | per-matrix BLAS |")
-    print("|---|---:|---:|---:|---:|---:|")
-    for nb, n in [(1, 8), (8, 8), (64, 8), (4096, 8), (256, 16), (256, 24), (64, 32)]:
-        c = np.linalg.cholesky(make_inputs(nb, n)[0])
-        g = rng.standard_normal((nb, n, n))
-        print(
-            f"| cholesky pullback | {nb} | {n} | - | "
-            f"{t(lambda c=c, g=g: KP._cholesky_pullback_batched(c, g, f64))} | "
-            f"{t(lambda c=c, g=g: KP._cholesky_pullback_loop(c, g, f64))} |"
-        )
-    getrf = K.lapack("getrf", f64)
-    for n, nb in [(4, 4096), (8, 4096), (8, 16), (8, 64), (16, 256), (32, 64)]:
-        a = rng.standard_normal((nb, n, n))
-
-        def lu_loop(a=a, n=n):
-            return K.per_matrix(getrf, [(a, 2)], [(n, n), (n,)], f64)
-
-        print(
-            f"| lu_factor | {nb} | {n} | - | "
-            f"{t(lambda a=a: KL._getf2_batched(a.copy()))} | {t(lu_loop)} |"
-        )
-    for n, nb in [(8, 4096), (8, 16), (8, 2), (64, 16), (256, 2)]:
-        a = rng.standard_normal((nb, n, n)) / np.sqrt(n)
-        print(
-            f"| expm | {nb} | {n} | - | {t(lambda a=a: KL.expm_pade(a))} | "
-            f"{t(lambda a=a: [sla.expm(x) for x in a])} |"
-        )
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats")
@@ -369,11 +287,18 @@ def main() -> None:
         "--runs", type=int, default=None, help="passes over all sizes (default 3)"
     )
     args = parser.parse_args()
+    # glibc keeps large temporaries for reuse (an opt-in; see its docstring)
+    tune_malloc()
     repeat, min_time = (3, 0.05) if args.quick else (5, 0.15)
     runs = args.runs or (1 if args.quick else 3)
     run(SIZES, repeat, min_time, runs)
     if args.kernels:
-        kernels(repeat, min_time)
+        try:
+            from benchmarks import crossovers
+        except ImportError:  # run as a script from the benchmarks folder
+            import crossovers
+
+        crossovers.run(list(crossovers.tuning.CROSSOVERS), args.quick)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 import tessera as ts
+from tessera.compile.backends.numpy import tune_malloc
 
 try:
     from benchmarks._util import fmt_time, machine, median_time, versions
@@ -62,6 +63,8 @@ numpy_reference = _straight_line_numpy()
 
 
 def main() -> None:
+    # glibc keeps large temporaries for reuse (an opt-in; see its docstring)
+    tune_malloc()
     rows = []
     for label, shape in [("scalar", ()), ("(1000,)", (1000,))]:
         x = ts.tensor("x", shape=shape)

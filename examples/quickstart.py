@@ -35,6 +35,7 @@ import numpy as np
 
 import tessera as ts
 from tessera import ppl
+from tessera.compile.backends.numpy import tune_malloc
 
 D = 3
 DIM_NAMES = ["x0", "x1", "x2"]
@@ -136,6 +137,8 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     parser.add_argument("--small", action="store_true", help="fast check (CI)")
     parser.add_argument("--out", default=".", help="folder of the PNG plot")
     args = parser.parse_args(argv)
+    # glibc keeps large temporaries for reuse (an opt-in; see its docstring)
+    tune_malloc()
     small = args.small or os.environ.get("TESSERA_EXAMPLE_SMALL") == "1"
     groups, n_obs = (10, 20) if small else (200, 20)
     n_advi, tune, draws = (1500, 100, 100) if small else (2000, 200, 200)

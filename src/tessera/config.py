@@ -30,11 +30,6 @@ class Config:
     floatX : str
         Default float dtype for symbolic inputs and Python-float constants
         (``"float64"`` or ``"float32"``).
-    tune_malloc : bool
-        Let the NumPy backend raise glibc's mmap and trim thresholds when it
-        compiles its first function, so that large temporaries are reused
-        instead of page-faulted in on every call (see
-        :mod:`tessera.compile.backends.numpy.memory`). Default True.
     jax_cache_dir : str or None
         Folder of the JAX backend's persistent compilation cache (see
         :mod:`tessera.compile.backends.jax.cache`); ``None`` turns it off.
@@ -43,7 +38,6 @@ class Config:
 
     def __init__(self) -> None:
         self._floatX = "float64"
-        self.tune_malloc = True
         self.jax_cache_dir = _default_jax_cache_dir()
 
     @property

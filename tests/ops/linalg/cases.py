@@ -8,6 +8,7 @@ batch dims of all arguments.
 from __future__ import annotations
 
 import numpy as np
+import scipy.linalg as sla
 
 import tessera as ts
 from tessera.testing import verify_grad
@@ -99,3 +100,26 @@ def fix_signs(v, axis=-2):
     idx = np.argmax(np.abs(v), axis=axis)
     pick = np.take_along_axis(v, np.expand_dims(idx, axis), axis=axis)
     return v * np.sign(pick)
+
+
+def cholesky_pullback_reference(c, g):
+    """abar = S + S^T, S = c^-T Phi(c^T g) c^-1 / 2, per matrix with SciPy."""
+
+    def one(c, g):
+        c = np.tril(c)
+        p = np.tril(c.T @ np.tril(g)) * (
+            0.5 * np.tril(np.ones(c.shape), -1) + 0.25 * np.eye(len(c))
+        )
+        y = sla.solve_triangular(c, p, lower=True, trans=1)
+        s = sla.solve_triangular(c, y.T, lower=True, trans=1).T
+        return s + s.T
+
+    return per_element(one, [c, g], [2, 2])
+
+
+def factor_and_cotangent(rng, batch_c, batch_g, n):
+    """A lower factor and a cotangent, junk above both diagonals."""
+    # junk above the diagonal of both: the kernel must read lower triangles only
+    c = triangular(rng, batch_c, n, lower=True, junk=True)
+    g = rng.standard_normal(tuple(batch_g) + (n, n))
+    return c, g

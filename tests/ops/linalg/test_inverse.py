@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import tessera as ts
-from tessera.ops.linalg import _kernels_pullback as KP
+from tessera.compile.backends.numpy import tuning
 from tessera.testing import compare_backends
 
 from .cases import BATCHES, check_grad, evaluate, general, per_element, triangular
@@ -71,10 +71,10 @@ def cho_inv_path(request, monkeypatch):
     # every kernel: per matrix LAPACK potri or (for large n) the blocked
     # pullback of a diagonal cotangent, or the batch-last one
     monkeypatch.setattr(
-        KP, "_inverse_loop_wins", lambda nb, n: request.param != "batched"
+        tuning, "cholesky_inverse_loop_wins", lambda nb, n: request.param != "batched"
     )
     if request.param == "pullback":
-        monkeypatch.setattr(KP, "POTRI_MAX_N", 1)
+        monkeypatch.setattr(tuning, "POTRI_MAX_N", 1)
     return request.param
 
 

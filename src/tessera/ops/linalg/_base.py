@@ -3,17 +3,20 @@
 Every linalg op is a *core* op: ``make_node`` takes inputs with exactly the
 core dims of its gufunc ``signature``; the public functions add batch dims
 through :func:`tessera.ops.blockwise.apply_core`. ``perform_batched`` is the
-natively batched kernel Blockwise calls once per evaluation; the core
-``perform`` shares it.
+natively batched reference kernel Blockwise calls once per evaluation (the
+core ``perform`` shares it): plain NumPy/SciPy calls, with the semantics
+every backend keeps (dtypes, ``on_error``). Speed tricks live in the
+backends (:mod:`tessera.compile.backends.numpy.linalg`).
 """
 
 from __future__ import annotations
+
+from functools import lru_cache
 
 import numpy as np
 
 from tessera.graph.op import Op
 from tessera.ops.basic import as_tensor
-from tessera.ops.linalg._kernels import ON_ERROR, float_dtype
 from tessera.ops.signature import parse_signature
 from tessera.ops.type import TensorType, shape_str
 
@@ -40,6 +43,76 @@ class LinalgOp(Op):
             tuple(int(d) if d.isdigit() else dims[d] for d in names)
             for names in sig.outputs
         ]
+
+
+ON_ERROR = ("raise", "nan")
+
+
+def float_dtype(*dtypes) -> np.dtype:
+    """float32 if every input is at most single precision, else float64.
+
+    Examples
+    --------
+    >>> float_dtype("float32", "int8"), float_dtype("int64")
+    (dtype('float32'), dtype('float64'))
+    """
+    dt = np.result_type(*dtypes, np.float32) if dtypes else np.dtype(np.float64)
+    if dt.kind == "c":
+        raise TypeError("tessera.linalg supports real inputs only")
+    return np.dtype(np.float32) if dt == np.float32 else np.dtype(np.float64)
+
+
+def as_float(x, dtype: np.dtype) -> np.ndarray:
+    """``x`` as an array of ``dtype`` (no copy when it already is one)."""
+    x = np.asarray(x)
+    return x if x.dtype == dtype else x.astype(dtype)
+
+
+def batch_shape(*shapes) -> tuple:
+    """Broadcast batch shapes (fast when they are all equal)."""
+    first = shapes[0]
+    if all(s == first for s in shapes[1:]):
+        return first
+    return np.broadcast_shapes(*shapes)
+
+
+def broadcast_batch(*arrays_and_core_ndims):
+    """Broadcast the batch dims of ``(array, core_ndim)`` pairs.
+
+    Returns the batch shape and the arrays (views where broadcast).
+    """
+    shapes = [a.shape[: a.ndim - nd] for a, nd in arrays_and_core_ndims]
+    batch = batch_shape(*shapes)
+    return batch, [
+        a if s == batch else np.broadcast_to(a, batch + a.shape[a.ndim - nd :])
+        for (a, nd), s in zip(arrays_and_core_ndims, shapes)
+    ]
+
+
+def symmetrize_from(a: np.ndarray, lower: bool) -> np.ndarray:
+    """The symmetric matrix defined by one triangle of ``a``."""
+    t = np.tril(a) if lower else np.triu(a)
+    strict = np.tril(a, -1) if lower else np.triu(a, 1)
+    return t + np.swapaxes(strict, -1, -2)
+
+
+@lru_cache(maxsize=64)
+def half_phi_mask(n: int, dtype) -> np.ndarray:
+    """(n, n) mask: 1/2 below the diagonal, 1/4 on it, 0 above.
+
+    ``Phi(x) / 2`` of the Cholesky pullback is ``x * half_phi_mask(n)``.
+    Read-only and cached: building it costs more than an 8x8 pullback.
+
+    Examples
+    --------
+    >>> half_phi_mask(2, "float64")
+    array([[0.25, 0.  ],
+           [0.5 , 0.25]])
+    """
+    mask = 0.5 * np.tril(np.ones((n, n)), -1) + 0.25 * np.eye(n)
+    mask = mask.astype(dtype)
+    mask.flags.writeable = False
+    return mask
 
 
 def op_name(op: Op) -> str:

@@ -2,7 +2,9 @@
 
 Each is a core op over one matrix with a gufunc signature; the public
 functions accept (..., m, n) inputs and batch through Blockwise, whose
-kernel is the op's ``perform_batched`` (one call for the whole batch).
+kernel is the op's ``perform_batched`` (one call for the whole batch; the
+reference kernels are in ``_cholesky.py`` and ``_lu.py``, the NumPy
+backend's in :mod:`tessera.compile.backends.numpy.linalg.decomposition`).
 Pullbacks are written for one matrix and vectorized by Blockwise.
 """
 
@@ -13,14 +15,14 @@ import numpy as np
 from tessera.graph.basic import Apply, Variable
 from tessera.graph.null import DisconnectedType, NonDifferentiable, disconnected
 from tessera.ops.blockwise import apply_core
-from tessera.ops.linalg import _kernels as K
-from tessera.ops.linalg import _kernels_lu_expm as KL
-from tessera.ops.linalg import _kernels_pullback as KP
+from tessera.ops.linalg import _cholesky, _lu
 from tessera.ops.linalg._base import (
     LinalgOp,
+    as_float,
     check_on_error,
     check_square,
     core_input,
+    half_phi_mask,
     matrix_arg,
     mT,
     out_type,
@@ -79,9 +81,8 @@ class Cholesky(LinalgOp):
     def perform_batched(self, node, inputs, output_storage):
         square_value("cholesky", inputs[0])
         dt = node.outputs[0].type.numpy_dtype
-        store(
-            node, output_storage, K.cholesky(inputs[0], self.lower, dt, self.on_error)
-        )
+        out = _cholesky.cholesky(inputs[0], self.lower, dt, self.on_error)
+        store(node, output_storage, out)
 
     def pullback(self, inputs, outputs, cotangents):
         # With a = L L^T: abar = sym(L^{-T} Phi(L^T Lbar) L^{-1}), one fused
@@ -132,18 +133,8 @@ class CholeskyPullback(LinalgOp):
     def perform_batched(self, node, inputs, output_storage):
         c, g = inputs
         dt = node.outputs[0].type.numpy_dtype
-        out = KP.cholesky_pullback_one(c, g, dt)
-        if out is not None:
-            output_storage[0][0] = out
-            return
-        square_value("cholesky pullback", c)
-        square_value("cholesky pullback", g)
-        if c.shape[-1] != g.shape[-1]:
-            raise ValueError(
-                f"cholesky pullback: factor of shape {c.shape} and cotangent of "
-                f"shape {g.shape} differ in their core dims"
-            )
-        store(node, output_storage, KP.cholesky_pullback(c, g, dt))
+        check_pullback_values(c, g)
+        store(node, output_storage, _cholesky.cholesky_pullback(c, g, dt))
 
     def pullback(self, inputs, outputs, cotangents):
         # The op is linear in g. With hs = h + h^T, K = c^{-1} hs c^{-T} and
@@ -158,13 +149,33 @@ class CholeskyPullback(LinalgOp):
         return [cbar, gbar]
 
 
+def check_pullback_values(c, g) -> None:
+    """Run-time check of :class:`CholeskyPullback`'s inputs (square, same size).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> check_pullback_values(np.eye(2), np.eye(3))
+    Traceback (most recent call last):
+    ...
+    ValueError: cholesky pullback: factor of shape (2, 2) and cotangent of shape (3, 3) differ in their core dims
+    """
+    square_value("cholesky pullback", c)
+    square_value("cholesky pullback", g)
+    if c.shape[-1] != g.shape[-1]:
+        raise ValueError(
+            f"cholesky pullback: factor of shape {c.shape} and cotangent of "
+            f"shape {g.shape} differ in their core dims"
+        )
+
+
 def _half_phi_mask(c):
     """(m, m) mask: 1/2 below the diagonal, 1/4 on it, 0 above."""
     from tessera.ops.basic import constant
 
     m = c.type.shape[-1]
     if m is not None:
-        return constant(KP.half_phi_mask(m, c.dtype))
+        return constant(half_phi_mask(m, c.dtype))
     from tessera.ops.creation import eye, ones
     from tessera.ops.shape import shape_i
 
@@ -258,7 +269,7 @@ class PermutationMatrix(LinalgOp):
 
     def perform_batched(self, node, inputs, output_storage):
         dt = node.outputs[0].type.numpy_dtype
-        store(node, output_storage, KL.permutation_matrix(inputs[0], dt))
+        store(node, output_storage, _lu.permutation_matrix(inputs[0], dt))
 
     def pullback(self, inputs, outputs, cotangents):
         return [NonDifferentiable(self, "pivot indices are integers")]
@@ -292,7 +303,7 @@ class LUFactor(LinalgOp):
     def perform_batched(self, node, inputs, output_storage):
         square_value("lu_factor", inputs[0])
         dt = node.outputs[0].type.numpy_dtype
-        store(node, output_storage, *KL.lu_factor(inputs[0], dt))
+        store(node, output_storage, *_lu.lu_factor(inputs[0], dt))
 
     def pullback(self, inputs, outputs, cotangents):
         # a = P L U; with Lbar/Ubar the two parts of the cotangent,
@@ -405,7 +416,7 @@ class QR(LinalgOp):
                 f"unknown), got {m}x{n}; give the input a static shape"
             )
         dt = node.outputs[0].type.numpy_dtype
-        res = np.linalg.qr(K.as_float(a, dt), mode=self.mode)
+        res = np.linalg.qr(as_float(a, dt), mode=self.mode)
         store(node, output_storage, *((res,) if self.mode == "r" else tuple(res)))
 
     def pullback(self, inputs, outputs, cotangents):

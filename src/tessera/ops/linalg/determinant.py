@@ -7,9 +7,9 @@ import numpy as np
 from tessera.graph.basic import Apply, Variable
 from tessera.graph.null import DisconnectedType, disconnected
 from tessera.ops.blockwise import apply_core
-from tessera.ops.linalg import _kernels as K
 from tessera.ops.linalg._base import (
     LinalgOp,
+    as_float,
     check_square,
     core_input,
     matrix_arg,
@@ -48,9 +48,7 @@ class Det(LinalgOp):
     def perform_batched(self, node, inputs, output_storage):
         square_value("det", inputs[0])
         dt = node.outputs[0].type.numpy_dtype
-        store(
-            node, output_storage, np.asarray(np.linalg.det(K.as_float(inputs[0], dt)))
-        )
+        store(node, output_storage, np.asarray(np.linalg.det(as_float(inputs[0], dt))))
 
     def pullback(self, inputs, outputs, cotangents):
         (a,), (d,), (g,) = inputs, outputs, cotangents
@@ -95,7 +93,7 @@ class SLogDet(LinalgOp):
     def perform_batched(self, node, inputs, output_storage):
         square_value("slogdet", inputs[0])
         dt = node.outputs[0].type.numpy_dtype
-        sign, logabsdet = np.linalg.slogdet(K.as_float(inputs[0], dt))
+        sign, logabsdet = np.linalg.slogdet(as_float(inputs[0], dt))
         store(node, output_storage, np.asarray(sign), np.asarray(logabsdet))
 
     def pullback(self, inputs, outputs, cotangents):

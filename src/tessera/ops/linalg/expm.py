@@ -1,8 +1,9 @@
 """Matrix exponential.
 
-The kernel vectorizes scaling and squaring with Pade approximants over the
-batch (see ``_kernels_lu_expm.expm_pade``); a single matrix goes to
-``scipy.linalg.expm``. The pullback uses the block-matrix identity
+The reference kernel is ``scipy.linalg.expm``, called once for the whole
+batch; the NumPy backend vectorizes scaling and squaring over the batch
+(:mod:`tessera.compile.backends.numpy.linalg.expm`). The pullback uses the
+block-matrix identity
 ``expm([[a^T, g], [0, a^T]]) = [[e^T, L], [0, e^T]]``, whose upper-right
 block ``L`` is the Frechet derivative of expm at ``a^T`` in direction ``g``,
 which is exactly the cotangent of ``a``.
@@ -10,9 +11,10 @@ which is exactly the cotangent of ``a``.
 
 from __future__ import annotations
 
+import numpy as np
+
 from tessera.graph.basic import Apply, Variable
 from tessera.ops.blockwise import apply_core
-from tessera.ops.linalg import _kernels_lu_expm as KL
 from tessera.ops.linalg._base import (
     LinalgOp,
     check_square,
@@ -48,7 +50,7 @@ class Expm(LinalgOp):
     def perform_batched(self, node, inputs, output_storage):
         square_value("expm", inputs[0])
         dt = node.outputs[0].type.numpy_dtype
-        store(node, output_storage, KL.expm(inputs[0], dt))
+        store(node, output_storage, expm_kernel(inputs[0], dt))
 
     def pullback(self, inputs, outputs, cotangents):
         from tessera.ops.creation import zeros_like
@@ -63,6 +65,20 @@ class Expm(LinalgOp):
         sizes = [m] if isinstance(m, int) else make_vector(m, m)
         upper = split(big, sizes, axis=0)[0]
         return [split(upper, sizes, axis=1)[1]]
+
+
+def expm_kernel(a, dtype: np.dtype) -> np.ndarray:
+    """Reference kernel of :class:`Expm`: SciPy's, in float64, cast to ``dtype``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> expm_kernel(np.zeros((2, 1, 1)), np.dtype("float32"))[:, 0, 0]
+    array([1., 1.], dtype=float32)
+    """
+    from scipy.linalg import expm as scipy_expm  # imported on first use
+
+    return np.asarray(scipy_expm(np.asarray(a, dtype=np.float64)), dtype=dtype)
 
 
 def expm(a) -> Variable:

@@ -6,10 +6,10 @@ import numpy as np
 
 from tessera.graph.basic import Apply, Variable
 from tessera.ops.blockwise import apply_core
-from tessera.ops.linalg import _kernels as K
-from tessera.ops.linalg import _kernels_pullback as KP
+from tessera.ops.linalg import _cholesky
 from tessera.ops.linalg._base import (
     LinalgOp,
+    as_float,
     check_on_error,
     check_square,
     core_input,
@@ -20,6 +20,24 @@ from tessera.ops.linalg._base import (
     square_value,
     store,
 )
+from tessera.ops.linalg._failures import (
+    call_gufunc,
+    nan_elements,
+    report,
+    umath_linalg,
+)
+
+
+def _inv(a, dtype: np.dtype, on_error: str) -> np.ndarray:
+    """Inverses of (..., n, n) by ``np.linalg``'s gufunc; singular ones
+    raise or give NaN per ``on_error``."""
+    a = as_float(a, dtype)
+    if umath_linalg is None:  # pragma: no cover
+        return np.linalg.inv(a).astype(dtype, copy=False)
+    x, failed = call_gufunc(umath_linalg.inv, a, dtype=dtype)
+    bad = nan_elements(x, 2) if failed else None
+    report("inv", bad, "singular", on_error, [x])
+    return x
 
 
 class Inv(LinalgOp):
@@ -47,7 +65,7 @@ class Inv(LinalgOp):
     def perform_batched(self, node, inputs, output_storage):
         square_value("inv", inputs[0])
         dt = node.outputs[0].type.numpy_dtype
-        store(node, output_storage, K.inv(inputs[0], dt, self.on_error))
+        store(node, output_storage, _inv(inputs[0], dt, self.on_error))
 
     def pullback(self, inputs, outputs, cotangents):
         (x,), (g,) = outputs, cotangents
@@ -101,7 +119,7 @@ class Pinv(LinalgOp):
 
     def perform_batched(self, node, inputs, output_storage):
         dt = node.outputs[0].type.numpy_dtype
-        a = K.as_float(inputs[0], dt)
+        a = as_float(inputs[0], dt)
         if self.rtol is None:
             out = np.linalg.pinv(a)
         else:
@@ -163,7 +181,7 @@ class CholeskyInverse(LinalgOp):
     def perform_batched(self, node, inputs, output_storage):
         square_value("cholesky_inverse", inputs[0])
         dt = node.outputs[0].type.numpy_dtype
-        out = KP.cholesky_inverse(inputs[0], self.lower, dt, self.on_error)
+        out = _cholesky.cholesky_inverse(inputs[0], self.lower, dt, self.on_error)
         store(node, output_storage, out)
 
     def pullback(self, inputs, outputs, cotangents):

@@ -4,18 +4,23 @@ The right-hand side ``b`` is a core vector (m,) or matrix (m, n); the op's
 ``b_ndim`` prop picks the signature (``"(m,m),(m)->(m)"`` or
 ``"(m,m),(m,n)->(m,n)"``). The public functions follow NumPy 2: ``b`` is a
 vector only when it is 1-d, unless ``b_ndim`` says otherwise (pass
-``b_ndim=1`` for a batch of vectors (..., m)).
+``b_ndim=1`` for a batch of vectors (..., m)). The reference kernels are
+``np.linalg.solve``'s gufunc and batched substitution (``_triangular.py``,
+``_lu.py``); the NumPy backend's are in
+:mod:`tessera.compile.backends.numpy.linalg.solve`.
 """
 
 from __future__ import annotations
 
+import numpy as np
+
 from tessera.graph.basic import Apply, Variable
 from tessera.graph.null import NonDifferentiable
 from tessera.ops.blockwise import apply_core
-from tessera.ops.linalg import _kernels as K
-from tessera.ops.linalg import _kernels_lu_expm as KL
+from tessera.ops.linalg import _cholesky, _lu, _triangular
 from tessera.ops.linalg._base import (
     LinalgOp,
+    as_float,
     check_on_error,
     check_rhs,
     check_square,
@@ -28,6 +33,13 @@ from tessera.ops.linalg._base import (
     rhs_ndim,
     square_value,
     sym,
+    symmetrize_from,
+)
+from tessera.ops.linalg._failures import (
+    call_gufunc,
+    nan_elements,
+    report,
+    umath_linalg,
 )
 from tessera.ops.linalg.structure import Triangle
 from tessera.ops.type import shape_str
@@ -55,26 +67,43 @@ class _RHSOp(LinalgOp):
         )
 
     def _run(self, node, output_storage, kernel, a, b):
-        """Call ``kernel(a, b2, dtype)`` with ``b`` as a matrix (..., m, k)."""
-        n = a.shape[-1]
-        if (
-            a.ndim < 2
-            or a.shape[-2] != n
-            or b.ndim < self.b_ndim
-            or (b.shape[-self.b_ndim] != n)
-        ):
-            name = type(self).__name__
-            square_value(name, a)
-            raise ValueError(
-                f"{name}: a of shape {a.shape} needs a right-hand side with "
-                f"{n} rows, got b of shape {b.shape}"
-            )
         dt = node.outputs[0].type.numpy_dtype
-        if self.b_ndim == 1:
-            out = kernel(a, b[..., None], dt)[..., 0]
-        else:
-            out = kernel(a, b, dt)
-        output_storage[0][0] = out if out.dtype == dt else out.astype(dt)
+        output_storage[0][0] = solve_rhs(self, kernel, a, b, dt)
+
+
+def solve_rhs(op: _RHSOp, kernel, a, b, dtype: np.dtype) -> np.ndarray:
+    """Run a solve's ``kernel(a, b2, dtype)`` with ``b`` as matrices (..., m, k).
+
+    Checks the run-time shapes first (dims unknown when the graph was
+    built), and returns the result in ``dtype``, a vector again for
+    ``op.b_ndim == 1``. Backends wrap their own kernels with it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> def kernel(a, b2, dtype):
+    ...     return np.linalg.solve(a, b2)
+    >>> solve_rhs(Solve(b_ndim=1), kernel, 2 * np.eye(2), np.ones(2), np.dtype("f8"))
+    array([0.5, 0.5])
+    """
+    n = a.shape[-1]
+    if (
+        a.ndim < 2
+        or a.shape[-2] != n
+        or b.ndim < op.b_ndim
+        or (b.shape[-op.b_ndim] != n)
+    ):
+        name = type(op).__name__
+        square_value(name, a)
+        raise ValueError(
+            f"{name}: a of shape {a.shape} needs a right-hand side with "
+            f"{n} rows, got b of shape {b.shape}"
+        )
+    if op.b_ndim == 1:
+        out = kernel(a, b[..., None], dtype)[..., 0]
+    else:
+        out = kernel(a, b, dtype)
+    return out if out.dtype == dtype else out.astype(dtype)
 
 
 def _b_ndim(b_ndim) -> int:
@@ -127,7 +156,7 @@ class Solve(_RHSOp):
         self._run(node, output_storage, self._kernel, a, b)
 
     def _kernel(self, a, b2, dt):
-        return K.solve(a, b2, self.assume_a, self.lower, dt, self.on_error)
+        return solve_kernel(a, b2, self.assume_a, self.lower, dt, self.on_error)
 
     def pullback(self, inputs, outputs, cotangents):
         (a, _), (x,), (g,) = inputs, outputs, cotangents
@@ -136,6 +165,30 @@ class Solve(_RHSOp):
             return [outer_or_matmul(-bbar, x), bbar]
         bbar = self(a, g)
         return [sym(outer_or_matmul(-bbar, x)), bbar]
+
+
+def solve_kernel(a, b, assume_a: str, lower: bool, dtype: np.dtype, on_error: str):
+    """Reference kernel of :class:`Solve`: ``a x = b`` with ``b`` (..., n, k).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> a = np.array([[2.0, 1.0], [1.0, 2.0]])
+    >>> solve_kernel(a, np.ones((2, 1)), "pos", True, a.dtype, "raise")[:, 0]
+    array([0.33333333, 0.33333333])
+    """
+    a, b = as_float(a, dtype), as_float(b, dtype)
+    if assume_a == "pos":
+        factor = _cholesky.cholesky(a, lower, dtype, on_error, op="solve")
+        return _triangular.cho_solve(factor, lower, b, dtype)
+    if assume_a == "sym":
+        a = symmetrize_from(a, lower)
+    if umath_linalg is None:  # pragma: no cover
+        return np.linalg.solve(a, b).astype(dtype, copy=False)
+    x, failed = call_gufunc(umath_linalg.solve, a, b, dtype=dtype)
+    bad = nan_elements(x, 2) if failed else None
+    report("solve", bad, "singular", on_error, [x])
+    return x
 
 
 def solve(a, b, assume_a="gen", lower=False, b_ndim=None, on_error="raise") -> Variable:
@@ -217,22 +270,10 @@ class SolveTriangular(_RHSOp):
 
     def perform_batched(self, node, inputs, output_storage):
         a, b = inputs
-        x = K.solve_triangular_one(
-            a,
-            b,
-            self.lower,
-            self.trans,
-            self.unit_diagonal,
-            self.b_ndim,
-            node.outputs[0].type.numpy_dtype,
-        )
-        if x is None:
-            self._run(node, output_storage, self._kernel, a, b)
-        else:
-            output_storage[0][0] = x
+        self._run(node, output_storage, self._kernel, a, b)
 
     def _kernel(self, a, b2, dt):
-        return K.solve_triangular(
+        return _triangular.solve_triangular(
             a, b2, self.lower, self.trans, self.unit_diagonal, dt, self.on_error
         )
 
@@ -318,7 +359,7 @@ class CholeskySolve(_RHSOp):
         self._run(
             node,
             output_storage,
-            lambda c2, b2, dt: K.cho_solve(c2, self.lower, b2, dt),
+            lambda c2, b2, dt: _triangular.cho_solve(c2, self.lower, b2, dt),
             c,
             b,
         )
@@ -397,7 +438,7 @@ class LUSolve(_RHSOp):
         self._run(
             node,
             output_storage,
-            lambda lu2, b2, dt: KL.lu_solve(lu2, piv, b2, self.trans, dt),
+            lambda lu2, b2, dt: _lu.lu_solve(lu2, piv, b2, self.trans, dt),
             lu,
             b,
         )

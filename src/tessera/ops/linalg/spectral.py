@@ -11,9 +11,9 @@ import numpy as np
 from tessera.graph.basic import Apply, Variable
 from tessera.graph.null import DisconnectedType, NonDifferentiable
 from tessera.ops.blockwise import apply_core
-from tessera.ops.linalg import _kernels as K
 from tessera.ops.linalg._base import (
     LinalgOp,
+    as_float,
     check_square,
     core_input,
     matrix_arg,
@@ -88,7 +88,7 @@ class Eigh(LinalgOp):
     def perform_batched(self, node, inputs, output_storage):
         square_value("eigh", inputs[0])
         dt = node.outputs[0].type.numpy_dtype
-        w, v = np.linalg.eigh(K.as_float(inputs[0], dt), UPLO=_uplo(self.lower))
+        w, v = np.linalg.eigh(as_float(inputs[0], dt), UPLO=_uplo(self.lower))
         store(node, output_storage, w, v)
 
     def pullback(self, inputs, outputs, cotangents):
@@ -128,7 +128,7 @@ class Eigvalsh(LinalgOp):
     def perform_batched(self, node, inputs, output_storage):
         square_value("eigvalsh", inputs[0])
         dt = node.outputs[0].type.numpy_dtype
-        w = np.linalg.eigvalsh(K.as_float(inputs[0], dt), UPLO=_uplo(self.lower))
+        w = np.linalg.eigvalsh(as_float(inputs[0], dt), UPLO=_uplo(self.lower))
         store(node, output_storage, w)
 
     def pullback(self, inputs, outputs, cotangents):
@@ -238,7 +238,7 @@ class SVD(LinalgOp):
             )
         dt = node.outputs[0].type.numpy_dtype
         res = np.linalg.svd(
-            K.as_float(a, dt),
+            as_float(a, dt),
             full_matrices=self.full_matrices,
             compute_uv=self.compute_uv,
         )

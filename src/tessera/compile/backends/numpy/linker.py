@@ -13,8 +13,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from tessera.compile.backends.numpy import tuning
 from tessera.compile.backends.numpy.dispatch import numpy_funcify
-from tessera.compile.backends.numpy.memory import tune_malloc
 from tessera.graph.basic import Constant, SharedValue, Variable
 from tessera.graph.fg import FunctionGraph
 from tessera.ops.shape import BroadcastTo
@@ -54,19 +54,14 @@ def _read_only_view(var: Variable) -> bool:
     return False
 
 
-# Reuse only buffers of at least this many elements: below, a fresh array
-# from NumPy's allocation cache costs less than the overlap checks `out=`
-# brings (the 8x8 MvNormal gradient was 5-10% slower reusing its vectors).
-MIN_REUSE_SIZE = 1024
-
-
 def _owns_result(fg: FunctionGraph, var: Variable) -> bool:
     """Whether a ufunc's result ``var`` is memory no one else sees: a static
     array (not a NumPy scalar) that only one node reads, and not an output."""
     t = var.type
     if not isinstance(t, TensorType) or t.ndim == 0 or None in t.shape:
         return False
-    if math.prod(t.shape) < MIN_REUSE_SIZE:
+    # small arrays come cheaper from NumPy's allocation cache (see tuning)
+    if math.prod(t.shape) < tuning.MIN_REUSE_SIZE:
         return False
     clients = fg.clients.get(var, ())
     return len({id(c) for c, _ in clients}) == 1 and all(
@@ -99,6 +94,114 @@ def _make_filter(var: Variable, k: int):
     return filt
 
 
+class _Code:
+    """The generated function being written: its lines, and the namespace
+    holding the callables, constants and checks its lines refer to."""
+
+    def __init__(self) -> None:
+        self.ns: dict[str, object] = {"_ndarray": np.ndarray, "_asarray": np.asarray}
+        self.names: dict[Variable, str] = {}
+        self.lines: list[str] = []
+        self.n_const = 0
+
+    def ref(self, var: Variable) -> str:
+        """The name of ``var``'s value in the generated code."""
+        if var in self.names:
+            return self.names[var]
+        if isinstance(var, Constant):
+            name = f"c{self.n_const}"
+            self.n_const += 1
+            self.ns[name] = var.data
+            self.names[var] = name
+            return name
+        raise ValueError(
+            f"missing input: {var} of type {var.type} is needed but was not given "
+            "as an input of the function"
+        )
+
+    def check_inputs(self, inputs: Sequence[Variable]) -> list[str]:
+        """Validate every argument (a cheap type test, then the full filter)."""
+        args = []
+        for k, var in enumerate(inputs):
+            name = f"i{k}"
+            self.names[var] = name
+            args.append(name)
+            self.ns[f"_dt{k}"] = getattr(var.type, "numpy_dtype", None)
+            self.ns[f"_filter{k}"] = _make_filter(var, k)
+            self.lines.append(_input_check(name, var, k))
+        return args
+
+    def read_shared(self, fg: FunctionGraph) -> None:
+        """Read each shared value once, at the top."""
+        shared_vars = [v for v in fg.variables if isinstance(v, SharedValue)]
+        for k, var in enumerate(sorted(shared_vars, key=lambda v: v.id)):
+            if var in self.names:
+                continue
+            self.names[var] = f"s{k}"
+            self.ns[f"_sh{k}"] = var
+            self.lines.append(f"    s{k} = _sh{k}._value\n")
+            if isinstance(var.type, TensorType):
+                # a JAX-backend function may have left a device array there
+                self.lines.append(f"    if s{k}.__class__ is not _ndarray:\n")
+                self.lines.append(f"        s{k} = _asarray(s{k})\n")
+
+    def call_nodes(self, fg: FunctionGraph) -> None:
+        """One statement per node, in order; ufuncs reuse dead buffers."""
+        owned: set[Variable] = set()  # fresh ufunc results, used by one node only
+        for j, node in enumerate(fg.toposort()):
+            fname = f"f{j}"
+            self.ns[fname] = fn = numpy_funcify(node.op, node)
+            in_names = ", ".join(self.ref(i) for i in node.inputs)
+            out_names = []
+            for k, out in enumerate(node.outputs):
+                self.names[out] = f"v{j}_{k}"
+                out_names.append(self.names[out])
+            if isinstance(fn, np.ufunc) and len(node.outputs) == 1:
+                reuse = _reusable_input(fg, node, owned)
+                if reuse is not None:
+                    in_names += f", out={self.ref(reuse)}"
+                if _owns_result(fg, node.outputs[0]):
+                    owned.add(node.outputs[0])
+            self.lines.append(f"    {', '.join(out_names)} = {fname}({in_names})\n")
+
+    def output_exprs(self, outputs: Sequence[Variable]) -> list[str]:
+        """The returned expressions, copying where the caller could otherwise
+        see memory it must not: an input's, or an earlier output's."""
+        handed: set[Variable] = set()
+        exprs = []
+        for var in outputs:
+            expr = self.ref(var)
+            if isinstance(var.type, TensorType):
+                base = _view_base(var)
+                again = base in handed
+                handed.add(base)
+                if (
+                    var.owner is None
+                    or again
+                    or _aliases_input(var)
+                    or _read_only_view(var)
+                ):
+                    expr = f"{expr}.copy()"
+                elif var.ndim == 0:
+                    expr = f"_asarray({expr})"
+            exprs.append(expr)
+        return exprs
+
+    def write_updates(self, targets, new_values, returned_vars) -> None:
+        """Write the updates' new values into their shared variables."""
+        # a new shared value must not share memory with an array handed to
+        # the caller, or mutating that result would change the shared variable
+        returned = {_view_base(v) for v in returned_vars}
+        for k, (target, new) in enumerate(zip(targets, new_values)):
+            self.ns[f"_up{k}"] = target
+            new_expr = self.ref(new)
+            if isinstance(target.type, TensorType):
+                if _aliases_input(new) or _view_base(new) in returned:
+                    new_expr = f"{new_expr}.copy()"
+                new_expr = f"_asarray({new_expr})"
+            self.lines.append(f"    _up{k}._value = {new_expr}\n")
+
+
 def numpy_link(
     fg: FunctionGraph,
     inputs: Sequence[Variable],
@@ -112,99 +215,25 @@ def numpy_link(
     else a list);
     ``fg.outputs[n_outputs:]`` are the new values of ``update_targets``.
     Returns ``(callable, source)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import tessera as ts
+    >>> from tessera.graph.fg import FunctionGraph
+    >>> x = ts.vector("x")
+    >>> fn, src = numpy_link(FunctionGraph([x], [ts.exp(x)]), [x], 1, [], single=True)
+    >>> fn(np.zeros(2))
+    array([1., 1.])
     """
-    tune_malloc()
-    ns: dict[str, object] = {"_ndarray": np.ndarray, "_asarray": np.asarray}
-    names: dict[Variable, str] = {}
-    lines: list[str] = []
-    args = []
-    for k, var in enumerate(inputs):
-        name = f"i{k}"
-        names[var] = name
-        args.append(name)
-        ns[f"_dt{k}"] = getattr(var.type, "numpy_dtype", None)
-        ns[f"_filter{k}"] = _make_filter(var, k)
-        lines.append(_input_check(name, var, k))
-    shared_vars = [v for v in fg.variables if isinstance(v, SharedValue)]
-    for k, var in enumerate(sorted(shared_vars, key=lambda v: v.id)):
-        if var in names:
-            continue
-        names[var] = f"s{k}"
-        ns[f"_sh{k}"] = var
-        lines.append(f"    s{k} = _sh{k}._value\n")
-        if isinstance(var.type, TensorType):
-            # a JAX-backend function may have left a device array there
-            lines.append(f"    if s{k}.__class__ is not _ndarray:\n")
-            lines.append(f"        s{k} = _asarray(s{k})\n")
-    n_const = 0
-
-    def ref(var: Variable) -> str:
-        nonlocal n_const
-        if var in names:
-            return names[var]
-        if isinstance(var, Constant):
-            name = f"c{n_const}"
-            n_const += 1
-            ns[name] = var.data
-            names[var] = name
-            return name
-        raise ValueError(
-            f"missing input: {var} of type {var.type} is needed but was not given "
-            "as an input of the function"
-        )
-
-    owned: set[Variable] = set()  # fresh ufunc results, used by one node only
-    for j, node in enumerate(fg.toposort()):
-        fname = f"f{j}"
-        ns[fname] = fn = numpy_funcify(node.op, node)
-        in_names = ", ".join(ref(i) for i in node.inputs)
-        out_names = []
-        for k, out in enumerate(node.outputs):
-            names[out] = f"v{j}_{k}"
-            out_names.append(names[out])
-        target = out_names[0] if len(out_names) == 1 else ", ".join(out_names)
-        if isinstance(fn, np.ufunc) and len(node.outputs) == 1:
-            reuse = _reusable_input(fg, node, owned)
-            if reuse is not None:
-                in_names += f", out={ref(reuse)}"
-            if _owns_result(fg, node.outputs[0]):
-                owned.add(node.outputs[0])
-        lines.append(f"    {target} = {fname}({in_names})\n")
-
-    # memory already handed to the caller in an earlier output: two outputs
-    # must not share it (a view of another output, or the same one twice),
-    # or writing into one result would change the other
-    handed: set[Variable] = set()
-
-    def out_expr(var: Variable) -> str:
-        expr = ref(var)
-        if not isinstance(var.type, TensorType):
-            return expr
-        base = _view_base(var)
-        again = base in handed
-        handed.add(base)
-        if var.owner is None or again or _aliases_input(var) or _read_only_view(var):
-            return f"{expr}.copy()"
-        if var.ndim == 0:
-            return f"_asarray({expr})"
-        return expr
-
-    outs = [out_expr(v) for v in fg.outputs[:n_outputs]]
-    # a new shared value must not share memory with an array handed to the
-    # caller, or mutating that result would change the shared variable
-    returned = {_view_base(v) for v in fg.outputs[:n_outputs]}
-    for k, (target, new) in enumerate(zip(update_targets, fg.outputs[n_outputs:])):
-        ns[f"_up{k}"] = target
-        new_expr = ref(new)
-        if isinstance(target.type, TensorType):
-            if _aliases_input(new) or _view_base(new) in returned:
-                new_expr = f"{new_expr}.copy()"
-            new_expr = f"_asarray({new_expr})"
-        lines.append(f"    _up{k}._value = {new_expr}\n")
-    if single:
-        lines.append(f"    return {outs[0]}\n")
-    else:
-        lines.append(f"    return [{', '.join(outs)}]\n")
-    src = f"def compiled_fn({', '.join(args)}):\n" + "".join(lines)
-    exec(compile(src, "<tessera-compiled>", "exec"), ns)
-    return ns["compiled_fn"], src
+    code = _Code()
+    args = code.check_inputs(inputs)
+    code.read_shared(fg)
+    code.call_nodes(fg)
+    outs = code.output_exprs(fg.outputs[:n_outputs])
+    code.write_updates(update_targets, fg.outputs[n_outputs:], fg.outputs[:n_outputs])
+    result = outs[0] if single else f"[{', '.join(outs)}]"
+    code.lines.append(f"    return {result}\n")
+    src = f"def compiled_fn({', '.join(args)}):\n" + "".join(code.lines)
+    exec(compile(src, "<tessera-compiled>", "exec"), code.ns)
+    return code.ns["compiled_fn"], src

@@ -1,28 +1,24 @@
-"""Keep glibc from handing large temporaries back to the OS on every call.
+"""Opt-in malloc tuning: keep glibc from handing large temporaries back to the OS.
 
 A compiled NumPy graph allocates and frees the same intermediate arrays on
 every call. With glibc's default settings, blocks above a (dynamic) mmap
 threshold are ``mmap``-ed and ``munmap``-ed each time, and freed memory at
 the top of the heap is trimmed back to the OS; the next call then pays a
 page fault for every 4 KiB it touches. For the batched MvNormal log-density
-and gradient of ``benchmarks/linalg.py`` that is more than half of the time:
+and gradient of ``benchmarks/linalg.py`` that was more than half of the
+time: (4096, 8) 24.5 ms by default, 11.0 tuned; (64, 64) 20.3 vs 7.6 ms;
+(16, 256) 78.5 vs 59.7 ms (2 cores, OPENBLAS_NUM_THREADS=1, medians of 7).
 
-=================  =======  =========
-(batch, n)         default  tuned
-=================  =======  =========
-(4096, 8)          24.5 ms  11.0 ms
-(64, 64)           20.3 ms   7.6 ms
-(16, 256)          78.5 ms  59.7 ms
-=================  =======  =========
-
-(2 cores, OPENBLAS_NUM_THREADS=1, medians of 7.) The fix is the one glibc
-documents for this pattern: a fixed mmap threshold of 32 MiB (the ceiling
-glibc's own dynamic threshold reaches) and a trim threshold of 128 MiB, so a
-process keeps at most that much freed memory for reuse. It is applied once,
-when the first NumPy-backend function is compiled, only on glibc, and never
-when the user set ``MALLOC_MMAP_THRESHOLD_`` or ``MALLOC_TRIM_THRESHOLD_``
-(their settings win). Turn it off with ``tessera.config.tune_malloc =
-False`` before compiling, or ``TESSERA_TUNE_MALLOC=0`` in the environment.
+:func:`tune_malloc` applies the fix glibc documents for this pattern: a
+fixed mmap threshold of 32 MiB (the ceiling glibc's own dynamic threshold
+reaches) and a trim threshold of 128 MiB, so the process keeps at most that
+much freed memory for reuse. It changes the whole process's allocator, so
+tessera never calls it for you: call it once at the start of a program
+that runs compiled functions on large arrays many times (a sampler, a
+benchmark, a server). It does nothing on other C libraries, when
+``TESSERA_TUNE_MALLOC=0`` is set, or when the user set
+``MALLOC_MMAP_THRESHOLD_`` or ``MALLOC_TRIM_THRESHOLD_`` (their settings
+win).
 """
 
 from __future__ import annotations
@@ -53,22 +49,32 @@ def _glibc():
 
 
 def tune_malloc() -> bool:
-    """Apply the malloc settings described in this module, once per process.
+    """Raise glibc's mmap and trim thresholds for this process (an opt-in).
 
-    Returns whether they are in effect (False when disabled, overridden by
-    the user's environment, or not on glibc).
+    Large temporaries of compiled functions are then reused from call to
+    call instead of being page-faulted in each time (see this module for
+    the numbers). Applied once per process; later calls return the first
+    call's result.
+
+    Returns
+    -------
+    bool
+        Whether the settings are in effect: False when disabled with
+        ``TESSERA_TUNE_MALLOC=0``, overridden by the user's
+        ``MALLOC_MMAP_THRESHOLD_``/``MALLOC_TRIM_THRESHOLD_``, or not on
+        glibc.
 
     Examples
     --------
-    >>> from tessera.compile.backends.numpy.memory import tune_malloc
-    >>> tune_malloc() in (True, False)
+    At the start of a program (not in a library: it is process-wide):
+
+    >>> from tessera.compile.backends.numpy import tune_malloc
+    >>> tune_malloc()  # doctest: +SKIP
     True
     """
-    from tessera.config import config
-
     if _state["done"]:
         return _state["applied"]
-    if not config.tune_malloc or os.environ.get("TESSERA_TUNE_MALLOC") == "0":
+    if os.environ.get("TESSERA_TUNE_MALLOC") == "0":
         return False
     _state["done"] = True
     if any(
