@@ -32,6 +32,7 @@ def test_every_example_is_listed():
     assert scripts == sorted(name for name, _ in CASES)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("script", "outputs"), CASES, ids=[c[0] for c in CASES])
 def test_example_runs_small(script, outputs, tmp_path):
     env = dict(os.environ, TESSERA_EXAMPLE_SMALL="1", MPLBACKEND="Agg")

@@ -127,6 +127,7 @@ def _case_inputs(case, rng):
     return params, case.kwargs, value, False
 
 
+@pytest.mark.slow
 def test_every_distribution_logp_and_logcdf(rng):
     from tessera.ppl import logcdf, logp
 

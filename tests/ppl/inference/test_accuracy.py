@@ -9,6 +9,7 @@ from tessera import ppl
 from .conjugate import CASES
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", ["numpy", "jax"], ids=["nutpie", "blackjax"])
 @pytest.mark.parametrize("case", list(CASES))
 def test_nuts_means_within_4_mcse(case, backend):
