@@ -9,7 +9,10 @@ from tessera.compile.backends.numpy import tuning
 ROOT = Path(__file__).resolve().parents[4]
 
 
-def _crossovers_script():
+def _crossovers_script(monkeypatch):
+    # the script imports its sibling ``benchmarks._util``: put the repository
+    # root on the path, as running it from there does
+    monkeypatch.syspath_prepend(str(ROOT))
     path = ROOT / "benchmarks" / "crossovers.py"
     spec = importlib.util.spec_from_file_location("_bench_crossovers", path)
     module = importlib.util.module_from_spec(spec)
@@ -17,8 +20,8 @@ def _crossovers_script():
     return module
 
 
-def test_every_crossover_is_documented_and_measured():
-    script = _crossovers_script()
+def test_every_crossover_is_documented_and_measured(monkeypatch):
+    script = _crossovers_script(monkeypatch)
     assert set(script.MEASURE) == set(tuning.CROSSOVERS)
     for name, entry in tuning.CROSSOVERS.items():
         assert entry.command == f"python benchmarks/crossovers.py --only {name}"

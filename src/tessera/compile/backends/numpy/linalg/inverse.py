@@ -88,19 +88,17 @@ def _cholesky_inverse_loop(c, dtype):
 
 
 def cholesky_inverse(c, lower: bool, dtype: np.dtype, on_error: str) -> np.ndarray:
-    """``a^{-1}`` from the Cholesky factor ``c`` of ``a`` (..., n, n).
-
-    ``a = c c^T`` for a ``lower`` factor, ``c^T c`` for an upper one; only
-    that triangle of ``c`` is read. A zero on its diagonal (a singular
-    factor) raises or gives NaN for that batch element, per ``on_error``.
+    """The reference :func:`tessera.ops.linalg._cholesky.cholesky_inverse`,
+    with LAPACK ``potri`` per matrix or the batch-last triangular inverse, as
+    :mod:`..tuning` chooses.
 
     Examples
     --------
     >>> import numpy as np
-    >>> c = np.array([[2.0, 0.0], [1.0, 1.0]])
-    >>> cholesky_inverse(c, True, c.dtype, "raise")
-    array([[ 0.5, -0.5],
-           [-0.5,  1. ]])
+    >>> c = np.array([[2.0, 1.0], [0.0, 3.0]])  # upper: a = c^T c
+    >>> cholesky_inverse(c, False, c.dtype, "raise")
+    array([[ 0.27777778, -0.05555556],
+           [-0.05555556,  0.11111111]])
     """
     dtype = np.dtype(dtype)
     c = as_float(c, dtype)

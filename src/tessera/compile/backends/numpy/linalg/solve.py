@@ -142,14 +142,15 @@ def solve_triangular(
     on_error: str,
     op: str = "solve_triangular",
 ) -> np.ndarray:
-    """Solve ``a x = b`` (``trans=0``) or ``a^T x = b`` with ``b`` (..., n, k).
+    """The reference :func:`tessera.ops.linalg._triangular.solve_triangular`,
+    run per matrix with BLAS where :mod:`..tuning` says that wins.
 
     Examples
     --------
     >>> import numpy as np
     >>> a = np.array([[2.0, 0.0], [1.0, 1.0]])
-    >>> solve_triangular(a, np.ones((2, 1)), True, 1, False, a.dtype, "raise")[:, 0]
-    array([0., 1.])
+    >>> solve_triangular(a, np.ones((2, 1)), True, 0, False, a.dtype, "raise")[:, 0]
+    array([0.5, 0.5])
     """
     a, b = as_float(a, dtype), as_float(b, dtype)
     n, k = b.shape[-2], b.shape[-1]
