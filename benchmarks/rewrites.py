@@ -24,6 +24,7 @@ import time
 import numpy as np
 
 import tessera as ts
+from tessera.compile.backends.numpy import tune_malloc
 from tessera.graph.traversal import toposort
 
 try:
@@ -67,6 +68,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer repeats")
     args = parser.parse_args()
     repeat = 3 if args.quick else 7
+    # glibc keeps large temporaries for reuse (an opt-in; see its docstring)
+    tune_malloc()
 
     ins, outs = graph(None, 8)
     before = len(toposort(outs))
