@@ -86,10 +86,11 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     model = build_model(data)
     print(model, "\n")
     idata = ppl.sample(
-        draws=draws, tune=tune, chains=2, model=model, random_seed=5, progressbar=False
+        draws=draws, tune=tune, model=model, random_seed=5, progressbar=False
     )
     print(
-        f"NUTS: {int(idata.sample_stats['diverging'].sum())} divergences, "
+        f"NUTS ({idata.posterior.attrs['backend']} backend): "
+        f"{int(idata.sample_stats['diverging'].sum())} divergences, "
         f"sampling took {idata.posterior.attrs['sampling_time']:.1f} s\n"
     )
     # labelled results: select by coordinate names, not positions

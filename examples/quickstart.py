@@ -13,8 +13,9 @@ data, whose batch dims broadcast against the ``(G, 3)`` means and the
     chol[g] ~ LKJCholeskyCov(n=3, eta=2, sd_dist=Exponential(1)) (G, 3, 3)
     y[i, g] ~ MvNormal(mu[g], chol[g] chol[g]^T)                (N, G, 3)
 
-It runs ADVI (with a progress bar), then NUTS (nutpie, tessera computing the
-log-density and its gradient), prints an ArviZ summary of a few parameters
+It runs ADVI (with a progress bar), then NUTS on the default path (the
+model and BlackJAX's NUTS compiled into one JAX program, chains in
+parallel), prints an ArviZ summary of a few parameters
 next to their true values and the coverage of the true values by the
 posterior intervals, and saves ``quickstart_posteriors.png``.
 
@@ -35,7 +36,6 @@ import numpy as np
 
 import tessera as ts
 from tessera import ppl
-from tessera.compile.backends.numpy import tune_malloc
 
 D = 3
 DIM_NAMES = ["x0", "x1", "x2"]
@@ -137,8 +137,6 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     parser.add_argument("--small", action="store_true", help="fast check (CI)")
     parser.add_argument("--out", default=".", help="folder of the PNG plot")
     args = parser.parse_args(argv)
-    # glibc keeps large temporaries for reuse (an opt-in; see its docstring)
-    tune_malloc()
     small = args.small or os.environ.get("TESSERA_EXAMPLE_SMALL") == "1"
     groups, n_obs = (10, 20) if small else (200, 20)
     n_advi, tune, draws = (1500, 100, 100) if small else (2000, 200, 200)
@@ -160,23 +158,18 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     t0 = time.perf_counter()
     # maxdepth=7 (default 10) caps the long trajectories of the first tuning
     # steps, before the step size and mass matrix adapt; the draws after
-    # tuning stay far below it (checked below). One process per chain: the
-    # NumPy log-density holds the GIL, so threads would run the chains in turn
-    print("NUTS: sampling 2 chains in parallel processes ...", flush=True)
-    idata = ppl.sample(
-        draws=draws,
-        tune=tune,
-        chains=2,
-        model=model,
-        random_seed=2,
-        maxdepth=7,
-        chain_method="processes",
-    )
+    # tuning stay far below it (checked below)
+    idata = ppl.sample(draws=draws, tune=tune, model=model, random_seed=2, maxdepth=7)
     t_nuts = time.perf_counter() - t0
+    chains = idata.posterior.sizes["chain"]
+    backend = idata.posterior.attrs["backend"]
     stats = idata.sample_stats
     n_div = int(stats["diverging"].sum())
     n_max = int(stats["reached_max_treedepth"].sum())
-    print(f"NUTS: 2 chains x ({tune} tune + {draws} draws) in {t_nuts:.1f} s")
+    print(
+        f"NUTS ({idata.posterior.attrs['sampler']}, {backend} backend): {chains} "
+        f"chains x ({tune} tune + {draws} draws) in {t_nuts:.1f} s"
+    )
     print(f"      {n_div} divergences, {n_max} draws at the maximum tree depth\n")
 
     # the summary of a few scalar parameters, named like ArviZ names them

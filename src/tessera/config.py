@@ -12,14 +12,15 @@ from __future__ import annotations
 import os
 
 
-def _default_jax_cache_dir() -> str | None:
+def _default_jax_cache_dir() -> tuple[str | None, bool]:
+    """The cache folder and whether the user chose it (in the environment)."""
     env = os.environ.get("TESSERA_JAX_CACHE_DIR")
     if env is not None:
-        return env or None
+        return env or None, True
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(
         os.path.expanduser("~"), ".cache"
     )
-    return os.path.join(base, "tessera", "jax")
+    return os.path.join(base, "tessera", "jax"), False
 
 
 class Config:
@@ -34,11 +35,24 @@ class Config:
         Folder of the JAX backend's persistent compilation cache (see
         :mod:`tessera.compile.backends.jax.cache`); ``None`` turns it off.
         Default ``$XDG_CACHE_HOME/tessera/jax``, or ``TESSERA_JAX_CACHE_DIR``.
+        On CPU the default folder is used only once chosen explicitly (by
+        setting this attribute or the environment variable).
+    jax_cache_dir_chosen : bool
+        Whether ``jax_cache_dir`` was set by the user rather than defaulted.
     """
 
     def __init__(self) -> None:
         self._floatX = "float64"
-        self.jax_cache_dir = _default_jax_cache_dir()
+        self._jax_cache_dir, self.jax_cache_dir_chosen = _default_jax_cache_dir()
+
+    @property
+    def jax_cache_dir(self) -> str | None:
+        return self._jax_cache_dir
+
+    @jax_cache_dir.setter
+    def jax_cache_dir(self, value: str | None) -> None:
+        self._jax_cache_dir = value
+        self.jax_cache_dir_chosen = True
 
     @property
     def floatX(self) -> str:

@@ -13,6 +13,7 @@ array([-0.9189, -1.6121])
 from tessera.compile.backends import get_backend
 from tessera.ppl.distributions import *  # noqa: F403
 from tessera.ppl.distributions import __all__ as _dist_all
+from tessera.ppl.log import logger as _logger  # noqa: F401  (its default handler)
 
 __all__ = list(_dist_all)
 

@@ -27,9 +27,16 @@ def test_cache_dir_from_environment(tmp_path):
     assert os.path.isdir(path)
 
 
-def test_xdg_default(tmp_path):
-    got = run({"XDG_CACHE_HOME": str(tmp_path)})
-    assert got == os.path.join(str(tmp_path), "tessera", "jax")
+def test_xdg_default_is_off_on_cpu(tmp_path):
+    # jaxlib's CPU loader logs SIGILL errors for every cached program
+    # (jax-ml/jax#38445): the default folder is used only when chosen
+    assert run({"XDG_CACHE_HOME": str(tmp_path)}) == "None"
+    assert not os.path.exists(tmp_path / "tessera")
+
+
+def test_default_folder_chosen_in_code(tmp_path):
+    setup = f"import tessera; tessera.config.jax_cache_dir = {str(tmp_path)!r}"
+    assert run({}, setup) == str(tmp_path)
 
 
 @pytest.mark.parametrize(

@@ -393,6 +393,8 @@ SAMPLER_CASES = {
     "DiscreteUniform": dict(lower=-2, upper=5),
     "Categorical": dict(p=np.array([0.2, 0.5, 0.3])),
     "ZeroInflatedPoisson": dict(psi=0.7, mu=3.0),
+    "ZeroInflatedBinomial": dict(psi=0.7, n=10, p=0.3),
+    "ZeroInflatedNegativeBinomial": dict(psi=0.7, mu=3.0, alpha=2.0),
     "Dirichlet": dict(a=np.array([1.0, 2.0, 3.0])),
     "MvNormal": dict(mu=np.array([1.0, -1.0, 0.0]), chol=_L3),
     "MvStudentT": dict(nu=5.0, mu=np.array([1.0, -1.0, 0.0]), chol=_L3),

@@ -111,27 +111,77 @@ def test_errors():
     with pytest.raises(ValueError, match="nuts_sampler must be"):
         ppl.sample(model=bad, nuts_sampler="stan")
     with pytest.raises(ValueError, match="needs backend='jax'"):
-        ppl.sample(model=bad, nuts_sampler="blackjax")
+        ppl.sample(model=bad, nuts_sampler="blackjax", backend="numpy")
     with pytest.raises(TypeError, match="nutpie-only"):
         ppl.sample(model=bad, backend="jax", low_rank_modified_mass_matrix=True)
 
 
+_PROCESSES = """
+import json, warnings
+import numpy as np
+from tessera import ppl
+warnings.simplefilter("error")  # a fork warning (or any other) fails the run
+y = np.array([[0.5, 1.0, 1.5], [2.0, 2.5, 1.0]])
+with ppl.Model() as model:
+    mu = ppl.Normal("mu", 0.0, 5.0, shape=2)
+    sigma = ppl.HalfNormal("sigma", 2.0)
+    ppl.Normal("y", mu[:, None], sigma, observed=y)
+kw = dict(draws=30, tune=30, chains=2, progressbar=False, model=model,
+          chain_method="processes", compute_convergence_checks=False)
+a = ppl.sample(random_seed=2, **kw)
+b = ppl.sample(random_seed=2, **kw)
+print(json.dumps({"a": a.posterior["mu"].values.tolist(),
+                  "b": b.posterior["mu"].values.tolist(),
+                  "backend": a.posterior.attrs["backend"],
+                  "div": list(a.sample_stats["diverging"].shape)}))
+"""
+
+
 def test_chain_processes():
-    model, _ = _model()
-    kw = dict(draws=30, tune=30, chains=2, progressbar=False, model=model)
-    a = ppl.sample(random_seed=2, chain_method="processes", **kw)
-    b = ppl.sample(random_seed=2, chain_method="processes", **kw)
-    mu = a.posterior["mu"].values
+    # a fresh interpreter: this one may have started JAX's threads already
+    import json
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-c", _PROCESSES], capture_output=True, text=True, check=True
+    )
+    res = json.loads(out.stdout.strip().splitlines()[-1])
+    mu = np.array(res["a"])
+    assert res["backend"] == "numpy"  # "auto" with processes: the fork-safe one
     assert mu.shape == (2, 30, 2)
     assert not np.array_equal(mu[0], mu[1])
-    np.testing.assert_array_equal(mu, b.posterior["mu"].values)
-    assert a.sample_stats["diverging"].shape == (2, 30)
+    np.testing.assert_array_equal(mu, np.array(res["b"]))
+    assert res["div"] == [2, 30]
+
+
+def test_chain_processes_never_fork_a_jax_process():
+    import jax.numpy as jnp
+
+    from tessera.ppl.inference.nuts_nutpie import jax_runtime_started
+
+    jnp.ones(1).block_until_ready()  # JAX's runtime runs in this process
+    assert jax_runtime_started()
+    model, _ = _model()
+    kw = dict(draws=30, tune=30, chains=2, progressbar=False, model=model)
+    with pytest.warns(RuntimeWarning, match="the chains run in threads"):
+        a = ppl.sample(random_seed=2, chain_method="processes", **kw)
+    assert a.posterior["mu"].shape == (2, 30, 2)
     with pytest.raises(ValueError, match="chain_method must be"):
         ppl.sample(chain_method="mpi", **kw)
     with pytest.raises(ValueError, match="does not survive"):
         ppl.sample(chain_method="processes", backend="jax", **kw)
     with pytest.raises(ValueError, match="needs nuts_sampler='blackjax'"):
-        ppl.sample(chain_method="vectorized", **kw)
+        ppl.sample(chain_method="vectorized", backend="numpy", **kw)
+
+
+def test_default_chains_follow_pymc():
+    import os
+
+    model, _ = _model()
+    idata = ppl.sample(draws=20, tune=20, progressbar=False, model=model)
+    assert idata.posterior.sizes["chain"] == max(2, min(4, os.cpu_count() or 1))
+    assert idata.posterior.attrs["backend"] == "jax"
 
 
 def test_blackjax_chains_vectorized_or_in_threads():

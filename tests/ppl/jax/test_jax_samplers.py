@@ -294,3 +294,26 @@ def test_run_time_checks_after_a_truncated_draw():
     assert draw >= 0 and np.isfinite(value)
     with pytest.raises(ppl.ParameterValueError, match="sigma > 0"):
         f(-1.0)
+
+
+def test_every_distribution_has_a_draw_case():
+    # the draw tables here and in tests/compile/backends/test_jax_random.py
+    # cover every distribution (the improper ones raise, above)
+    import importlib.util
+    from pathlib import Path
+
+    from tessera.ppl.distributions import Distribution
+
+    path = Path(__file__).resolve().parents[2] / "compile/backends/test_jax_random.py"
+    spec = importlib.util.spec_from_file_location("_jax_random_cases", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    names = {
+        n
+        for n in ppl.distributions.__all__
+        if isinstance(getattr(ppl, n), type)
+        and issubclass(getattr(ppl, n), Distribution)
+        and getattr(ppl, n).__module__ != "tessera.ppl.distributions.base"
+    }
+    drawn = {name.split(" ")[0] for name in [*CASES, *module.SAMPLER_CASES]}
+    assert names - drawn - {"Flat", "HalfFlat"} == set()

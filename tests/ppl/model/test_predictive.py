@@ -67,20 +67,35 @@ def test_prior_draws_are_seeded_and_vectorized(monkeypatch):
         "rng_fn",
         lambda self, *a, **k: calls.append(k["size"]) or original(self, *a, **k),
     )
+    # the NumPy backend's draws (the JAX backend's are compared in
+    # tests/compile/backends/test_jax_random.py)
     a = ppl.sample_prior_predictive(
-        50, model=m, random_seed=3, return_inferencedata=False
+        50, model=m, random_seed=3, return_inferencedata=False, backend="numpy"
     )
     # one call per normal variable, each drawing all 50 samples at once
     assert sorted(calls) == [(50,), (50, 3), (50, 3)]
     b = ppl.sample_prior_predictive(
-        50, model=m, random_seed=3, return_inferencedata=False
+        50, model=m, random_seed=3, return_inferencedata=False, backend="numpy"
     )
     c = ppl.sample_prior_predictive(
-        50, model=m, random_seed=4, return_inferencedata=False
+        50, model=m, random_seed=4, return_inferencedata=False, backend="numpy"
     )
     np.testing.assert_array_equal(a["y"], b["y"])
     assert not np.array_equal(a["y"], c["y"])
     assert a["theta"].shape == (50, 3)
+
+
+@pytest.mark.parametrize("backend", ["auto", "jax", "numpy"])
+def test_prior_predictive_is_seeded_on_every_backend(backend):
+    m = _hierarchical()
+
+    def prior(seed):
+        return ppl.sample_prior_predictive(
+            20, model=m, random_seed=seed, return_inferencedata=False, backend=backend
+        )["y"]
+
+    np.testing.assert_array_equal(prior(3), prior(3))
+    assert not np.array_equal(prior(3), prior(4))
 
 
 def test_prior_of_multivariate_variables():

@@ -23,8 +23,10 @@ Examples
 from __future__ import annotations
 
 import importlib
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from importlib import metadata
 from types import ModuleType
 from typing import Any
 
@@ -57,6 +59,10 @@ class Backend:
     x64 : bool
         The backend needs a process-wide switch to compute in float64 (JAX's
         ``jax_enable_x64``; its package turns it on when imported).
+    requires : tuple of str
+        The installed distributions (pip names) it needs.
+    broken : tuple of KnownBug
+        Releases of those distributions it must not run on.
 
     Examples
     --------
@@ -74,6 +80,8 @@ class Backend:
     fork_safe: bool = True
     host_arrays: bool = True
     x64: bool = False
+    requires: tuple[str, ...] = ()
+    broken: tuple[KnownBug, ...] = ()
     _hooks: list[Callable[[Backend], Any]] = field(default_factory=list, repr=False)
     _loaded: bool = field(default=False, repr=False)
 
@@ -88,6 +96,30 @@ class Backend:
 
     def __str__(self) -> str:
         return self.name
+
+    def problem(self) -> str | None:
+        """Why this backend cannot run here, or None when it can.
+
+        Reads the installed versions of :attr:`requires` without importing
+        them: a missing distribution, or a release listed in
+        :attr:`broken`.
+
+        Examples
+        --------
+        >>> get_backend("numpy").problem() is None
+        True
+        """
+        for dist in self.requires:
+            if installed_version(dist) is None:
+                return (
+                    f"the {self.name} backend needs {dist!r}, which is not "
+                    f"installed (pip install {dist})"
+                )
+        for bug in self.broken:
+            found = bug.affects()
+            if found:
+                return found
+        return None
 
     def load(self) -> ModuleType:
         """Import the backend's package (running its load hooks) and return it."""
@@ -117,6 +149,55 @@ class Backend:
         hooks, self._hooks = self._hooks, []
         for hook in hooks:
             hook(self)
+
+
+def installed_version(dist: str) -> tuple[int, ...] | None:
+    """The release numbers of installed distribution ``dist`` (None if absent).
+
+    Examples
+    --------
+    >>> installed_version("numpy")[0] >= 2
+    True
+    >>> installed_version("no-such-distribution") is None
+    True
+    """
+    try:
+        text = metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return None
+    parts = []
+    for piece in text.split("."):
+        digits = "".join(itertools.takewhile(str.isdigit, piece))
+        if not digits:
+            break
+        parts.append(int(digits))
+    return tuple(parts)
+
+
+@dataclass(frozen=True)
+class KnownBug:
+    """Releases ``[first, stop)`` of ``dist`` on which a backend misbehaves.
+
+    Examples
+    --------
+    >>> bug = KnownBug("numpy", (0,), (1,), "too old", "pip install -U numpy")
+    >>> bug.affects() is None
+    True
+    """
+
+    dist: str
+    first: tuple[int, ...]
+    stop: tuple[int, ...]
+    what: str
+    fix: str
+
+    def affects(self) -> str | None:
+        """The problem, naming the installed release, or None if unaffected."""
+        found = installed_version(self.dist)
+        if found is None or not (self.first <= found < self.stop):
+            return None
+        release = ".".join(map(str, found))
+        return f"{self.dist} {release} is installed: {self.what} ({self.fix})"
 
 
 _REGISTRY: dict[str, Backend] = {}
@@ -185,5 +266,16 @@ JAX = register_backend(
         fork_safe=False,
         host_arrays=False,
         x64=True,
+        requires=("jax", "jaxlib"),
+        broken=(
+            KnownBug(
+                "jaxlib",
+                (0, 10, 0),
+                (0, 11),
+                "its CPU runtime hangs when one program holds two independent "
+                "batched LAPACK calls (see docs/jax-lapack-hang.md)",
+                "pip install 'jax<0.10' 'jaxlib<0.10'",
+            ),
+        ),
     )
 )

@@ -10,7 +10,12 @@
   :mod:`.nuts_nutpie` (nutpie calling the compiled function) or
   :mod:`.nuts_blackjax` (BlackJAX's NUTS traced with the model into JAX),
   both returning :mod:`.nuts_result`; :mod:`.adaptation` is the warm-up;
-* :mod:`.start`: checks and starting points shared by NUTS and MAP.
+  :mod:`.convergence` warns of divergences, r_hat and low ESS after it;
+* :mod:`.start`: checks and starting points shared by NUTS and MAP;
+* :mod:`.progress`: progress bars of fits and compile steps.
+
+Each compiles the model for the backend that ``backend="auto"`` chooses
+(:mod:`tessera.ppl.backend`).
 
 Examples
 --------

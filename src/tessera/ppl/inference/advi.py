@@ -31,6 +31,8 @@ from typing import Any
 
 import numpy as np
 
+from tessera.compile.backends import Backend
+from tessera.ppl.backend import compile_with
 from tessera.ppl.inference.approximations import Approximation, FullRank, MeanField
 
 __all__ = ["ADVI", "FullRankADVI", "NonFiniteELBOError", "fit", "flat_logp_graph"]
@@ -139,8 +141,9 @@ class ADVI:
         initial point.
     init_std : float
         Starting standard deviation of every unconstrained entry.
-    backend : {"numpy", "jax"}
-        Backend of the compiled step function.
+    backend : {"auto", "numpy", "jax"} or Backend
+        Backend of the compiled step function (``"auto"``: JAX when the
+        model lowers to it, see :mod:`tessera.ppl.backend`).
 
     Attributes
     ----------
@@ -174,7 +177,7 @@ class ADVI:
         optimizer: Callable | None = None,
         start: dict | None = None,
         init_std: float = 1.0,
-        backend: str = "numpy",
+        backend: str | Backend = "auto",
     ) -> None:
         from tessera.ppl.inference.optimizers import adam
         from tessera.ppl.model.context import modelcontext
@@ -239,7 +242,11 @@ class ADVI:
             updates.update(info.updates())
         self.elbo = elbo
         self._eps_shape = eps_shape
-        self.step_fn = function([eps], elbo, updates=updates, backend=self.backend)
+        self.step_fn, self.backend = compile_with(
+            self.backend,
+            lambda b: function([eps], elbo, updates=updates, backend=b),
+            "ppl.fit",
+        )
 
     def fit(
         self,
@@ -383,7 +390,7 @@ def fit(
     callbacks: Sequence[Callable] | None = None,
     progressbar: bool = True,
     start: dict | None = None,
-    backend: str = "numpy",
+    backend: str | Backend = "auto",
 ) -> Approximation:
     """Fit a variational approximation of the posterior with ADVI.
 
@@ -406,8 +413,9 @@ def fit(
     progressbar : bool
     start : dict, optional
         Starting mean (a point of value variables).
-    backend : {"numpy", "jax"}
-        Backend of the compiled step function.
+    backend : {"auto", "numpy", "jax"} or Backend
+        Backend of the compiled step function (``"auto"``: JAX when the
+        model lowers to it, see :mod:`tessera.ppl.backend`).
 
     Returns
     -------

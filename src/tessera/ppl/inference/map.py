@@ -6,6 +6,8 @@ from typing import Any
 
 import numpy as np
 
+from tessera.compile.backends import Backend
+from tessera.ppl.backend import compile_logp_dlogp
 from tessera.ppl.inference.progress import ProgressBar
 from tessera.ppl.inference.start import bad_terms, check_no_minibatch
 from tessera.ppl.model.context import modelcontext
@@ -22,6 +24,7 @@ def find_MAP(
     include_transformed: bool = False,
     return_raw: bool = False,
     progressbar: bool = True,
+    backend: str | Backend = "auto",
     **minimize_kwargs: Any,
 ):
     """The mode of the posterior, found with ``scipy.optimize.minimize``.
@@ -53,6 +56,9 @@ def find_MAP(
         Also return SciPy's ``OptimizeResult``.
     progressbar : bool
         Show the log-density as evaluations proceed.
+    backend : {"auto", "numpy", "jax"} or Backend
+        Backend of the compiled log-density and gradient (``"auto"``: JAX
+        when the model lowers to it, see :mod:`tessera.ppl.backend`).
     **minimize_kwargs
         Passed to ``scipy.optimize.minimize``.
 
@@ -82,7 +88,7 @@ def find_MAP(
     """
     model = modelcontext(model)
     check_no_minibatch(model, "ppl.find_MAP")
-    f = model.logp_dlogp_function(jacobian=jacobian)
+    f, _ = compile_logp_dlogp(model, backend, "ppl.find_MAP", jacobian=jacobian)
     x0, lp0 = _checked_start(model, f, start)
     res = _optimize(f, x0, lp0, method, maxeval, progressbar, minimize_kwargs)
     out = _values_at(model, f, res.x, include_transformed)

@@ -1,8 +1,9 @@
 """``ppl.sample``: NUTS on a model, with a sampler that suits its backend.
 
 The model's log-density and gradient over its flat unconstrained vector
-are compiled once (:meth:`Model.logp_dlogp_function`); then a driver runs
-the chains:
+are compiled once (:meth:`Model.logp_dlogp_function`), by default for the
+JAX backend when the model lowers to it (``backend="auto"``, see
+:mod:`tessera.ppl.backend`); then a driver runs the chains:
 
 * nutpie (:mod:`~tessera.ppl.inference.nuts_nutpie`, the default on the
   NumPy backend) calls the compiled function once per gradient, with its
@@ -22,7 +23,8 @@ the chains:
 Which combinations of backend, sampler and chain method go together is one
 rule set (:data:`_RULES`), asking the backend's capabilities (``traceable``,
 ``fork_safe``), not its name. Draws are mapped to the original space at the
-end (backward transforms, deterministics) in one vectorized call.
+end (backward transforms, deterministics) in one vectorized call, and
+checked for convergence as PyMC does.
 """
 
 from __future__ import annotations
@@ -36,9 +38,12 @@ from typing import Any
 import numpy as np
 
 from tessera.compile.backends import Backend, get_backend
+from tessera.ppl.backend import AUTO, compile_logp_dlogp, requested
+from tessera.ppl.inference.convergence import warn_convergence
 from tessera.ppl.inference.nuts_blackjax import jax_logdensity, run_blackjax
 from tessera.ppl.inference.nuts_nutpie import run_nutpie, run_nutpie_processes
 from tessera.ppl.inference.nuts_result import NutpieResult
+from tessera.ppl.inference.progress import stage
 from tessera.ppl.inference.start import check_no_minibatch, starting_vector
 from tessera.ppl.model.context import modelcontext
 from tessera.ppl.model.idata import posterior_from_flat
@@ -119,9 +124,8 @@ _RULES = (
 )
 
 
-def _choose(backend, nuts_sampler, chain_method, options) -> tuple[Backend, str]:
-    """The backend and the sampler, once the choice has passed every rule."""
-    chosen = get_backend(backend)
+def _choose(chosen: Backend, nuts_sampler, chain_method, options) -> str:
+    """The sampler for ``chosen``, once the choice has passed every rule."""
     if nuts_sampler is None:
         # a backend that traces into JAX runs best with the sampler inside JAX
         nuts_sampler = "blackjax" if chosen.traceable else "nutpie"
@@ -129,7 +133,23 @@ def _choose(backend, nuts_sampler, chain_method, options) -> tuple[Backend, str]
     for rule in _RULES:
         if rule.broken(choice):
             raise rule.error(choice)
-    return chosen, nuts_sampler
+    return nuts_sampler
+
+
+def default_cores_chains(cores: int | None, chains: int | None) -> tuple[int, int]:
+    """PyMC's defaults: ``cores`` the CPU count (at most 4), ``chains``
+    ``max(2, cores)``.
+
+    Examples
+    --------
+    >>> default_cores_chains(None, 3)[1], default_cores_chains(1, None)
+    (3, (1, 2))
+    """
+    if cores is None:
+        cores = min(4, os.cpu_count() or 1)
+    if chains is None:
+        chains = max(2, int(cores))
+    return int(cores), int(chains)
 
 
 def _int_seed(random_seed: Any) -> int:
@@ -154,7 +174,7 @@ class _Job:
     draws: int
     tune: int
     chains: int
-    cores: int | None
+    cores: int
     jitter: bool
     save_warmup: bool
     target_accept: float
@@ -177,14 +197,11 @@ def _sample_nutpie(job: _Job) -> NutpieResult:
     )
     size = job.logp_dlogp.size
     if job.chain_method == "processes":
-        cores = job.cores
-        if cores is None:
-            cores = min(job.chains, os.cpu_count() or 1)
         return run_nutpie_processes(
             job.logp_dlogp,
             size,
             chains=job.chains,
-            cores=cores,
+            cores=job.cores,
             seed=job.seed,
             **kwargs,
         )
@@ -231,11 +248,14 @@ _DRIVERS: dict[str, Callable[[_Job], NutpieResult]] = {
 }
 
 
-def _compile(model: Any, backend: Any) -> tuple[Any, float]:
-    """The model's flat log-density and gradient, and the seconds it took."""
+def _compile(model: Any, backend: Any, progressbar: bool) -> tuple[Any, float]:
+    """The model's flat log-density and gradient (for the backend that
+    ``"auto"`` chooses), and the seconds it took."""
     check_no_minibatch(model, "ppl.sample (NUTS)")  # NUTS needs the full data
     t0 = time.perf_counter()
-    logp_dlogp = model.logp_dlogp_function(backend=backend)
+
+    with stage("Compiling the model", progressbar):
+        logp_dlogp, _ = compile_logp_dlogp(model, backend, "ppl.sample")
     return logp_dlogp, time.perf_counter() - t0
 
 
@@ -273,7 +293,7 @@ def _inference_data(job: _Job, res: NutpieResult, compile_time, sampling_time):
 def sample(
     draws: int = 1000,
     tune: int = 1000,
-    chains: int = 2,
+    chains: int | None = None,
     cores: int | None = None,
     random_seed: Any = None,
     progressbar: bool = True,
@@ -281,9 +301,10 @@ def sample(
     jitter: bool = True,
     save_warmup: bool = False,
     target_accept: float = 0.8,
-    backend: str | Backend = "numpy",
+    backend: str | Backend = "auto",
     chain_method: str = "threads",
     nuts_sampler: str | None = None,
+    compute_convergence_checks: bool = True,
     **nutpie_kwargs: Any,
 ):
     """Draw posterior samples with NUTS, tessera computing the gradient.
@@ -293,11 +314,13 @@ def sample(
 
     Parameters
     ----------
-    draws, tune, chains : int
+    draws, tune : int
         Per chain, draws kept and tuning iterations (at least 1, discarded
-        unless ``save_warmup``); the number of chains.
+        unless ``save_warmup``).
+    chains : int, optional
+        Default, as in PyMC: ``max(2, cores)`` with ``cores`` at most 4.
     cores : int, optional
-        Chains sampled in parallel (default: ``min(chains, cpu count)``).
+        Chains sampled in parallel (default: the CPU count, at most 4).
     random_seed : int, SeedSequence or Generator, optional
     progressbar : bool
     model : Model, optional
@@ -308,14 +331,20 @@ def sample(
         Keep the tuning draws (``warmup_posterior``, ``warmup_sample_stats``).
     target_accept : float
         Target mean acceptance probability of the step-size adaptation.
-    backend : {"numpy", "jax"} or Backend
-        Backend of the compiled log-density and gradient.
+    backend : {"auto", "numpy", "jax"} or Backend
+        Backend of the compiled log-density and gradient; ``"auto"`` is the
+        JAX backend (NUTS compiled whole with BlackJAX) when the model
+        lowers to it, else NumPy (see :mod:`tessera.ppl.backend`).
     chain_method : {"threads", "processes", "vectorized"}
         Chains in threads, forked processes (nutpie, NumPy backend) or one
         ``jax.vmap`` program (BlackJAX).
     nuts_sampler : {"nutpie", "blackjax"}, optional
-        Default: ``"blackjax"`` with ``backend="jax"``, else ``"nutpie"``.
-        ``"blackjax"`` needs the JAX backend (``pip install 'tessera[jax]'``).
+        Default: ``"blackjax"`` on the JAX backend, else ``"nutpie"``.
+        ``"blackjax"`` needs the JAX backend.
+    compute_convergence_checks : bool
+        Warn, as PyMC does, of divergences, r_hat above 1.01, an effective
+        sample size under 100 per chain and a saturated tree depth (see
+        :mod:`tessera.ppl.inference.convergence`).
     **nutpie_kwargs
         Passed to ``nutpie.sample`` (``maxdepth``, ...); BlackJAX accepts
         ``maxdepth`` only.
@@ -325,7 +354,8 @@ def sample(
     arviz.InferenceData
         ``posterior`` (with the model's coords and dims), ``sample_stats``
         (``diverging``, ``step_size``, ``lp``, ...), ``observed_data``,
-        ``constant_data``; attrs ``compile_time``, ``sampling_time`` (s).
+        ``constant_data``; attrs ``compile_time``, ``sampling_time`` (s) and
+        ``backend`` (the one that ran).
 
     Raises
     ------
@@ -345,11 +375,19 @@ def sample(
     >>> idata.posterior["mu"].dims, int(idata.sample_stats["diverging"].sum())
     (('chain', 'draw', 'g'), 0)
     """
-    chosen, sampler = _choose(backend, nuts_sampler, chain_method, nutpie_kwargs)
+    backend = requested(
+        backend,
+        numpy=chain_method == "processes",  # forks the process
+        jax=nuts_sampler == "blackjax" or chain_method == "vectorized",
+    )
+    if backend != AUTO:  # reject what cannot go together before compiling
+        _choose(get_backend(backend), nuts_sampler, chain_method, nutpie_kwargs)
     model = modelcontext(model)
-    logp_dlogp, compile_time = _compile(model, backend)
+    logp_dlogp, compile_time = _compile(model, backend, progressbar)
+    chosen = logp_dlogp.fn.backend
+    cores, chains = default_cores_chains(cores, chains)
     job = _Job(
-        sampler=sampler,
+        sampler=_choose(chosen, nuts_sampler, chain_method, nutpie_kwargs),
         backend=chosen.name,
         model=model,
         logp_dlogp=logp_dlogp,
@@ -366,4 +404,9 @@ def sample(
         options=nutpie_kwargs,
     )
     res, sampler_compile_time, sampling_time = _run(job)
-    return _inference_data(job, res, compile_time + sampler_compile_time, sampling_time)
+    idata = _inference_data(
+        job, res, compile_time + sampler_compile_time, sampling_time
+    )
+    if compute_convergence_checks:
+        warn_convergence(idata, model, job.options.get("maxdepth", 10))
+    return idata

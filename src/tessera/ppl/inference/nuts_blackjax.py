@@ -39,6 +39,7 @@ import numpy as np
 from tessera.compile.backends import get_backend
 from tessera.ppl.inference.adaptation import adapt_init, adapt_update, window_schedule
 from tessera.ppl.inference.nuts_result import NutpieResult
+from tessera.ppl.inference.progress import stage
 
 __all__ = ["jax_logdensity", "run_blackjax"]
 
@@ -46,10 +47,10 @@ __all__ = ["jax_logdensity", "run_blackjax"]
 def _require_blackjax():
     try:
         import blackjax
-    except ImportError as e:  # pragma: no cover - depends on the environment
+    except ImportError as e:  # pragma: no cover - a core dependency
         raise ImportError(
-            "nuts_sampler='blackjax' needs BlackJAX: pip install 'tessera[jax]' "
-            "(or pass nuts_sampler='nutpie')"
+            "nuts_sampler='blackjax' needs BlackJAX, a dependency of tessera: "
+            "pip install blackjax (or pass nuts_sampler='nutpie')"
         ) from e
     return blackjax
 
@@ -270,12 +271,13 @@ def _run_chains(chunk_c, runs, schedule, total: int, bar, vectorized, cores):
 def _compile_and_run(chunk, runs, schedule, total, vectorized, cores, progressbar):
     """Compile the program, run the chains; returns their outputs and the
     seconds spent compiling (``"compile"``) and running (``"run"``)."""
+    t0 = time.perf_counter()
+    with stage("Compiling the sampler (JAX)", progressbar):
+        chunk_c = _compile_chunk(chunk, runs, schedule)
+    t_compile = time.perf_counter() - t0
     # steps of all chains when they run in threads, of each one when vectorized
     bar = _progress_bar(total * (1 if vectorized else len(runs)), progressbar)
     try:
-        t0 = time.perf_counter()
-        chunk_c = _compile_chunk(chunk, runs, schedule)
-        t_compile = time.perf_counter() - t0
         t0 = time.perf_counter()
         out = _run_chains(chunk_c, runs, schedule, total, bar, vectorized, cores)
         t_run = time.perf_counter() - t0

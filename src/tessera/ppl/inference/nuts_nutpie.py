@@ -25,6 +25,8 @@ True
 from __future__ import annotations
 
 import os
+import sys
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -32,7 +34,7 @@ import numpy as np
 
 from tessera.ppl.inference.nuts_result import NutpieResult
 
-__all__ = ["run_nutpie", "run_nutpie_processes"]
+__all__ = ["jax_runtime_started", "run_nutpie", "run_nutpie_processes"]
 
 _FLAT = "__unconstrained"
 
@@ -235,6 +237,25 @@ def run_nutpie(
     return _result(trace, save_warmup)
 
 
+def jax_runtime_started() -> bool:
+    """Whether JAX has started its runtime (and its threads) in this process.
+
+    Reads JAX's state without importing it: False when JAX is not imported
+    or has run nothing yet.
+
+    Examples
+    --------
+    >>> isinstance(jax_runtime_started(), bool)
+    True
+    """
+    bridge = sys.modules.get("jax._src.xla_bridge")
+    if bridge is None:
+        return False
+    backends = getattr(bridge, "_backends", None)
+    # a JAX whose internals differ: assume it runs
+    return bool(backends) if isinstance(backends, dict) else True
+
+
 # jobs of the forked chain processes, inherited through fork (not pickled)
 _FORK_JOBS: dict[int, tuple] = {}
 
@@ -273,7 +294,8 @@ def run_nutpie_processes(
     chain with its own seed (derived from ``seed``); the compiled function
     is inherited through ``fork``, not recompiled. Needs the ``fork`` start
     method (Linux, macOS) and a fork-safe backend (NumPy: JAX's threads do
-    not survive a fork).
+    not survive a fork). A process that has started JAX's runtime is never
+    forked: its chains run in threads, with a warning.
 
     Examples
     --------
@@ -284,6 +306,19 @@ def run_nutpie_processes(
     """
     import multiprocessing as mp
 
+    if jax_runtime_started():
+        # a fork would copy JAX's thread pools without their threads (JAX
+        # warns of a likely deadlock): nutpie's threads instead
+        warnings.warn(
+            "chain_method='processes': this process has started JAX's "
+            "runtime, which does not survive a fork; the chains run in "
+            "threads instead (start a fresh process to sample in processes)",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+        return run_nutpie(
+            logp_dlogp, ndim, chains=chains, cores=cores, seed=seed, **kwargs
+        )
     if "fork" not in mp.get_all_start_methods():
         raise ValueError(
             "chain_method='processes' needs the 'fork' start method, which this "

@@ -14,6 +14,9 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 
 class ProgressBar:
     """Progress of ``total`` iterations; a no-op when ``enabled`` is False.
@@ -59,3 +62,29 @@ class ProgressBar:
             self._bar.set_postfix_str(postfix, refresh=False)
         self._bar.close()
         self._bar = None
+
+
+@contextmanager
+def stage(desc: str, enabled: bool = True) -> Iterator[None]:
+    """Show ``desc`` and the seconds it took, for a step with no count
+    (compiling the model, compiling the sampler).
+
+    Like every tqdm bar, it shows also when stderr is not a terminal (a
+    log file, a notebook); ``enabled=False`` turns it off.
+
+    Examples
+    --------
+    >>> with stage("Compiling", enabled=False):
+    ...     pass
+    """
+    if not enabled:
+        yield
+        return
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=1, desc=desc, bar_format="{desc}: {elapsed}", leave=True)
+    try:
+        yield
+        bar.update(1)
+    finally:
+        bar.close()

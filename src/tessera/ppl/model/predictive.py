@@ -20,10 +20,12 @@ from typing import Any
 
 import numpy as np
 
+from tessera.compile.backends import Backend
 from tessera.graph.basic import SharedValue, Variable
 from tessera.graph.traversal import clone_replace, toposort
 from tessera.ops.type import TensorType
 from tessera.ops.vectorize import vectorize_node
+from tessera.ppl.backend import compile_with
 from tessera.ppl.model.context import modelcontext
 from tessera.ppl.model.core import Model
 from tessera.random.op import RandomVariable
@@ -99,8 +101,9 @@ def batched_graph(
     return result
 
 
-def _run(outputs, inputs, values, random_seed) -> list[np.ndarray]:
-    """Compile with fresh generators seeded from ``random_seed``; call once."""
+def _run(outputs, inputs, values, random_seed, backend, what) -> list[np.ndarray]:
+    """Compile with fresh generators seeded from ``random_seed`` for
+    ``backend`` (``"auto"`` choosing it); call once."""
     from tessera.compile.function import function
     from tessera.random.type import rng as make_rng
     from tessera.random.utils import rng_updates
@@ -115,7 +118,11 @@ def _run(outputs, inputs, values, random_seed) -> list[np.ndarray]:
     fresh = {g: make_rng(s) for g, s in zip(rngs, seeds)}
     if fresh:
         outputs = clone_replace(outputs, fresh)
-    fn = function(inputs, outputs, updates=rng_updates(outputs))
+    fn, _ = compile_with(
+        backend,
+        lambda b: function(inputs, outputs, updates=rng_updates(outputs), backend=b),
+        what,
+    )
     return [np.asarray(v) for v in fn(*values)]
 
 
@@ -142,6 +149,7 @@ def sample_prior_predictive(
     var_names: Sequence[str] | None = None,
     random_seed: Any = None,
     return_inferencedata: bool = True,
+    backend: str | Backend = "auto",
 ):
     """Draw from the model's prior and prior predictive distributions.
 
@@ -157,6 +165,9 @@ def sample_prior_predictive(
     random_seed : int, SeedSequence or Generator, optional
     return_inferencedata : bool
         False: a dict of name to array of shape ``(draws, ...)``.
+    backend : {"auto", "numpy", "jax"} or Backend
+        Backend of the compiled sampling function (``"auto"``: JAX when
+        every op lowers to it, see :mod:`tessera.ppl.backend`).
 
     Returns
     -------
@@ -185,7 +196,11 @@ def sample_prior_predictive(
     default = model.free_RVs + model.deterministics + model.observed_RVs
     names = _names(model, var_names, default)
     outs = batched_graph([model[n] for n in names], as_tensor(np.int64(draws)), {})
-    values = _run(outs, [], [], random_seed) if outs else []
+    values = (
+        _run(outs, [], [], random_seed, backend, "ppl.sample_prior_predictive")
+        if outs
+        else []
+    )
     samples = dict(zip(names, values))
     if not return_inferencedata:
         return samples
@@ -222,6 +237,7 @@ def sample_posterior_predictive(
     extend_inferencedata: bool = False,
     predictions: bool = False,
     return_inferencedata: bool = True,
+    backend: str | Backend = "auto",
 ):
     """Draw from the posterior predictive distribution.
 
@@ -247,6 +263,8 @@ def sample_posterior_predictive(
         ``posterior_predictive`` and ``observed_data``.
     return_inferencedata : bool
         False: a dict of name to array of shape ``(chain, draw, ...)``.
+    backend : {"auto", "numpy", "jax"} or Backend
+        As for :func:`sample_prior_predictive`.
 
     Returns
     -------
@@ -274,7 +292,14 @@ def sample_posterior_predictive(
 
     n = as_tensor(np.int64(lead[0] * lead[1]))
     outs = batched_graph([model[k] for k in names], n, given)
-    res = _run(outs, list(given.values()), values, random_seed)
+    res = _run(
+        outs,
+        list(given.values()),
+        values,
+        random_seed,
+        backend,
+        "ppl.sample_posterior_predictive",
+    )
     samples = {k: v.reshape(lead + v.shape[1:]) for k, v in zip(names, res)}
     if not return_inferencedata:
         return samples

@@ -24,9 +24,18 @@ Examples
 Array(5., dtype=float64)
 """
 
+import warnings
+
 import jax
 
+from tessera.compile.backends.registry import JAX
+
 jax.config.update("jax_enable_x64", True)
+
+if JAX.problem() is not None:  # a jaxlib release known to hang
+    warnings.warn(
+        f"tessera's JAX backend: {JAX.problem()}", RuntimeWarning, stacklevel=2
+    )
 
 # the op modules register their lowerings on import
 from tessera.compile.backends.jax import (  # noqa: E402, F401
@@ -50,7 +59,6 @@ from tessera.compile.backends.jax.dispatch import (  # noqa: E402
 )
 from tessera.compile.backends.jax.linker import jax_link  # noqa: E402
 from tessera.compile.backends.jax.random import jax_sample  # noqa: E402
-from tessera.compile.backends.registry import JAX  # noqa: E402
 
 __all__ = [
     "JaxLoweringError",

@@ -14,6 +14,15 @@ compiled. It is left alone when the user already configured JAX's cache
 (``jax_compilation_cache_dir``); set ``tessera.config.jax_cache_dir`` to
 another folder, or to ``None`` (or ``TESSERA_JAX_CACHE_DIR=""`` in the
 environment) to turn it off.
+
+On CPU it is off unless chosen explicitly (``tessera.config.jax_cache_dir``
+set, or ``TESSERA_JAX_CACHE_DIR``): jaxlib's CPU loader (0.9 and 0.10 at
+least) logs two C++ errors ending "This could lead to execution errors such
+as SIGILL" for every program it loads from the cache, because it mistakes
+LLVM tuning flags for CPU features (jax-ml/jax#38445, openxla/xla#44565).
+The programs load and run correctly, and loading saves about a second per
+sampler, but a warning of illegal instructions on every run is not a
+default a user should have to read past.
 """
 
 from __future__ import annotations
@@ -47,6 +56,8 @@ def enable_persistent_cache() -> str | None:
     path = config.jax_cache_dir
     if not path or jax.config.jax_compilation_cache_dir is not None:
         return None
+    if not config.jax_cache_dir_chosen and jax.default_backend() == "cpu":
+        return None  # see the module docstring (jax-ml/jax#38445)
     try:
         os.makedirs(path, exist_ok=True)
     except OSError:  # a read-only home: run without the cache
