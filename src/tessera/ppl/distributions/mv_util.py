@@ -23,6 +23,7 @@ from tessera.config import config
 from tessera.graph.basic import Variable
 from tessera.ops import math as tm
 from tessera.ops.basic import as_tensor
+from tessera.ops.rearrange import moveaxis
 from tessera.ops.shape import broadcast_to, shape_tuple
 from tessera.ops.static import get_static_value
 from tessera.random.op import RandomVariable
@@ -187,14 +188,35 @@ def chol_logdet(chol: Variable) -> Variable:
 def mahalanobis_sq(delta: Variable, chol: Variable) -> Variable:
     """``delta^T (L L^T)^{-1} delta`` for vectors ``(..., n)``; batches broadcast.
 
-    One batched triangular solve with vector right-hand sides (whose
-    gradient the ``linalg_pullback`` rewrite puts in closed form when
-    ``chol`` is a Cholesky factor).
+    One batched triangular solve (whose gradient the ``linalg_pullback``
+    rewrite puts in closed form when ``chol`` is a Cholesky factor). When
+    ``delta`` has leading batch dims that ``chol`` lacks (observations of
+    one distribution, ``(N, G, n)`` against ``(G, n, n)``), those become the
+    columns of a matrix right-hand side: one solve per factor rather than
+    one per observation, and a gradient already summed over them.
     """
     from tessera.ops import linalg
 
-    z = linalg.solve_triangular(chol, delta, lower=True, b_ndim=1)
-    return tm.square(z).sum(axis=-1)
+    extra = (delta.ndim - 1) - (chol.ndim - 2)
+    if extra < 1:
+        z = linalg.solve_triangular(chol, delta, lower=True, b_ndim=1)
+        return tm.square(z).sum(axis=-1)
+    lead = [_dim(delta, i) for i in range(extra)]
+    if extra > 1:
+        delta = delta.reshape((-1, *(_dim(delta, i) for i in range(extra, delta.ndim))))
+    # (m, *batch, n) -> (*batch, n, m): the m vectors as columns
+    cols = moveaxis(delta, 0, -1)
+    z = linalg.solve_triangular(chol, cols, lower=True, b_ndim=2)
+    quad = moveaxis(tm.square(z).sum(axis=-2), -1, 0)
+    if extra == 1:
+        return quad
+    return quad.reshape((*lead, *(_dim(quad, i) for i in range(1, quad.ndim))))
+
+
+def _dim(x: Variable, i: int) -> Any:
+    """The static length of axis ``i`` of ``x`` where known, else symbolic."""
+    static = x.type.shape[i]
+    return static if static is not None else x.shape[i]
 
 
 # --- distributions used inside other distributions -------------------------------------

@@ -299,8 +299,11 @@ def run_nutpie_processes(
 
     Examples
     --------
-    >>> res = run_nutpie_processes(lambda x: (-0.5 * float(x @ x), -x), 2,
-    ...                            chains=2, cores=2, seed=0, draws=20, tune=20)
+    >>> import warnings
+    >>> with warnings.catch_warnings():  # threads, should JAX have started here
+    ...     warnings.simplefilter("ignore", RuntimeWarning)
+    ...     res = run_nutpie_processes(lambda x: (-0.5 * float(x @ x), -x), 2,
+    ...                                chains=2, cores=2, seed=0, draws=20, tune=20)
     >>> res.draws.shape
     (2, 20, 2)
     """
