@@ -31,6 +31,8 @@ from typing import Any
 
 import numpy as np
 
+from tessera.ppl.inference.diagnostics import ess_bulk, ess_tail, rhat
+
 __all__ = ["SamplingWarning", "convergence_problems", "warn_convergence"]
 
 _log = logging.getLogger("tessera.ppl")
@@ -78,44 +80,37 @@ def _tree_depth(stats, max_treedepth: int) -> str | None:
     )
 
 
-def _flagged(values, test) -> list[str]:
-    """Names of the variables with any element for which ``test`` holds."""
-    out = []
-    for name, da in values.data_vars.items():
-        arr = np.asarray(da.values, dtype=float)
-        if np.any(test(arr[np.isfinite(arr)])):
-            out.append(str(name))
-    return out
+def _any(values: np.ndarray, test) -> bool:
+    values = values[np.isfinite(values)]
+    return bool(np.any(test(values)))
 
 
 def _rhat_ess(posterior, var_names: Sequence[str]) -> list[str]:
-    import arviz as az
-
     names = [n for n in var_names if n in posterior.data_vars]
     if not names:
         return []
-    data = posterior[names]
-    chains, draws = data.sizes["chain"], data.sizes["draw"]
+    chains, draws = posterior.sizes["chain"], posterior.sizes["draw"]
+    limit = ESS_PER_CHAIN_MIN * chains
+    high, low = [], []
+    for name in names:
+        x = np.asarray(posterior[name].transpose("chain", "draw", ...).values)
+        if chains >= 2 and draws >= 4 and _any(rhat(x), lambda r: r > RHAT_MAX):
+            high.append(name)
+        if _any(ess_bulk(x), lambda e: e < limit) or _any(
+            ess_tail(x), lambda e: e < limit
+        ):
+            low.append(name)
     found = []
-    with warnings.catch_warnings():  # ArviZ's own warnings on tiny runs
-        warnings.simplefilter("ignore")
-        if chains >= 2 and draws >= 4:
-            high = _flagged(az.rhat(data), lambda r: r > RHAT_MAX)
-            if high:
-                found.append(
-                    f"The rhat statistic is larger than {RHAT_MAX} for some "
-                    f"parameters ({', '.join(high)}). This indicates problems "
-                    "during sampling."
-                )
-        limit = ESS_PER_CHAIN_MIN * chains
-        low = sorted(
-            set(_flagged(az.ess(data, method="bulk"), lambda e: e < limit))
-            | set(_flagged(az.ess(data, method="tail"), lambda e: e < limit))
+    if high:
+        found.append(
+            f"The rhat statistic is larger than {RHAT_MAX} for some "
+            f"parameters ({', '.join(high)}). This indicates problems "
+            "during sampling."
         )
     if low:
         found.append(
             f"The effective sample size per chain is smaller than "
-            f"{ESS_PER_CHAIN_MIN} for some parameters ({', '.join(low)}); "
+            f"{ESS_PER_CHAIN_MIN} for some parameters ({', '.join(sorted(low))}); "
             "draw more samples or reparameterize."
         )
     return found
