@@ -1,376 +1,569 @@
-"""Inference benchmark: a hierarchical multivariate normal model.
+"""Inference benchmark: NUTS and ADVI on three models, tessera against PyMC,
+PyMC sampled by nutpie, and NumPyro.
 
-50 groups x 20 observations x 3 dims::
+Models, written the same way in every library (float64 everywhere: NumPyro
+runs with ``enable_x64``):
 
-    mu0   ~ Normal(0, 5)                               (3,)
-    chol  ~ LKJCholeskyCov(n=3, eta=2, sd_dist=Exponential(1))
-    mu_g  ~ MvNormal(mu0, chol=chol)                   (50, 3)
-    sigma ~ HalfNormal(1)
-    y_gi  ~ Normal(mu_g, sigma)                        (50, 20, 3) observed
+- ``mvnormal``: hierarchical multivariate normal, 50 groups x 20 obs x 3
+  dims: ``mu0 ~ Normal(0, 5)`` (3,), ``chol ~ LKJCholeskyCov(n=3, eta=2,
+  sd_dist=Exponential(1))``, ``mu_g ~ MvNormal(mu0, chol)`` (50, 3),
+  ``sigma ~ HalfNormal(1)``, ``y ~ Normal(mu_g, sigma)`` (50, 20, 3);
+- ``eight_schools``: non-centered, ``mu ~ Normal(0, 5)``, ``tau ~
+  HalfCauchy(5)``, ``theta_tilde ~ Normal(0, 1)`` (8,), ``y ~ Normal(mu +
+  tau * theta_tilde, sigma)``;
+- ``radon``: varying intercept on simulated data (85 counties, 919 houses,
+  fixed seed), ``mu_a ~ Normal(0, 10)``, ``sigma_a ~ HalfNormal(5)``, ``a ~
+  Normal(mu_a, sigma_a)`` (85,), ``b ~ Normal(0, 10)``, ``sigma_y ~
+  HalfNormal(5)``, ``y ~ Normal(a[county] + b * floor, sigma_y)``.
 
-For tessera (each backend asked for), PyMC, PyMC sampled by nutpie and
-NumPyro (each where installed) it prints a Markdown table of: model compile
-time (tessera: building the model plus compiling its log-density and
-gradient, median of 3), ADVI time for 10k iterations (compiling the step
-function, then the iterations), NUTS wall time for 2 chains x (1000 tune +
-1000 draws), minimum bulk ESS over every posterior entry and min ESS per
-second of sampling, and end to end (compile plus NUTS).
+Rows of each model's table (NUTS: 2 chains x (1000 tune + 1000 draws),
+``--quick`` 100 + 100; ``chains=2`` passed to every library):
 
-Run: python benchmarks/inference.py [--backend numpy,jax] [--quick]
-     [--skip-references]
+- tessera default (cold): ``ppl.sample`` with no backend argument
+  (``backend="auto"``: the JAX backend and BlackJAX's NUTS), each repeat in a
+  fresh interpreter (JAX caches traces in-process; its persistent compile
+  cache is turned off there, ``TESSERA_JAX_CACHE_DIR=""``);
+- tessera default (warm): a second ``ppl.sample`` in that process on the same
+  model (in-process caches warm);
+- tessera numpy + nutpie: ``backend="numpy"`` (nutpie calling the compiled
+  log-density and gradient), in a fresh interpreter;
+- PyMC (default sampler), PyMC + nutpie (``pm.sample(nuts_sampler="nutpie")``)
+  and NumPyro (NUTS, jitted, ``chain_method="parallel"`` over 2 host
+  devices), each in a fresh interpreter.
 
-tessera's NUTS: on the NumPy backend, nutpie's sampler calling the compiled
-log-density and gradient through Python (one call per gradient); on the JAX
-backend, BlackJAX's NUTS traced into one XLA program with the graph (cold
-and warm persistent compile cache), and nutpie for comparison. "NUTS wall"
-is the whole ``ppl.sample`` call (sampler compilation included); min ESS/s
-divides by the sampling time alone for tessera, by the wall time for the
-references (their compile is not separable: PyMC's and NumPyro's include
-it). Constant posterior entries (a Cholesky factor's upper triangle) are
-left out of the minimum ESS.
+Columns (each row runs ``--repeat`` times, default 3; each column is the
+median over the runs):
+
+- compile: tessera, the model's log-density and gradient plus the sampler
+  (``idata.posterior.attrs["compile_time"]``); PyMC, the ``pm.sample`` call
+  less its ``sampling_time`` (compile, initialization, output); NumPyro,
+  JAX's lowering and XLA compilation during ``mcmc.run`` (``jax.monitoring``
+  events; its tracing stays in NUTS wall);
+- ADVI: 10k iterations (``--quick`` 200), compiling the step function
+  included, run after NUTS in the same process: tessera ``ppl.fit(method=
+  "advi")`` (default backend and optimizer, Adam(0.01)), PyMC ``pm.fit``,
+  NumPyro SVI with an ``AutoNormal`` guide and Adam(0.01);
+- NUTS wall: sampling alone, warm-up included (tessera's and PyMC's own
+  ``sampling_time``; NumPyro's ``mcmc.run`` less its compile);
+- min ESS: bulk (``arviz.ess``), the minimum over every entry of the free
+  parameters (a Cholesky factor's constant entries left out); min ESS/s:
+  min ESS / NUTS wall;
+- end to end: building the model plus the sampling call, compilation
+  included; imports (also those a first sampling call makes: BlackJAX,
+  ArviZ, nutpie) and JAX's device start-up excluded (the warm row: the
+  second ``ppl.sample`` call alone);
+- notes: the sampler, divergences per run, the number of runs.
+
+PyMC's compiled C code is cached on disk by PyTensor across processes (a
+first run on a new machine is much slower than these).
+
+After each table, ratio lines from the medians against the targets: min
+ESS/s of tessera default / PyMC + nutpie (>= 1.5), end to end of tessera
+default (cold) / NumPyro (<= 0.5) and / PyMC + nutpie (<= 0.25), ADVI
+tessera / NumPyro SVI (<= 0.5). A reference not installed is reported and
+its rows and ratios are skipped.
+
+Run: python benchmarks/inference.py [--models mvnormal,eight_schools,radon]
+     [--repeat 3] [--quick] [--skip-references]
+
+``--models``: comma-separated subset (default all); ``--repeat N``: runs per
+row; ``--quick``: 100 tune + 100 draws and 200 ADVI iterations (a smoke
+run); ``--skip-references``: tessera's rows only. The models and their data
+are in ``_inference_models.py``. Each run of a library is this script
+started again with ``--child`` (an internal option), printing its rows as
+one JSON line.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
+import json
+import os
 import statistics
-import tempfile
+import subprocess
+import sys
 import time
 import warnings
+from importlib.util import find_spec
 
 import numpy as np
 
 try:
+    from benchmarks._inference_models import MODELS, Spec
     from benchmarks._util import fmt_time, machine, versions
 except ImportError:  # run as a script from the benchmarks folder
+    from _inference_models import MODELS, Spec
     from _util import fmt_time, machine, versions
 
-G, N, D = 50, 20, 3
+COLUMNS = ("compile", "advi", "nuts", "ess", "ess_s", "end_to_end")
+NAN = float("nan")
 
-# reference figures on a 2-core machine (issue #8)
-REFERENCE = """Reference (issue #8, 2 cores): PyMC 5.28 compile 4.5 s warm (41 s cold),
-ADVI 10k 9.2 s warm (31 s cold), NUTS 16-20 s at 78-97 min-ESS/s; NumPyro 0.22
-SVI 10k 22 s, NUTS 9.4 s at 367 min-ESS/s (with jit); PyMC model sampled by
-nutpie: compile 16 s warm (72 s cold), NUTS 2.6-3.0 s at 676-767 min-ESS/s."""
+# --- measurements, each library in its own interpreter (a "child") --------------
 
 
-def make_data(seed: int = 0) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    mu0 = np.array([1.0, -1.0, 0.5])
-    corr = np.array([[1.0, 0.5, 0.2], [0.5, 1.0, -0.3], [0.2, -0.3, 1.0]])
-    chol = np.diag([1.0, 0.7, 1.3]) @ np.linalg.cholesky(corr)
-    mus = mu0 + rng.normal(size=(G, D)) @ chol.T
-    return mus[:, None, :] + 0.5 * rng.normal(size=(G, N, D))
-
-
-def min_ess(idata) -> float:
+def min_ess(idata, free) -> float:
     import arviz as az
 
+    post = idata.posterior[list(free)]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        ess = az.ess(idata, method="bulk")
-    post = idata.posterior
-    # constant entries (the upper triangle of a Cholesky factor, a unit
-    # diagonal) have no ESS: ArviZ reports the number of draws or NaN
+        ess = az.ess(post, method="bulk")
+    # constant entries (the upper triangle of a Cholesky factor) have no
+    # ESS: ArviZ reports the number of draws or NaN
     return float(
         np.nanmin(
             [
                 np.nanmin(np.where(post[v].std(("chain", "draw")) > 0, ess[v], np.nan))
-                for v in ess.data_vars
+                for v in free
             ]
         )
     )
 
 
-# --- tessera --------------------------------------------------------------------
-def tessera_model(y):
+def _row(label, idata, free, *, compile_s, nuts_s, end_to_end, note="") -> dict:
+    ess = min_ess(idata, free)
+    return {
+        "row": label,
+        "compile": compile_s,
+        "advi": NAN,
+        "nuts": nuts_s,
+        "ess": ess,
+        "ess_s": ess / nuts_s,
+        "end_to_end": end_to_end,
+        "divergences": int(idata.sample_stats["diverging"].sum()),
+        "note": note,
+    }
+
+
+def _preimport(*names: str) -> None:
+    """Import the libraries a sampling call would import on first use (and
+    start JAX's devices), so that the timings leave imports out in every
+    library alike (``import pymc`` brings ArviZ, ``import numpyro`` JAX)."""
+    for name in names:
+        if find_spec(name) is not None:
+            importlib.import_module(name)
+    if "jax" in names and find_spec("jax") is not None:
+        import jax
+
+        jax.devices()
+
+
+def child_tessera(spec: Spec, data: dict, cfg: dict) -> list[dict]:
     from tessera import ppl
 
-    coords = {"group": range(G), "obs": range(N), "dim": ["a", "b", "c"]}
-    with ppl.Model(coords=coords) as model:
-        mu0 = ppl.Normal("mu0", 0.0, 5.0, dims="dim")
-        chol = ppl.LKJCholeskyCov(
-            "chol", n=D, eta=2.0, sd_dist=ppl.Exponential.dist(1.0)
-        )
-        mu = ppl.MvNormal("mu", mu0, chol=chol, dims=("group", "dim"))
-        sigma = ppl.HalfNormal("sigma", 1.0)
-        ppl.Normal("y", mu[:, None, :], sigma, observed=y, dims=("group", "obs", "dim"))
-    return model
-
-
-def bench_tessera(y, backend, n_advi, draws, tune, chains) -> list[dict]:
-    import tessera as ts
-    from tessera import ppl
-
-    if backend == "jax":
-        # an empty persistent compile cache: the first runs below are cold
-        # (tracing and XLA compilation), later ones load from the cache
-        ts.config.jax_cache_dir = tempfile.mkdtemp(prefix="tessera-bench-jax-")
-        from tessera.compile.backends.jax import cache
-
-        cache._state["done"] = False
-        cache.enable_persistent_cache()
-
-    def build_and_compile():
-        t0 = time.perf_counter()
-        model = tessera_model(y)
-        f = model.logp_dlogp_function(backend=backend)
-        f(f.point_to_array(model.initial_point()))  # JAX compiles on first call
-        return time.perf_counter() - t0, model
-
-    runs = [build_and_compile() for _ in range(3)]
-    compile_s = statistics.median(r[0] for r in runs)
-    compile_first = runs[0][0]  # the process's first compile (JAX: tracing, XLA)
-    model = runs[-1][1]
-
-    t0 = time.perf_counter()
-    advi = ppl.ADVI(model=model, random_seed=0, backend=backend)
-    advi.fit(1, progressbar=False)  # first call (JAX compiles here)
-    advi_compile = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    advi.fit(n_advi, progressbar=False)
-    advi_s = time.perf_counter() - t0
-
+    _preimport("jax", "blackjax", "arviz")
+    kw = dict(
+        draws=cfg["draws"],
+        tune=cfg["tune"],
+        chains=cfg["chains"],
+        random_seed=1,
+        progressbar=False,
+    )
     rows = []
-    if backend == "numpy":
-        # nutpie calling the compiled graph: chains in its threads, and in
-        # forked processes (the GIL serializes a Python log-density across
-        # threads)
-        runs = [
-            ("nutpie, chains in threads", {"chain_method": "threads"}),
-            ("nutpie, chains in processes", {"chain_method": "processes"}),
-        ]
-    else:
-        # BlackJAX's NUTS compiled with the graph into one program; the
-        # first run compiles into the empty persistent cache, the second
-        # loads the program from it (like PyMC's warm compile cache)
-        runs = [
-            ("BlackJAX NUTS, cold cache", {}),
-            ("BlackJAX NUTS, warm cache", {}),
-            ("nutpie, chains in threads", {"nuts_sampler": "nutpie"}),
-        ]
-    for k, (label, how) in enumerate(runs):
-        t0 = time.perf_counter()
-        idata = ppl.sample(
-            draws=draws,
-            tune=tune,
-            chains=chains,
-            random_seed=1,
-            progressbar=False,
-            model=model,
-            backend=backend,
-            **how,
+    t0 = time.perf_counter()
+    model = spec.tessera(**data)
+    idata = ppl.sample(model=model, **kw)
+    end_to_end = time.perf_counter() - t0
+    attrs = idata.posterior.attrs
+    note = f"{attrs['backend']} backend, {attrs['sampler']}"
+    rows.append(
+        _row(
+            "tessera default (cold)",
+            idata,
+            spec.free,
+            compile_s=attrs["compile_time"],
+            nuts_s=attrs["sampling_time"],
+            end_to_end=end_to_end,
+            note=note,
         )
-        nuts_s = time.perf_counter() - t0
-        sampling_s = idata.posterior.attrs["sampling_time"]
-        ess = min_ess(idata)
-        divergences = int(idata.sample_stats["diverging"].sum())
-        note = f"{divergences} divergences"
-        if sampling_s < nuts_s - 0.5:
-            note += f"; sampler compile {fmt_time(nuts_s - sampling_s)}"
-        first = k == 0
-        if first:
-            note += f"; first model compile {fmt_time(compile_first)}"
-        rows.append(
-            {
-                "library": f"tessera ({backend}, {label})",
-                "compile": compile_s,
-                "advi": advi_s if first else float("nan"),
-                "nuts": nuts_s,
-                "ess": ess,
-                "ess_s": ess / sampling_s,
-                "end_to_end": (compile_first if first else compile_s) + nuts_s,
-                "note": note
-                + (f"; ADVI step compile {fmt_time(advi_compile)}" if first else ""),
-            }
+    )
+    t0 = time.perf_counter()
+    idata = ppl.sample(model=model, **kw)
+    end_to_end = time.perf_counter() - t0
+    attrs = idata.posterior.attrs
+    rows.append(
+        _row(
+            "tessera default (warm)",
+            idata,
+            spec.free,
+            compile_s=attrs["compile_time"],
+            nuts_s=attrs["sampling_time"],
+            end_to_end=end_to_end,
+            note=note + "; second ppl.sample, same model",
         )
+    )
+    t0 = time.perf_counter()
+    ppl.fit(cfg["advi"], method="advi", model=model, random_seed=0, progressbar=False)
+    rows[0]["advi"] = time.perf_counter() - t0
     return rows
 
 
-# --- references (only where installed) ----------------------------------------
-def bench_pymc(y, n_advi, draws, tune, chains) -> list[dict]:
+def child_tessera_numpy(spec: Spec, data: dict, cfg: dict) -> list[dict]:
+    from tessera import ppl
+
+    _preimport("nutpie", "arviz")
+    t0 = time.perf_counter()
+    model = spec.tessera(**data)
+    idata = ppl.sample(
+        model=model,
+        draws=cfg["draws"],
+        tune=cfg["tune"],
+        chains=cfg["chains"],
+        random_seed=1,
+        progressbar=False,
+        backend="numpy",
+    )
+    end_to_end = time.perf_counter() - t0
+    attrs = idata.posterior.attrs
+    return [
+        _row(
+            "tessera numpy + nutpie",
+            idata,
+            spec.free,
+            compile_s=attrs["compile_time"],
+            nuts_s=attrs["sampling_time"],
+            end_to_end=end_to_end,
+            note=f"chains in {attrs['chain_method']}",
+        )
+    ]
+
+
+def _child_pymc(spec, data, cfg, label, sampler_kw, note) -> tuple[list[dict], object]:
     import pymc as pm
 
-    def build():
-        coords = {"group": range(G), "obs": range(N), "dim": ["a", "b", "c"]}
-        with pm.Model(coords=coords) as model:
-            mu0 = pm.Normal("mu0", 0.0, 5.0, dims="dim")
-            chol, _, _ = pm.LKJCholeskyCov(
-                "chol", n=D, eta=2.0, sd_dist=pm.Exponential.dist(1.0, shape=D)
-            )
-            mu = pm.MvNormal("mu", mu0, chol=chol, dims=("group", "dim"))
-            sigma = pm.HalfNormal("sigma", 1.0)
-            pm.Normal(
-                "y", mu[:, None, :], sigma, observed=y, dims=("group", "obs", "dim")
-            )
-        return model
-
-    rows = []
     t0 = time.perf_counter()
-    model = build()
-    model.compile_logp()
-    model.compile_dlogp()
-    compile_s = time.perf_counter() - t0
+    model = spec.pymc(**data)
+    with model:
+        t1 = time.perf_counter()
+        idata = pm.sample(
+            draws=cfg["draws"],
+            tune=cfg["tune"],
+            chains=cfg["chains"],
+            random_seed=1,
+            progressbar=False,
+            **sampler_kw,
+        )
+        t2 = time.perf_counter()
+    nuts_s = idata.posterior.attrs["sampling_time"]
+    return [
+        _row(
+            label,
+            idata,
+            spec.free,
+            compile_s=(t2 - t1) - nuts_s,
+            nuts_s=nuts_s,
+            end_to_end=t2 - t0,
+            note=note,
+        )
+    ], model
+
+
+def child_pymc(spec: Spec, data: dict, cfg: dict) -> list[dict]:
+    import pymc as pm
+
+    rows, model = _child_pymc(
+        spec, data, cfg, "PyMC (default sampler)", {}, "chains in processes"
+    )
     with model:
         t0 = time.perf_counter()
-        pm.fit(n_advi, method="advi", random_seed=0, progressbar=False)
-        advi_s = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        idata = pm.sample(
-            draws=draws, tune=tune, chains=chains, random_seed=1, progressbar=False
-        )
-        nuts_s = time.perf_counter() - t0
-    ess = min_ess(idata)
-    rows.append(
-        {
-            "library": "PyMC",
-            "compile": compile_s,
-            "advi": advi_s,
-            "nuts": nuts_s,
-            "ess": ess,
-            "ess_s": ess / nuts_s,
-            "end_to_end": compile_s + nuts_s,
-            "note": "NUTS time includes PyMC's own compile",
-        }
-    )
-    try:
-        import nutpie
-    except ImportError:
-        return rows
-    t0 = time.perf_counter()
-    compiled = nutpie.compile_pymc_model(build())
-    compile_s = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    idata = nutpie.sample(
-        compiled, draws=draws, tune=tune, chains=chains, seed=1, progress_bar=False
-    )
-    nuts_s = time.perf_counter() - t0
-    ess = min_ess(idata)
-    rows.append(
-        {
-            "library": "PyMC + nutpie",
-            "compile": compile_s,
-            "advi": float("nan"),
-            "nuts": nuts_s,
-            "ess": ess,
-            "ess_s": ess / nuts_s,
-            "end_to_end": compile_s + nuts_s,
-            "note": "numba backend",
-        }
+        pm.fit(cfg["advi"], method="advi", random_seed=0, progressbar=False)
+        rows[0]["advi"] = time.perf_counter() - t0
+    return rows
+
+
+def child_pymc_nutpie(spec: Spec, data: dict, cfg: dict) -> list[dict]:
+    _preimport("pymc", "nutpie")
+    rows, _ = _child_pymc(
+        spec, data, cfg, "PyMC + nutpie", {"nuts_sampler": "nutpie"}, "numba backend"
     )
     return rows
 
 
-def bench_numpyro(y, n_advi, draws, tune, chains) -> list[dict]:
+#: JAX's events for lowering a traced program and compiling it with XLA (one
+#: each per program, not nested; tracing is left out: its events nest)
+_JAX_COMPILE_EVENTS = (
+    "/jax/core/compile/jaxpr_to_mlir_module_duration",
+    "/jax/core/compile/backend_compile_duration",
+)
+
+
+def _jax_compile_clock() -> dict[str, float]:
+    """Seconds JAX spends lowering and compiling from now on, in ``["s"]``."""
+    import jax.monitoring
+
+    total = {"s": 0.0}
+
+    def listen(event: str, duration: float, **_) -> None:
+        if event in _JAX_COMPILE_EVENTS:
+            total["s"] += duration
+
+    jax.monitoring.register_event_duration_secs_listener(listen)
+    return total
+
+
+def child_numpyro(spec: Spec, data: dict, cfg: dict) -> list[dict]:
+    import numpyro
+
+    # before JAX starts its devices: one CPU device per chain
+    numpyro.set_host_device_count(cfg["chains"])
+    numpyro.enable_x64()
     import arviz as az
     import jax
-    import numpyro
-    import numpyro.distributions as dist
     from numpyro.infer import MCMC, NUTS, SVI, Trace_ELBO
     from numpyro.infer.autoguide import AutoNormal
 
-    numpyro.set_host_device_count(chains)
-
-    def model(y):
-        mu0 = numpyro.sample("mu0", dist.Normal(0.0, 5.0).expand([D]))
-        sd = numpyro.sample("sd", dist.Exponential(1.0).expand([D]))
-        corr_chol = numpyro.sample("corr_chol", dist.LKJCholesky(D, 2.0))
-        chol = sd[:, None] * corr_chol
-        with numpyro.plate("group", G):
-            mu = numpyro.sample("mu", dist.MultivariateNormal(mu0, scale_tril=chol))
-        sigma = numpyro.sample("sigma", dist.HalfNormal(1.0))
-        numpyro.sample("y", dist.Normal(mu[:, None, :], sigma), obs=y)
-
-    t0 = time.perf_counter()
-    svi = SVI(model, AutoNormal(model), numpyro.optim.Adam(0.01), Trace_ELBO())
-    svi.run(jax.random.PRNGKey(0), n_advi, y, progress_bar=False)
-    advi_s = time.perf_counter() - t0
+    _preimport("jax")
+    compiling = _jax_compile_clock()
+    method = "parallel" if jax.local_device_count() >= cfg["chains"] else "sequential"
     t0 = time.perf_counter()
     mcmc = MCMC(
-        NUTS(model),
-        num_warmup=tune,
-        num_samples=draws,
-        num_chains=chains,
+        NUTS(spec.numpyro),
+        num_warmup=cfg["tune"],
+        num_samples=cfg["draws"],
+        num_chains=cfg["chains"],
+        chain_method=method,
         progress_bar=False,
     )
-    mcmc.run(jax.random.PRNGKey(1), y)
-    nuts_s = time.perf_counter() - t0
-    ess = min_ess(az.from_numpyro(mcmc))
-    return [
-        {
-            "library": "NumPyro",
-            "compile": float("nan"),
-            "advi": advi_s,
-            "nuts": nuts_s,
-            "ess": ess,
-            "ess_s": ess / nuts_s,
-            "end_to_end": nuts_s,
-            "note": "times include jit",
-        }
+    mcmc.run(jax.random.PRNGKey(1), **data)
+    jax.block_until_ready(mcmc.get_samples())
+    wall = time.perf_counter() - t0
+    compile_s = compiling["s"]
+    rows = [
+        _row(
+            "NumPyro",
+            az.from_numpyro(mcmc),
+            spec.free,
+            compile_s=compile_s,
+            nuts_s=wall - compile_s,
+            end_to_end=wall,
+            note=f"chain_method={method!r}; compile: XLA lowering and compilation",
+        )
     ]
+    t0 = time.perf_counter()
+    svi = SVI(
+        spec.numpyro, AutoNormal(spec.numpyro), numpyro.optim.Adam(0.01), Trace_ELBO()
+    )
+    result = svi.run(jax.random.PRNGKey(0), cfg["advi"], progress_bar=False, **data)
+    jax.block_until_ready(result.params)
+    rows[0]["advi"] = time.perf_counter() - t0
+    return rows
+
+
+#: the children, in the order they run and their rows appear: (rows, what
+#: they need installed)
+CHILDREN = {
+    "tessera": (child_tessera, ()),
+    "tessera_numpy": (child_tessera_numpy, ("nutpie",)),
+    "pymc": (child_pymc, ("pymc",)),
+    "pymc_nutpie": (child_pymc_nutpie, ("pymc", "nutpie")),
+    "numpyro": (child_numpyro, ("numpyro",)),
+}
+ROWS = (
+    "tessera default (cold)",
+    "tessera default (warm)",
+    "tessera numpy + nutpie",
+    "PyMC (default sampler)",
+    "PyMC + nutpie",
+    "NumPyro",
+)
+MARK = "@@inference-rows "
+
+
+def run_child(name: str, model: str, cfg: dict) -> list[dict]:
+    """One repeat of a child's rows, in a fresh interpreter."""
+    env = dict(os.environ)
+    # no persistent JAX compile cache: every tessera / NumPyro run is cold
+    env["TESSERA_JAX_CACHE_DIR"] = ""
+    env.pop("JAX_COMPILATION_CACHE_DIR", None)
+    cmd = [sys.executable, os.path.abspath(__file__), "--child", name]
+    cmd += ["--models", model, "--config", json.dumps(cfg)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=3600)
+    for line in proc.stdout.splitlines():
+        if line.startswith(MARK):
+            return json.loads(line[len(MARK) :])
+    tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-15:])
+    raise RuntimeError(f"{name} on {model} failed (exit {proc.returncode}):\n{tail}")
+
+
+# --- the report -----------------------------------------------------------------
+def _median(values: list[float]) -> float:
+    finite = [v for v in values if v == v]
+    return statistics.median(finite) if finite else NAN
 
 
 def _fmt(v: float) -> str:
     return "n/a" if v != v else fmt_time(v)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--backend", default=None, help="comma-separated (default: numpy,jax)"
-    )
-    parser.add_argument("--quick", action="store_true", help="short runs (smoke)")
-    parser.add_argument("--skip-references", action="store_true")
-    args = parser.parse_args()
-    # glibc keeps large temporaries for reuse (an opt-in; see its docstring)
-    from tessera.compile.backends.numpy import tune_malloc
+def summarize(runs: dict[str, list[dict]]) -> dict[str, dict]:
+    """Per row: the median of each column, and the notes."""
+    out = {}
+    for label in ROWS:
+        if not runs.get(label):
+            continue
+        rs = runs[label]
+        med = {c: _median([r[c] for r in rs]) for c in COLUMNS}
+        divs = "/".join(str(r["divergences"]) for r in rs)
+        notes = [f"divergences {divs}", f"median of {len(rs)} runs"]
+        med["note"] = "; ".join([n for n in [rs[-1]["note"]] if n] + notes)
+        out[label] = med
+    return out
 
-    tune_malloc()
-    n_advi, draws, tune, chains = (
-        (200, 100, 100, 2) if args.quick else (10000, 1000, 1000, 2)
-    )
-    backends = args.backend
-    if backends is None:
-        try:
-            import jax  # noqa: F401
 
-            backends = "numpy,jax"
-        except ImportError:
-            backends = "numpy"
-    y = make_data()
-    rows = []
-    for backend in backends.split(","):
-        rows.extend(bench_tessera(y, backend.strip(), n_advi, draws, tune, chains))
-    missing = []
-    if not args.skip_references:
-        for name, bench in (("pymc", bench_pymc), ("numpyro", bench_numpyro)):
-            try:
-                rows.extend(bench(y, n_advi, draws, tune, chains))
-            except ImportError:
-                missing.append(name)
-    print("## Inference: hierarchical MvNormal (50 groups x 20 obs x 3 dims)\n")
-    print(
-        f"{versions('tessera', 'numpy', 'scipy', 'nutpie', 'jax', 'pymc', 'numpyro')}"
-        f"; {machine()}\n"
-    )
-    print(
-        f"ADVI: {n_advi} iterations; NUTS: {chains} chains x ({tune} tune + "
-        f"{draws} draws)\n"
-    )
+def print_table(title: str, summary: dict[str, dict]) -> None:
+    print(f"### {title}\n")
     print(
         "| library | compile | ADVI | NUTS wall | min ESS | min ESS/s | "
         "end to end | notes |"
     )
     print("|---|---|---|---|---|---|---|---|")
-    for r in rows:
+    for label, r in summary.items():
         print(
-            f"| {r['library']} | {_fmt(r['compile'])} | {_fmt(r['advi'])} | "
+            f"| {label} | {_fmt(r['compile'])} | {_fmt(r['advi'])} | "
             f"{_fmt(r['nuts'])} | {r['ess']:.0f} | {r['ess_s']:.1f} | "
             f"{_fmt(r['end_to_end'])} | {r['note']} |"
         )
+
+
+def print_ratios(summary: dict[str, dict], absent: dict[str, str], n_advi: int) -> None:
+    """``absent``: reference (``"NumPyro"``, ``"PyMC+nutpie"``) -> why it has
+    no row (``"not installed"``, ``"skipped"``)."""
+
+    def line(what, num, den, col, ref, op, target):
+        if ref in absent:
+            print(f"- {what}: {ref} {absent[ref]}")
+            return
+        if num not in summary or den not in summary:
+            print(f"- {what}: n/a (row missing)")
+            return
+        x = summary[num][col] / summary[den][col]
+        print(f"- {what} = {x:.2f} (target {op} {target})")
+
+    cold, nutpie, numpyro = "tessera default (cold)", "PyMC + nutpie", "NumPyro"
+    print()
+    line(
+        "min ESS/s: tessera default (cold) / PyMC+nutpie",
+        cold,
+        nutpie,
+        "ess_s",
+        "PyMC+nutpie",
+        ">=",
+        1.5,
+    )
+    line(
+        "end to end (cold): tessera default / NumPyro",
+        cold,
+        numpyro,
+        "end_to_end",
+        "NumPyro",
+        "<=",
+        0.5,
+    )
+    line(
+        "end to end (cold): tessera default / PyMC+nutpie",
+        cold,
+        nutpie,
+        "end_to_end",
+        "PyMC+nutpie",
+        "<=",
+        0.25,
+    )
+    steps = f"{n_advi // 1000}k" if n_advi % 1000 == 0 else str(n_advi)
+    line(
+        f"ADVI {steps}: tessera / NumPyro SVI",
+        cold,
+        numpyro,
+        "advi",
+        "NumPyro",
+        "<=",
+        0.5,
+    )
+    print()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=" ".join(__doc__.split("\n\n")[0].split())
+    )
+    parser.add_argument(
+        "--models",
+        default=",".join(MODELS),
+        help=f"comma-separated, of {', '.join(MODELS)} (default: all)",
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="runs per row; medians reported"
+    )
+    parser.add_argument("--quick", action="store_true", help="short runs (smoke)")
+    parser.add_argument("--skip-references", action="store_true")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--config", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    # glibc keeps large temporaries for reuse (an opt-in; see its docstring)
+    from tessera.compile.backends.numpy import tune_malloc
+
+    tune_malloc()
+    models = [m.strip() for m in args.models.split(",") if m.strip()]
+    unknown = sorted(set(models) - set(MODELS))
+    if unknown:
+        parser.error(f"unknown models {unknown}; choose from {list(MODELS)}")
+
+    if args.child:  # one library, one model, one repeat: rows as a JSON line
+        warnings.simplefilter("ignore")
+        spec = MODELS[models[0]]
+        rows = CHILDREN[args.child][0](spec, spec.data(), json.loads(args.config))
+        print(MARK + json.dumps(rows), flush=True)
+        return
+
+    n_advi, draws, tune = (200, 100, 100) if args.quick else (10000, 1000, 1000)
+    cfg = {"advi": n_advi, "draws": draws, "tune": tune, "chains": 2}
+    installed = {p for p in ("pymc", "nutpie", "numpyro") if find_spec(p)}
+    missing = sorted({"pymc", "nutpie", "numpyro"} - installed)
+    absent = {}
+    for ref, needs in (("PyMC+nutpie", ("pymc", "nutpie")), ("NumPyro", ("numpyro",))):
+        if args.skip_references:
+            absent[ref] = "skipped (--skip-references)"
+        elif not set(needs) <= installed:
+            absent[ref] = "not installed"
+    children = [
+        name
+        for name, (_, needs) in CHILDREN.items()
+        if set(needs) <= installed
+        and not (args.skip_references and name in ("pymc", "pymc_nutpie", "numpyro"))
+    ]
+
+    print("## Inference: NUTS and ADVI, tessera against PyMC, nutpie, NumPyro\n")
+    print(
+        f"{versions('tessera', 'numpy', 'jax', 'blackjax', 'nutpie', 'pymc')}, "
+        f"{versions('numpyro', 'arviz')}; {machine()}\n"
+    )
+    print(
+        f"NUTS: {cfg['chains']} chains x ({tune} tune + {draws} draws); ADVI: "
+        f"{n_advi} iterations; each row run {args.repeat} times in fresh "
+        "processes, medians shown\n"
+    )
     if missing:
-        print(f"\nNot installed (skipped): {', '.join(missing)}.")
-    print(f"\n{REFERENCE}")
+        print(f"Not installed (rows skipped): {', '.join(missing)}.\n")
+    for name in models:
+        spec = MODELS[name]
+        runs: dict[str, list[dict]] = {}
+        for k in range(args.repeat):
+            for child in children:
+                print(
+                    f"[inference] {name}: {child}, run {k + 1}/{args.repeat}",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                try:
+                    rows = run_child(child, name, cfg)
+                except (RuntimeError, subprocess.TimeoutExpired) as error:
+                    print(f"[inference] {error}", file=sys.stderr, flush=True)
+                    continue
+                for r in rows:
+                    runs.setdefault(r["row"], []).append(r)
+        summary = summarize(runs)
+        print_table(spec.title, summary)
+        print_ratios(summary, absent, n_advi)
 
 
 if __name__ == "__main__":
