@@ -162,6 +162,18 @@ def compile_logp_dlogp(model: Any, backend: Any, what: str, jacobian: bool = Tru
     (1, 'numpy')
     """
 
+    # compiled once per model, backend request and jacobian while the
+    # model's variables are the same ones (shared data is read at call time)
+    cache = model.__dict__.setdefault("_compiled_logp_dlogp", {})
+    key = (backend if isinstance(backend, str) else backend.name, bool(jacobian))
+    variables = tuple(model.named_vars.values())
+    hit = cache.get(key)
+    if hit is not None and len(hit[0]) == len(variables):
+        if all(a is b for a, b in zip(hit[0], variables)):
+            f, chosen = hit[1]
+            _log.info("%s: %s backend (compiled earlier)", what, _label(chosen))
+            return f, chosen
+
     def build(chosen: Backend):
         f = model.logp_dlogp_function(jacobian=jacobian, backend=chosen)
         if chosen.traceable:
@@ -171,4 +183,10 @@ def compile_logp_dlogp(model: Any, backend: Any, what: str, jacobian: bool = Tru
                 pass
         return f
 
-    return compile_with(backend, build, what)
+    built = compile_with(backend, build, what)
+    cache[key] = (variables, built)
+    return built
+
+
+def _label(backend: Backend) -> str:
+    return "JAX" if backend.name == "jax" else "NumPy"

@@ -1,5 +1,7 @@
 """ppl.sample: NUTS on models, InferenceData layout, errors."""
 
+import logging
+
 import numpy as np
 import pytest
 
@@ -198,3 +200,51 @@ def test_blackjax_chains_vectorized_or_in_threads():
     np.testing.assert_allclose(
         vec.posterior["mu"].values, threads.posterior["mu"].values, rtol=1e-6
     )
+
+
+def _records(caplog):
+    """The backend lines (INFO; the convergence warnings are WARNING)."""
+    return [
+        r.getMessage()
+        for r in caplog.records
+        if r.name == "tessera.ppl" and r.levelno == logging.INFO
+    ]
+
+
+def test_second_sample_reuses_the_compiled_programs(caplog):
+    from tessera.ppl.inference import nuts_blackjax
+
+    with ppl.Model() as m:
+        mu = ppl.Normal("mu", 0.0, 1.0)
+        ppl.Normal("y", mu, 1.0, observed=np.array([0.3, 0.9]))
+    kw = dict(draws=50, tune=50, chains=2, random_seed=5, progressbar=False, model=m)
+    with caplog.at_level(logging.INFO, logger="tessera.ppl"):
+        a = ppl.sample(**kw)
+        programs = sum(len(v) for v in nuts_blackjax._COMPILED.values())
+        b = ppl.sample(**kw)
+    assert _records(caplog) == [
+        "ppl.sample: JAX backend (one compiled program)",
+        "ppl.sample: JAX backend (compiled earlier)",
+    ]
+    assert sum(len(v) for v in nuts_blackjax._COMPILED.values()) == programs
+    np.testing.assert_array_equal(a.posterior["mu"], b.posterior["mu"])
+
+
+def test_new_data_and_new_variables_are_not_served_stale(caplog):
+    with ppl.Model() as m:
+        x = ppl.Data("x", np.array([0.0, 0.0, 0.0]))
+        mu = ppl.Normal("mu", 0.0, 10.0)
+        ppl.Normal("y", mu, 0.1, observed=x)
+    kw = dict(draws=100, tune=100, chains=2, random_seed=5, progressbar=False, model=m)
+    before = float(ppl.sample(**kw).posterior["mu"].mean())
+    with m:
+        ppl.set_data({"x": np.array([5.0, 5.0, 5.0])})
+    after = float(ppl.sample(**kw).posterior["mu"].mean())
+    assert abs(before) < 0.5 and abs(after - 5.0) < 0.5
+    with m:
+        ppl.Normal("z", 0.0, 1.0)
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="tessera.ppl"):
+        idata = ppl.sample(**kw)
+    assert "z" in idata.posterior
+    assert _records(caplog) == ["ppl.sample: JAX backend (one compiled program)"]

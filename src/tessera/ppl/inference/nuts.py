@@ -227,7 +227,7 @@ def _sample_blackjax(job: _Job) -> NutpieResult:
     # already, so that the sampler needs no program of its own for them
     values = [f(x) for x in x0]
     return run_blackjax(
-        jax_logdensity(f.fn.traceable),
+        _logdensity(f),
         x0,
         x0_values=(np.array([v[0] for v in values]), np.stack([v[1] for v in values])),
         draws=job.draws,
@@ -240,6 +240,28 @@ def _sample_blackjax(job: _Job) -> NutpieResult:
         vectorized=job.chain_method == "vectorized",
         cores=job.cores,
     )
+
+
+def _logdensity(f: Any) -> Callable:
+    """The JAX log-density of ``f``'s traceable form, the same object while
+    the shared values it reads are (tracing bakes them into the program), so
+    that a sampler compiled for it earlier is reused."""
+    from tessera.graph.basic import SharedValue
+    from tessera.graph.traversal import graph_inputs
+
+    shared = f.__dict__.get("_shared_inputs")
+    if shared is None:
+        shared = [
+            v for v in graph_inputs(f.fn.fg.outputs) if isinstance(v, SharedValue)
+        ]
+        f._shared_inputs = shared
+    values = tuple(v.get_value(borrow=True) for v in shared)
+    cached = f.__dict__.get("_jax_logdensity")
+    if cached is not None and all(a is b for a, b in zip(cached[0], values)):
+        return cached[1]
+    logdensity = jax_logdensity(f.fn.traceable)
+    f._jax_logdensity = (values, logdensity)
+    return logdensity
 
 
 _DRIVERS: dict[str, Callable[[_Job], NutpieResult]] = {

@@ -31,6 +31,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
@@ -231,12 +232,29 @@ def _chain_runs(carry, keys, chains: int, vectorized: bool) -> list[tuple]:
     ]
 
 
-def _compile_chunk(chunk, runs, schedule):
-    """``chunk`` compiled once, for the shapes of the first program."""
+# compiled chunk programs by log-density, then by settings and shapes: a
+# second ppl.sample of the same model in a process reuses the program
+_COMPILED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _compile_chunk(chunk, runs, schedule, logdensity, settings: tuple):
+    """``chunk`` compiled once, for the shapes of the first program (or the
+    program compiled earlier for the same log-density, settings and shapes)."""
     import jax
 
     (carry, keys), *_ = runs
-    return jax.jit(chunk).lower(carry, keys[0], schedule[0]).compile()
+    args = (carry, keys[0], schedule[0])
+    shapes = tuple(
+        (np.shape(a), np.result_type(a).str) for a in jax.tree_util.tree_leaves(args)
+    )
+    key = (settings, shapes)
+    try:
+        programs = _COMPILED.setdefault(logdensity, {})
+    except TypeError:  # a log-density that takes no weak reference
+        programs = {}
+    if key not in programs:
+        programs[key] = jax.jit(chunk).lower(*args).compile()
+    return programs[key]
 
 
 def _run_chains(chunk_c, runs, schedule, total: int, bar, vectorized, cores):
@@ -268,12 +286,16 @@ def _run_chains(chunk_c, runs, schedule, total: int, bar, vectorized, cores):
     return jax.tree_util.tree_map(lambda *a: np.stack(a, axis=1), *outs)
 
 
-def _compile_and_run(chunk, runs, schedule, total, vectorized, cores, progressbar):
+def _compile_and_run(chunk, runs, schedule, total, cores, progressbar, cache_key):
     """Compile the program, run the chains; returns their outputs and the
-    seconds spent compiling (``"compile"``) and running (``"run"``)."""
+    seconds spent compiling (``"compile"``) and running (``"run"``).
+    ``cache_key`` is ``(logdensity, settings)``: what the program depends on
+    besides the shapes."""
+    logdensity, settings = cache_key
+    vectorized = settings[-1]
     t0 = time.perf_counter()
     with stage("Compiling the sampler (JAX)", progressbar):
-        chunk_c = _compile_chunk(chunk, runs, schedule)
+        chunk_c = _compile_chunk(chunk, runs, schedule, logdensity, settings)
     t_compile = time.perf_counter() - t0
     # steps of all chains when they run in threads, of each one when vectorized
     bar = _progress_bar(total * (1 if vectorized else len(runs)), progressbar)
@@ -368,14 +390,13 @@ def run_blackjax(
     x0 = _check_x0(x0, draws, tune)
     draws, tune, max_treedepth = int(draws), int(tune), int(max_treedepth)
     chains = x0.shape[0]
-    chunk = _chunk_fn(
-        blackjax, logdensity, max_treedepth, float(target_accept), vectorized
-    )
+    settings = (max_treedepth, float(target_accept), bool(vectorized))
+    chunk = _chunk_fn(blackjax, logdensity, *settings)
     schedule, keys = _schedule_and_keys(tune, draws, chains, seed)
     carry = _initial_carry(blackjax, logdensity, x0, x0_values)
     runs = _chain_runs(carry, keys, chains, vectorized)
     out, timings = _compile_and_run(
-        chunk, runs, schedule, tune + draws, vectorized, cores, progressbar
+        chunk, runs, schedule, tune + draws, cores, progressbar, (logdensity, settings)
     )
     res = _result(out, tune, max_treedepth, save_warmup)
     res.timings = timings
