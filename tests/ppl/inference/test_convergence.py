@@ -100,3 +100,17 @@ def test_checks_can_be_turned_off():
             compute_convergence_checks=False,
         )
     assert int(idata.sample_stats["diverging"].sum()) > 0
+
+
+def test_neals_funnel_warns_of_divergences():
+    import tessera as ts
+
+    with ppl.Model() as funnel:
+        v = ppl.Normal("v", 0.0, 3.0)
+        ppl.Normal("x", 0.0, ts.exp(v / 2), shape=9)
+    # PyMC's defaults (1000 tune + 1000 draws), two chains on any machine
+    with pytest.warns(
+        SamplingWarning, match=r"There were \d+ divergences after tuning"
+    ):
+        idata = ppl.sample(chains=2, random_seed=2, progressbar=False, model=funnel)
+    assert int(idata.sample_stats["diverging"].sum()) > 0
