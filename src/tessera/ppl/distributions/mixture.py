@@ -48,6 +48,7 @@ from tessera.ppl.distributions.discrete.counts import (
 from tessera.ppl.distributions.dist_math import NEG_INF
 from tessera.ppl.distributions.logprob import op_logcdf, op_logp
 from tessera.ppl.distributions.params import p_from_logit, probability
+from tessera.ppl.distributions.per_call import PerCallDistribution
 from tessera.random.op import RandomVariable, broadcast_params
 from tessera.random.type import is_none_const
 
@@ -137,7 +138,7 @@ def _component_inputs(comp: Variable) -> tuple[RandomVariable, list, Variable]:
     return node.op, list(node.inputs[2:]), node.inputs[1]
 
 
-class Mixture(Distribution):
+class Mixture(PerCallDistribution):
     r"""Mixture of K component distributions with weights ``w`` of shape (..., K).
 
     .. math:: f(x \mid w) = \sum_{i=1}^{K} w_i f_i(x)

@@ -27,6 +27,26 @@ def observed_input(model, name: str, cls, observed: Any):
     """
     if isinstance(observed, Variable):
         return _observed_graph(model, name, observed)
+    return observed_array(name, observed, _class_out_dtype(cls), cls.__name__)
+
+
+def observed_array(
+    name: str, observed: Any, out_dtype: str | None, what: str = "the distribution"
+) -> tuple[Variable, tuple]:
+    """Observed data ``observed`` of variable ``name`` as a constant of ``out_dtype``.
+
+    Checks there are no NaNs and, for an integer ``out_dtype``, that the
+    values are integers (``what`` names the distribution in that error).
+    With ``out_dtype=None`` (a distribution whose op is built per call and
+    does not say its dtype) integer data become int64 and float data
+    ``config.floatX``.
+
+    Examples
+    --------
+    >>> var, shape = observed_array("y", [1.0, 2.0], "int64")
+    >>> var.dtype, shape
+    ('int64', (2,))
+    """
     if np.ma.isMaskedArray(observed):
         raise ValueError(
             f"observed data of {name!r} is a masked array; missing values are "
@@ -36,19 +56,31 @@ def observed_input(model, name: str, cls, observed: Any):
     if arr.dtype == object:
         raise TypeError(f"observed data of {name!r}: cannot convert to numbers")
     check_no_nan(name, arr)
-    discrete = cls.rv_op.out_dtype().startswith(("int", "uint"))
-    if discrete:
-        if arr.dtype.kind == "f":
-            if not np.all(arr == np.round(arr)):
-                raise ValueError(
-                    f"observed data of {name!r} must be integers "
-                    f"({cls.__name__} is discrete)"
-                )
+    if out_dtype is None:
+        from tessera.config import config
+
+        out_dtype = "int64" if arr.dtype.kind in "biu" else config.floatX
+    if out_dtype.startswith(("int", "uint")):
+        if arr.dtype.kind == "f" and not np.all(arr == np.round(arr)):
+            raise ValueError(
+                f"observed data of {name!r} must be integers ({what} is discrete)"
+            )
         arr = arr.astype(np.int64)
     elif arr.dtype.kind in "biu":
-        arr = arr.astype(cls.rv_op.out_dtype())
-    var = as_tensor(arr)
-    return var, arr.shape
+        arr = arr.astype(out_dtype)
+    return as_tensor(arr), arr.shape
+
+
+def _class_out_dtype(cls) -> str | None:
+    """The draw dtype of ``cls`` when its op is fixed (a class attribute).
+
+    None for distributions whose op is built per call (no ``rv_op`` of their
+    own, or one marked ``per_call_op``).
+    """
+    if getattr(cls, "per_call_op", False):
+        return None
+    op = getattr(cls, "rv_op", None)
+    return None if op is None else op.out_dtype()
 
 
 def _observed_graph(model, name: str, observed: Variable):
