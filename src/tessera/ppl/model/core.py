@@ -436,6 +436,20 @@ class Model:
     def __repr__(self) -> str:
         return model_str(self)
 
+    def to_graphviz(self, **kwargs: Any):
+        """The model's graph as a ``graphviz.Digraph`` (see
+        :func:`tessera.ppl.model.graphviz.model_to_graphviz` for the keywords)."""
+        from tessera.ppl.model.graphviz import model_to_graphviz
+
+        return model_to_graphviz(self, **kwargs)
+
+    def debug(self, point=None, fn: str = "logp", verbose: bool = False):
+        """Report the terms of the log-density that are not finite at ``point``
+        and why (see :func:`tessera.ppl.model.debug.debug_model`)."""
+        from tessera.ppl.model.debug import debug_model
+
+        return debug_model(self, point=point, fn=fn, verbose=verbose)
+
     # --- compiled functions (tessera.ppl.model.compile) -------------------------
     def replace_rvs_by_values(self, graphs, jacobian: bool = True):
         """``graphs`` with random variables replaced by their (constrained)
