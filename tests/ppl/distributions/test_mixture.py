@@ -178,3 +178,88 @@ def test_invalid_weights():
     w = ts.tensor("w", shape=(2,))
     mix = ppl.Mixture.dist(w, [ppl.Normal.dist(), ppl.Normal.dist()])
     assert ts.function([w], ppl.logp(mix, 0.0))([0.5, 0.7]) == -np.inf
+
+
+# --- NormalMixture ---------------------------------------------------------------
+# (id, w, mu, sigma or None, tau or None); component axis last
+NORMAL_MIXTURE_CASES = [
+    ("scalar batch", [0.3, 0.7], [-1.0, 2.0], [1.0, 0.5], None),
+    ("batched w", W2, [-1.0, 2.0], [1.0, 0.5], None),
+    ("batched mu, tau", [0.2, 0.5, 0.3], [[0.0, 1.0, 3.0], [2.0, 2.5, 4.0]], None, 4.0),
+]
+
+
+@pytest.mark.parametrize(
+    "name, w, mu, sigma, tau",
+    NORMAL_MIXTURE_CASES,
+    ids=[c[0] for c in NORMAL_MIXTURE_CASES],
+)
+def test_normal_mixture_against_scipy(name, w, mu, sigma, tau):
+    from scipy.special import logsumexp
+
+    x = ppl.NormalMixture.dist(w, mu, sigma=sigma, tau=tau)
+    s = np.asarray(sigma if sigma is not None else 1 / np.sqrt(tau), float)
+    value = np.array([[-0.5], [0.7], [3.2]])  # broadcast against the batch
+    lps = st.norm(np.asarray(mu), s).logpdf(value[..., None])
+    want = logsumexp(np.log(w) + lps, axis=-1)
+    np.testing.assert_allclose(ppl.logp(x, value).eval(), want)
+    batch = np.broadcast_shapes(np.shape(w)[:-1], np.shape(mu)[:-1], s.shape[:-1])
+    assert x.type.shape == batch
+
+
+def test_normal_mixture_draws_and_comp_shape():
+    x = ppl.NormalMixture.dist([0.3, 0.7], [-5.0, 5.0], sigma=0.1, comp_shape=(4, 2))
+    assert x.type.shape == (4,)
+    d = ppl.draw(x, draws=2000, random_seed=3)
+    assert d.shape == (2000, 4)
+    np.testing.assert_allclose((d > 0).mean(), 0.7, atol=0.03)
+    with pytest.raises(ValueError, match="last axis of K components"):
+        ppl.NormalMixture.dist([1.0], 0.0, 1.0)
+
+
+def test_normal_mixture_gradient_and_backend_parity():
+    pytest.importorskip("jax")
+    from tessera.testing import compare_backends
+
+    def fn(w, mu, sigma, x):
+        w = w / w.sum(axis=-1, keepdims=True)
+        return ppl.logp(ppl.NormalMixture.dist(w, mu, sigma), x)
+
+    rng = np.random.default_rng(5)
+    point = [
+        rng.uniform(0.2, 1.0, (3, 2)),
+        rng.normal(size=2),
+        rng.uniform(0.5, 2, (3, 2)),
+        rng.normal(size=3),
+    ]
+    verify_grad(fn, point)
+    compare_backends(fn, point)
+
+
+# --- observed ndarray data (the op is built per call) ------------------------------
+@pytest.mark.parametrize("discrete", [False, True])
+def test_observed_ndarray(discrete):
+    data = np.array([0, 3, 9, 1])
+    with ppl.Model() as model:
+        w = ppl.Dirichlet("w", np.ones(2))
+        if discrete:
+            comps, refs = (
+                ppl.Poisson.dist(mu=[1.0, 8.0]),
+                [st.poisson(1), st.poisson(8)],
+            )
+        else:
+            comps = [ppl.Normal.dist(0.0, 1.0), ppl.Normal.dist(3.0, 2.0)]
+            refs = [st.norm(0, 1), st.norm(3, 2)]
+        y = ppl.Mixture("y", w=w, comp_dists=comps, observed=data.astype(float))
+    assert (
+        y.dtype == model.rvs_to_values[y].dtype == ("int64" if discrete else "float64")
+    )
+    point = model.initial_point()
+    terms = model.compile_logp(sum=False)(point)
+    method = "pmf" if discrete else "pdf"
+    want = _mix(np.array([0.5, 0.5]), refs, data, method)
+    np.testing.assert_allclose(terms[1], want)
+    if discrete:
+        with pytest.raises(ValueError, match="must be integers"):
+            with ppl.Model():
+                ppl.Mixture("y", w=[0.5, 0.5], comp_dists=comps, observed=[0.5])

@@ -149,6 +149,19 @@ CASES = {
     "Truncated (rejection)": lambda g: ppl.Truncated.dist(
         _LaplaceRV()(0.0, 1.0), lower=-0.5, upper=[1.0, 3.0], size=(N, 2), rng=g
     ),
+    "NormalMixture": lambda g: ppl.NormalMixture.dist(
+        [0.3, 0.7], [[-1.0, 2.0], [0.0, 0.5]], sigma=[1.0, 0.5], size=(N, 2), rng=g
+    ),
+    "Censored Normal": lambda g: ppl.Censored.dist(
+        ppl.Normal.dist([0.0, 1.0], 1.5),
+        lower=-1.0,
+        upper=[1.0, 2.0],
+        size=(N, 2),
+        rng=g,
+    ),
+    "Censored Poisson": lambda g: ppl.Censored.dist(
+        ppl.Poisson.dist(4.0), lower=2, upper=None, size=(N,), rng=g
+    ),
 }
 
 
@@ -316,4 +329,6 @@ def test_every_distribution_has_a_draw_case():
         and getattr(ppl, n).__module__ != "tessera.ppl.distributions.base"
     }
     drawn = {name.split(" ")[0] for name in [*CASES, *module.SAMPLER_CASES]}
-    assert names - drawn - {"Flat", "HalfFlat"} == set()
+    # CustomDist draws with the user's NumPy function: no JAX sampler (the
+    # backend choice falls back, tests/ppl/distributions/test_custom.py)
+    assert names - drawn - {"Flat", "HalfFlat", "CustomDist"} == set()

@@ -21,6 +21,7 @@ from tessera.ppl.distributions.base import (
     Distribution,
     dist_of,
 )
+from tessera.ppl.distributions.censored import Censored
 from tessera.ppl.distributions.continuous import (
     AsymmetricLaplace,
     Beta,
@@ -81,6 +82,7 @@ from tessera.ppl.distributions.matrix import (
 )
 from tessera.ppl.distributions.mixture import (
     Mixture,
+    NormalMixture,
     ZeroInflatedBinomial,
     ZeroInflatedNegativeBinomial,
     ZeroInflatedPoisson,
@@ -108,6 +110,7 @@ __all__ = [
     "Binomial",
     "CAR",
     "Categorical",
+    "Censored",
     "Cauchy",
     "ChiSquared",
     "Continuous",
@@ -147,6 +150,7 @@ __all__ = [
     "MvStudentT",
     "NegativeBinomial",
     "Normal",
+    "NormalMixture",
     "OrderedLogistic",
     "OrderedProbit",
     "ParameterValueError",

@@ -38,7 +38,7 @@ from tessera.ops.reduction import logsumexp
 from tessera.ops.shape import broadcast_arrays, expand_dims, stack
 from tessera.ops.signature import parse_signature
 from tessera.ops.static import get_static_value
-from tessera.ppl.distributions.base import Distribution, register_op
+from tessera.ppl.distributions.base import register_op
 from tessera.ppl.distributions.discrete.counts import (
     Binomial,
     NegativeBinomial,
@@ -276,6 +276,66 @@ class Mixture(PerCallDistribution):
 
 
 register_op(MixtureRV, Mixture)
+
+
+class NormalMixture(Mixture):
+    r"""Mixture of normal distributions (components on the last axis).
+
+    .. math:: f(x \mid w, \mu, \sigma) = \sum_{i=1}^{K} w_i\,
+              \frac{1}{\sigma_i \sqrt{2\pi}}
+              \exp\left(-\frac{(x - \mu_i)^2}{2 \sigma_i^2}\right)
+
+    Parameters
+    ----------
+    w : tensor_like
+        Weights of shape ``(..., K)`` (non-negative, summing to 1).
+    mu : tensor_like
+        Component means ``(..., K)``.
+    sigma : tensor_like, optional
+        Component standard deviations ``(..., K)``; or ``tau`` (precisions).
+    comp_shape : tuple of int
+        Shape of the component normals (batch shape with K last) when it is
+        not the broadcast of ``mu`` and ``sigma``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tessera import ppl
+    >>> x = ppl.NormalMixture.dist(w=[0.3, 0.7], mu=[-1.0, 2.0], sigma=[1.0, 0.5])
+    >>> x.type.shape
+    ()
+    >>> round(float(ppl.logp(x, 0.0).eval()), 4)
+    -2.6203
+    """
+
+    @classmethod
+    def dist(
+        cls,
+        w: Any,
+        mu: Any,
+        sigma: Any = None,
+        tau: Any = None,
+        comp_shape: Any = (),
+        size: Any = None,
+        shape: Any = None,
+        rng: Any = None,
+    ) -> Variable:
+        """A mixture of ``Normal(mu[..., i], sigma[..., i])`` with weights ``w``."""
+        from tessera.ppl.distributions.continuous import Normal
+        from tessera.ppl.distributions.params import sigma_from
+
+        comp_size = tuple(comp_shape) if comp_shape else None
+        comps = Normal.dist(mu, sigma_from(sigma, tau), size=comp_size)
+        if comps.ndim == 0:
+            raise ValueError(
+                "NormalMixture: mu and sigma need a last axis of K components, "
+                f"got component shape {comps.type.shape}"
+            )
+        return super().dist(w, comps, size=size, shape=shape, rng=rng)
+
+    @classmethod
+    def _draw_dtype(cls, *args: Any, **kwargs: Any) -> str:
+        return config.floatX
 
 
 class ZeroInflatedRV(RandomVariable):

@@ -39,9 +39,7 @@ class PerCallDistribution(Distribution):
         if observed is not None and not isinstance(observed, Variable):
             from tessera.ppl.model.values import observed_array
 
-            probe_kwargs = {
-                k: v for k, v in kwargs.items() if k not in MODEL_KEYWORDS
-            }
+            probe_kwargs = {k: v for k, v in kwargs.items() if k not in MODEL_KEYWORDS}
             try:
                 dtype = cls._draw_dtype(*args, **probe_kwargs)
             except (ValueError, TypeError) as err:

@@ -16,6 +16,7 @@ compile time, as NumPy raises at run time).
 """
 
 from tessera.ppl.jax import (  # noqa: F401  (registrations)
+    censored,
     continuous,
     discrete,
     dist_math,
