@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> float:
         steps,
         method="advi",
         model=model,
-        optimizer=ppl.adam(0.01),
+        obj_optimizer=ppl.adam(0.01),
         random_seed=1,
         progressbar=True,
     )

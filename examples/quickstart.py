@@ -148,7 +148,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
 
     t0 = time.perf_counter()
     approx = ppl.fit(
-        n_advi, method="advi", model=model, optimizer=ppl.adam(0.1), random_seed=1
+        n_advi, method="advi", model=model, obj_optimizer=ppl.adam(0.1), random_seed=1
     )
     t_advi = time.perf_counter() - t0
     advi_mu = approx.mean["mu"]

@@ -33,7 +33,7 @@ def _softplus(x):
 def test_meanfield_elbo_and_gradient_exact(obj_n_mc):
     # prior only, x ~ N(0, I): logp(z) = -|z|^2 / 2 - n log(2 pi) / 2
     n = 3
-    advi = ADVI(model=_std_normal_model(n), obj_n_mc=obj_n_mc, optimizer=sgd(1.0))
+    advi = ADVI(model=_std_normal_model(n), obj_n_mc=obj_n_mc, obj_optimizer=sgd(1.0))
     mu0 = np.array([0.5, -1.0, 2.0])
     rho0 = np.array([0.1, -0.3, 0.7])
     advi.approx.mu.set_value(mu0)
@@ -59,7 +59,7 @@ def test_meanfield_elbo_and_gradient_exact(obj_n_mc):
 def test_fullrank_elbo_and_gradient_exact(obj_n_mc):
     n = 2
     advi = FullRankADVI(
-        model=_std_normal_model(n), obj_n_mc=obj_n_mc, optimizer=sgd(1.0)
+        model=_std_normal_model(n), obj_n_mc=obj_n_mc, obj_optimizer=sgd(1.0)
     )
     mu0 = np.array([0.3, -0.2])
     L0 = np.array([[1.5, 9.0], [0.4, -0.7]])  # upper entry is ignored
@@ -105,7 +105,7 @@ def test_other_optimizer():
     approx = ppl.fit(
         2000,
         model=_std_normal_model(2),
-        optimizer=adagrad_window(0.05),
+        obj_optimizer=adagrad_window(0.05),
         random_seed=0,
         progressbar=False,
     )
@@ -148,7 +148,7 @@ def test_non_finite_elbo_keeps_last_finite_state():
     with ppl.Model() as model:
         ppl.Normal("a", 0.0, 1.0, shape=2)
         ppl.HalfNormal("s", 1.0)
-    advi = ADVI(model=model, optimizer=sgd(1e200), random_seed=0)
+    advi = ADVI(model=model, obj_optimizer=sgd(1e200), random_seed=0)
     with pytest.raises(NonFiniteELBOError) as info, np.errstate(all="ignore"):
         advi.fit(10, progressbar=False)
     err = info.value
@@ -207,9 +207,57 @@ def test_errors():
         ppl.fit(10, method="svgd", model=model)
     with pytest.raises(ValueError, match="obj_n_mc"):
         ppl.fit(10, obj_n_mc=0, model=model)
-    with pytest.raises(KeyError, match="not value variables"):
+    with pytest.raises(KeyError, match="'y' is neither a free variable"):
         ppl.fit(10, start={"y": 1.0}, model=model)
+    with pytest.raises(TypeError, match="'optimizer' -> 'obj_optimizer'"):
+        ppl.fit(10, model=model, optimizer=ppl.adam(0.1))
+    with pytest.raises(NotImplementedError, match="total_grad_norm_constraint"):
+        ppl.fit(10, model=model, total_grad_norm_constraint=10.0)
+    with pytest.raises(
+        TypeError, match=r"'obj_nmc' \(did you mean 'obj_nmc' -> 'obj_n_mc'"
+    ):
+        ppl.fit(10, model=model, obj_nmc=2)
+    with pytest.raises(TypeError, match="inf_kwargs has 'learning_rate'"):
+        ppl.fit(10, model=model, inf_kwargs={"learning_rate": 0.1})
+    with pytest.raises(ValueError, match="start_sigma is for mean-field"):
+        ppl.fit(10, method="fullrank_advi", model=model, start_sigma={"x": [1.0]})
     with ppl.Model() as discrete:
         ppl.Poisson("k", 3.0)
     with pytest.raises(TypeError, match="discrete"):
         ppl.fit(10, model=discrete)
+
+
+def test_pymc_keywords_start_start_sigma_inf_kwargs():
+    with ppl.Model() as model:
+        ppl.Normal("mu", 0.0, 1.0)
+        ppl.HalfNormal("s", 1.0)
+    # start in the original space, start_sigma on the unconstrained one; zero
+    # steps leave the approximation where it started
+    approx = ppl.fit(
+        0,
+        model=model,
+        start={"s": 2.0, "mu": 0.5},
+        start_sigma={"s": 0.1},
+        progressbar=False,
+    )
+    np.testing.assert_allclose(approx.mu.get_value(), [0.5, np.log(2.0)])
+    np.testing.assert_allclose(approx.std_flat, [1.0, 0.1])
+    same = ppl.fit(
+        0,
+        model=model,
+        inf_kwargs={"start": {"s_log__": np.log(2.0), "mu": 0.5}},
+        progressbar=False,
+    )
+    np.testing.assert_allclose(same.mu.get_value(), approx.mu.get_value())
+
+
+def test_fit_takes_obj_optimizer_again():
+    model = _std_normal_model(2)
+    advi = ADVI(
+        model=model, random_seed=0, start={"x": [3.0, 3.0]}, obj_optimizer=sgd(1e-12)
+    )
+    advi.fit(5, progressbar=False)
+    np.testing.assert_allclose(advi.approx.mu.get_value(), [3.0, 3.0], atol=1e-9)
+    # PyMC passes the optimizer to Inference.fit: a new one takes over
+    approx = advi.fit(2000, obj_optimizer=ppl.adam(0.05), progressbar=False)
+    assert np.abs(approx.mu.get_value()).max() < 0.3

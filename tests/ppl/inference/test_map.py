@@ -32,7 +32,15 @@ def test_mode_in_original_space_and_deterministics():
 
     ref = minimize(neg, [2.0, 1.0], method="Nelder-Mead", options={"xatol": 1e-8})
     est = ppl.find_MAP(model=model, progressbar=False)
-    assert sorted(est) == ["mu", "prec", "sigma"]
+    # PyMC's default include_transformed=True adds the value variables
+    assert sorted(est) == ["mu", "prec", "sigma", "sigma_log__"]
+    assert sorted(
+        ppl.find_MAP(model=model, include_transformed=False, progressbar=False)
+    ) == [
+        "mu",
+        "prec",
+        "sigma",
+    ]
     np.testing.assert_allclose([est["mu"], est["sigma"]], ref.x, rtol=1e-4)
     np.testing.assert_allclose(est["prec"], est["sigma"] ** -2)
 
@@ -69,15 +77,46 @@ def test_start_include_transformed_return_raw():
     np.testing.assert_allclose(est2["mu"], est["mu"], rtol=1e-5)
 
 
-def test_progressbar_runs(capsys):
+def test_progressbar_counts_evaluations(capsys):
     model, _ = _normal_model()
-    ppl.find_MAP(model=model, progressbar=True)
-    assert "find_MAP" in capsys.readouterr().err
+    _, raw = ppl.find_MAP(model=model, progressbar=True, return_raw=True)
+    err = capsys.readouterr().err
+    # the bar ends at the number of evaluations SciPy made, not "0/5000"
+    assert f"find_MAP: {raw.nfev} evaluations" in err
+    assert "/5000" not in err
+
+
+def test_vars_optimizes_a_subset():
+    model, y = _normal_model()
+    est = ppl.find_MAP(
+        vars=["sigma"], start={"mu": 0.5}, model=model, progressbar=False
+    )
+    assert float(est["mu"]) == 0.5  # held at its start
+
+    def neg(log_sigma):  # the conditional mode of sigma given mu = 0.5
+        sigma = np.exp(log_sigma[0])
+        return -(
+            stats.halfnorm(scale=5).logpdf(sigma)
+            + stats.norm(0.5, sigma).logpdf(y).sum()
+        )
+
+    from scipy.optimize import minimize
+
+    ref = minimize(neg, [0.0], method="Nelder-Mead", options={"xatol": 1e-10})
+    np.testing.assert_allclose(float(est["sigma"]), np.exp(ref.x[0]), rtol=1e-4)
+    with pytest.raises(KeyError, match="'nope', which is not a free variable"):
+        ppl.find_MAP(vars=["nope"], model=model, progressbar=False)
+
+
+def test_unknown_keyword_names_it():
+    model, _ = _normal_model()
+    with pytest.raises(TypeError, match=r"unexpected keyword arguments \['maxiter'\]"):
+        ppl.find_MAP(model=model, maxiter=10, progressbar=False)
 
 
 def test_errors():
     model, _ = _normal_model()
-    with pytest.raises(KeyError, match="neither a value variable"):
+    with pytest.raises(KeyError, match="neither a free variable"):
         ppl.find_MAP(start={"nope": 1.0}, model=model, progressbar=False)
     with pytest.raises(ValueError, match="not finite at the start"):
         ppl.find_MAP(start={"sigma": -1.0}, model=model, progressbar=False)

@@ -63,6 +63,21 @@ def test_invalid_region_is_a_divergence_not_an_error():
     assert abs(res.draws.mean() - np.sqrt(2 / np.pi)) < 0.15
 
 
+def test_progress_bar_shows_without_a_terminal(capsys):
+    # pytest's captured stderr is not a terminal: nutpie's own display would
+    # show nothing there, the tqdm bar counts every draw of every chain
+    run_nutpie(gaussian, 3, draws=40, tune=60, chains=2, seed=0, progressbar=True)
+    err = capsys.readouterr().err
+    assert "NUTS (nutpie)" in err
+    assert "200/200" in err
+    assert "divergences" in err
+
+
+def test_no_progress_bar_when_off(capsys):
+    run_nutpie(gaussian, 3, draws=40, tune=60, chains=2, seed=0, progressbar=False)
+    assert "NUTS" not in capsys.readouterr().err
+
+
 def test_warmup_saved():
     res = run_nutpie(gaussian, 3, draws=10, tune=30, chains=1, seed=0, save_warmup=True)
     assert res.warmup_draws.shape == (1, 30, 3)

@@ -132,13 +132,18 @@ class ADVI:
         Default: the active model.
     random_seed : int, SeedSequence or Generator, optional
         Seeds the Monte-Carlo draws and the minibatch rows.
+    start : dict, optional
+        Starting mean: free variables (names or variables, original space)
+        or value variables (unconstrained); the others start at the model's
+        initial point.
+    start_sigma : dict, optional
+        Starting standard deviations on the unconstrained space, by free
+        variable or value variable (mean-field only, as in PyMC); the
+        others start at ``init_std``.
     obj_n_mc : int
         Monte-Carlo draws per ELBO gradient estimate.
-    optimizer : Optimizer, optional
+    obj_optimizer : Optimizer, optional
         Default: ``adam(learning_rate=0.01)``.
-    start : dict, optional
-        Starting mean: a point (value-variable names); default: the model's
-        initial point.
     init_std : float
         Starting standard deviation of every unconstrained entry.
     backend : {"auto", "numpy", "jax"} or Backend
@@ -173,13 +178,15 @@ class ADVI:
         self,
         model: Any = None,
         random_seed: Any = None,
-        obj_n_mc: int = 1,
-        optimizer: Callable | None = None,
         start: dict | None = None,
+        start_sigma: dict | None = None,
+        obj_n_mc: int = 1,
+        obj_optimizer: Callable | None = None,
         init_std: float = 1.0,
         backend: str | Backend = "auto",
     ) -> None:
         from tessera.ppl.inference.optimizers import adam
+        from tessera.ppl.inference.start import start_values
         from tessera.ppl.model.context import modelcontext
 
         self.model = model = modelcontext(model)
@@ -193,21 +200,26 @@ class ADVI:
         if int(obj_n_mc) < 1:
             raise ValueError(f"obj_n_mc must be >= 1, got {obj_n_mc}")
         self.obj_n_mc = int(obj_n_mc)
-        self.optimizer = optimizer if optimizer is not None else adam(0.01)
+        self.optimizer = obj_optimizer if obj_optimizer is not None else adam(0.01)
         seeds = np.random.SeedSequence(_entropy(random_seed)).spawn(2)
         point = model.initial_point(random_seed=int(seeds[0].generate_state(1)[0]))
-        if start:
-            unknown = set(start) - set(point)
-            if unknown:
-                raise KeyError(
-                    f"start has {sorted(unknown)}, which are not value variables "
-                    f"{list(point)}"
-                )
-            point.update({k: np.asarray(v, dtype=np.float64) for k, v in start.items()})
+        point.update(start_values(model, start, f"{type(self).__name__}: start"))
         x0 = model.point_to_array(point)
-        self.approx = self.approximation_class(model, x0, init_std=init_std)
+        std = init_std
+        if start_sigma:
+            if self.approximation_class is not MeanField:
+                raise ValueError(
+                    f"start_sigma is for mean-field ADVI; {type(self).__name__} "
+                    "starts from init_std"
+                )
+            given = start_values(model, start_sigma, "ADVI: start_sigma", False)
+            sigmas = {k: np.full(np.shape(v), float(init_std)) for k, v in point.items()}
+            sigmas.update({k: np.abs(v) for k, v in given.items()})
+            std = model.point_to_array(sigmas)
+        self.approx = self.approximation_class(model, x0, init_std=std)
         self.backend = backend
-        self._build(seeds[1])
+        self._seed = seeds[1]
+        self._build(self._seed)
 
     def _build(self, seed) -> None:
         from tessera.compile.function import function
@@ -253,6 +265,8 @@ class ADVI:
         n: int = 10000,
         callbacks: Sequence[Callable] | None = None,
         progressbar: bool = True,
+        obj_optimizer: Callable | None = None,
+        obj_n_mc: int | None = None,
     ) -> Approximation:
         """Run ``n`` optimization steps (continuing from the current state).
 
@@ -264,6 +278,11 @@ class ADVI:
             ``StopIteration`` (or returning True) ends the fit.
         progressbar : bool
             A tqdm bar showing the running ELBO.
+        obj_optimizer : Optimizer, optional
+            Replace the optimizer (as PyMC's ``Inference.fit`` takes it; its
+            state starts afresh, the approximation's parameters carry on).
+        obj_n_mc : int, optional
+            Replace the number of Monte-Carlo draws per gradient.
 
         Returns
         -------
@@ -281,6 +300,13 @@ class ADVI:
         n = int(n)
         if n < 0:
             raise ValueError(f"n must be >= 0, got {n}")
+        if obj_optimizer is not None or obj_n_mc is not None:
+            if obj_n_mc is not None and int(obj_n_mc) < 1:
+                raise ValueError(f"obj_n_mc must be >= 1, got {obj_n_mc}")
+            self.optimizer = obj_optimizer or self.optimizer
+            self.obj_n_mc = int(obj_n_mc or self.obj_n_mc)
+            self._seed = self._seed.spawn(1)[0]
+            self._build(self._seed)  # a new step function for them
         approx, step = self.approx, self.step_fn.raw_fn
         callbacks = list(callbacks or [])
         state = list(approx.params) + list(self.optimizer.state)
@@ -380,19 +406,46 @@ class FullRankADVI(ADVI):
 _METHODS = {"advi": ADVI, "fullrank_advi": FullRankADVI}
 
 
+#: PyMC's ``fit``/``Inference.fit`` keywords tessera does not take, and why
+_PYMC_ONLY = {
+    "tf_n_mc": "tessera's VI methods have no test function (no OPVI operator)",
+    "test_optimizer": "tessera's VI methods have no test function",
+    "more_tf_params": "tessera's VI methods have no test function",
+    "more_obj_params": "extra optimized parameters are not supported",
+    "more_updates": "extra updates are not supported",
+    "more_replacements": "graph replacements are not supported",
+    "total_grad_norm_constraint": "gradient-norm clipping is not supported",
+    "fn_kwargs": "the step function is compiled by tessera (see backend=)",
+    "score": "the ELBO is always recorded (approx.hist)",
+    "progressbar_theme": "the progress bar is tqdm's",
+}
+
+#: ``inf_kwargs`` keys: the Inference constructor's keywords ``fit`` also takes
+_INF_KWARGS = ("start", "start_sigma", "random_seed")
+
+
 def fit(
     n: int = 10000,
     method: str = "advi",
     model: Any = None,
     random_seed: Any = None,
-    optimizer: Callable | None = None,
+    start: dict | None = None,
+    start_sigma: dict | None = None,
+    inf_kwargs: dict | None = None,
+    *,
+    obj_optimizer: Callable | None = None,
     obj_n_mc: int = 1,
     callbacks: Sequence[Callable] | None = None,
     progressbar: bool = True,
-    start: dict | None = None,
     backend: str | Backend = "auto",
+    **kwargs: Any,
 ) -> Approximation:
     """Fit a variational approximation of the posterior with ADVI.
+
+    Keywords and their meaning are PyMC's ``pm.fit`` (one difference: the
+    default optimizer is Adam with learning rate 0.01, which converges in
+    fewer steps than PyMC's ``adagrad_window``; pass
+    ``obj_optimizer=ppl.adagrad_window()`` for PyMC's).
 
     Parameters
     ----------
@@ -403,7 +456,15 @@ def fit(
     model : Model, optional
         Default: the active model.
     random_seed : int, SeedSequence or Generator, optional
-    optimizer : Optimizer, optional
+    start : dict, optional
+        Starting mean: free variables (original space) or value variables
+        (unconstrained); see :class:`ADVI`.
+    start_sigma : dict, optional
+        Starting standard deviations on the unconstrained space
+        (``"advi"`` only).
+    inf_kwargs : dict, optional
+        ``start``, ``start_sigma`` or ``random_seed`` given PyMC's other way.
+    obj_optimizer : Optimizer, optional
         Default: ``ppl.adam(learning_rate=0.01)``; see
         :mod:`tessera.ppl.inference.optimizers` (``adagrad_window``, ...).
     obj_n_mc : int
@@ -411,8 +472,6 @@ def fit(
     callbacks : list of callables, optional
         See :mod:`tessera.ppl.inference.callbacks`.
     progressbar : bool
-    start : dict, optional
-        Starting mean (a point of value variables).
     backend : {"auto", "numpy", "jax"} or Backend
         Backend of the compiled step function (``"auto"``: JAX when the
         model lowers to it, see :mod:`tessera.ppl.backend`).
@@ -428,6 +487,9 @@ def fit(
     ------
     NonFiniteELBOError
         See :meth:`ADVI.fit`.
+    TypeError
+        For an unknown keyword (naming it); ``NotImplementedError`` for a
+        PyMC keyword tessera does not support, saying why.
 
     Examples
     --------
@@ -442,16 +504,26 @@ def fit(
     >>> approx.sample(100, random_seed=0).posterior["mu"].shape
     (1, 100)
     """
+    from tessera.ppl.options import check_keywords
+
+    check_keywords("ppl.fit", kwargs, fit, _PYMC_ONLY)
     cls = _METHODS.get(method)
     if cls is None:
         raise ValueError(f"unknown method {method!r}; choose one of {list(_METHODS)}")
+    given = dict(start=start, start_sigma=start_sigma, random_seed=random_seed)
+    for key, value in (inf_kwargs or {}).items():
+        if key not in _INF_KWARGS:
+            raise TypeError(
+                f"ppl.fit: inf_kwargs has {key!r}; it takes {list(_INF_KWARGS)} "
+                "(the other Inference keywords are fit's own)"
+            )
+        given[key] = value
     inference = cls(
         model=model,
-        random_seed=random_seed,
         obj_n_mc=obj_n_mc,
-        optimizer=optimizer,
-        start=start,
+        obj_optimizer=obj_optimizer,
         backend=backend,
+        **given,
     )
     return inference.fit(n, callbacks=callbacks, progressbar=progressbar)
 

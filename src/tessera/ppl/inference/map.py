@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from tessera.compile.backends import Backend
 from tessera.ppl.backend import compile_logp_dlogp
-from tessera.ppl.inference.progress import ProgressBar
-from tessera.ppl.inference.start import bad_terms, check_no_minibatch
+from tessera.ppl.inference.progress import CountBar
+from tessera.ppl.inference.start import bad_terms, check_no_minibatch, start_values
 from tessera.ppl.model.context import modelcontext
 
 __all__ = ["find_MAP"]
@@ -17,13 +18,16 @@ __all__ = ["find_MAP"]
 
 def find_MAP(
     start: dict[str, Any] | None = None,
-    model: Any = None,
+    vars: Sequence[Any] | None = None,  # noqa: A002 - PyMC's name
     method: str = "L-BFGS-B",
-    maxeval: int = 5000,
-    jacobian: bool = False,
-    include_transformed: bool = False,
     return_raw: bool = False,
+    include_transformed: bool = True,
     progressbar: bool = True,
+    maxeval: int = 5000,
+    model: Any = None,
+    *,
+    seed: Any = None,
+    jacobian: bool = False,
     backend: str | Backend = "auto",
     **minimize_kwargs: Any,
 ):
@@ -35,37 +39,44 @@ def find_MAP(
     log-Jacobians (``jacobian=False``, the default) the optimum is the mode
     of the density of the original variables (what PyMC's ``find_MAP``
     returns); ``jacobian=True`` gives the mode on the unconstrained space.
+    Keywords and defaults are PyMC's.
 
     Parameters
     ----------
     start : dict, optional
-        Starting values: value-variable names (unconstrained, e.g.
-        ``"sigma_log__"``) or free RV names (original space); missing ones
-        come from the model's initial point.
-    model : Model, optional
-        Default: the active model.
+        Starting values: free variables (names or variables, original
+        space) or value variables (``"sigma_log__"``, unconstrained);
+        missing ones come from the model's initial point.
+    vars : list, optional
+        The free variables (or names) to optimize; the others stay at their
+        starting values. Default: all.
     method : str
         A gradient-based ``scipy.optimize.minimize`` method.
-    maxeval : int
-        Maximum iterations (``options["maxiter"]``).
-    jacobian : bool
-        Include the log-Jacobians of the transforms.
-    include_transformed : bool
-        Also return the unconstrained values (``"sigma_log__"``).
     return_raw : bool
         Also return SciPy's ``OptimizeResult``.
+    include_transformed : bool
+        Also return the unconstrained values (``"sigma_log__"``), as PyMC.
     progressbar : bool
-        Show the log-density as evaluations proceed.
+        Count the log-density evaluations, with the best value so far.
+    maxeval : int
+        Maximum iterations (``options["maxiter"]``).
+    model : Model, optional
+        Default: the active model.
+    seed : int, optional
+        Seeds the prior draws of an initial point that needs them.
+    jacobian : bool
+        Include the log-Jacobians of the transforms.
     backend : {"auto", "numpy", "jax"} or Backend
         Backend of the compiled log-density and gradient (``"auto"``: JAX
         when the model lowers to it, see :mod:`tessera.ppl.backend`).
     **minimize_kwargs
-        Passed to ``scipy.optimize.minimize``.
+        Keywords of ``scipy.optimize.minimize`` (``tol``, ``options``, ...).
 
     Returns
     -------
     dict of str to ndarray
-        Free RVs (original space) and deterministics at the optimum;
+        Free RVs (original space), deterministics and, with
+        ``include_transformed``, the value variables at the optimum;
         ``(dict, OptimizeResult)`` with ``return_raw``.
 
     Raises
@@ -73,6 +84,9 @@ def find_MAP(
     ValueError
         If the model uses minibatches or the start has a non-finite
         log-density (naming the terms).
+    TypeError
+        For a keyword neither PyMC's ``find_MAP`` nor SciPy's ``minimize``
+        takes.
 
     Examples
     --------
@@ -84,20 +98,60 @@ def find_MAP(
     ...     y = ppl.Normal("y", mu, sigma, observed=np.array([1.0, 2.0, 3.0]))
     ...     est = ppl.find_MAP(progressbar=False)
     >>> round(float(est["mu"]), 3), sorted(est)
-    (1.996, ['mu', 'sigma'])
+    (1.996, ['mu', 'sigma', 'sigma_log__'])
     """
+    _check_minimize_kwargs(minimize_kwargs)
     model = modelcontext(model)
     check_no_minibatch(model, "ppl.find_MAP")
     f, _ = compile_logp_dlogp(model, backend, "ppl.find_MAP", jacobian=jacobian)
-    x0, lp0 = _checked_start(model, f, start)
-    res = _optimize(f, x0, lp0, method, maxeval, progressbar, minimize_kwargs)
+    x0, lp0 = _checked_start(model, f, start, seed)
+    free = _free_mask(model, f, vars)
+    res = _optimize(f, x0, lp0, free, method, maxeval, progressbar, minimize_kwargs)
     out = _values_at(model, f, res.x, include_transformed)
     return (out, res) if return_raw else out
 
 
-def _checked_start(model, f, start) -> tuple[np.ndarray, float]:
+def _check_minimize_kwargs(kwargs: dict) -> None:
+    import inspect
+
+    from scipy.optimize import minimize
+
+    valid = set(inspect.signature(minimize).parameters) - {"fun", "x0", "jac"}
+    valid -= {"method"}
+    unknown = sorted(set(kwargs) - valid)
+    if unknown:
+        raise TypeError(
+            f"ppl.find_MAP got unexpected keyword arguments {unknown}; it takes "
+            "PyMC's keywords (start, vars, method, return_raw, include_transformed, "
+            "progressbar, maxeval, model, seed), jacobian, backend and "
+            f"scipy.optimize.minimize's {sorted(valid)}"
+        )
+
+
+def _free_mask(model, f, vars) -> np.ndarray | None:
+    """Which entries of the flat vector ``vars`` names (None: all)."""
+    if vars is None:
+        return None
+    from tessera.graph.basic import Variable
+
+    names = [v.name if isinstance(v, Variable) else str(v) for v in vars]
+    free = {rv.name: model.rvs_to_values[rv].name for rv in model.free_RVs}
+    value_names = set(free.values())
+    point = {k: np.zeros_like(v) for k, v in f.array_to_point(np.zeros(f.size)).items()}
+    for n in names:
+        key = free.get(n, n if n in value_names else None)
+        if key is None:
+            raise KeyError(
+                f"find_MAP: vars has {n!r}, which is not a free variable "
+                f"{sorted(free)} of the model"
+            )
+        point[key] = np.ones_like(point[key])
+    return f.point_to_array(point) > 0
+
+
+def _checked_start(model, f, start, seed) -> tuple[np.ndarray, float]:
     """The flat starting vector and its log-density, which must be finite."""
-    point = _start_point(model, start)
+    point = _start_point(model, start, seed)
     x0 = f.point_to_array(point)
     lp0, g0 = f(x0)
     if not (np.isfinite(lp0) and np.all(np.isfinite(g0))):
@@ -108,65 +162,57 @@ def _checked_start(model, f, start) -> tuple[np.ndarray, float]:
     return x0, lp0
 
 
-def _objective(f, bar, maxeval: int, lp0: float):
-    """SciPy's objective ``x -> (-logp, -grad)``, and the state it updates
+def _objective(f, bar, lp0: float, x0: np.ndarray, free: np.ndarray | None):
+    """SciPy's objective ``x -> (-logp, -grad)`` over the ``free`` entries
+    of the flat vector (the others stay at ``x0``), and the state it updates
     (evaluations ``n``, ``best`` log-density) for the progress bar."""
     state = {"n": 0, "best": lp0}
 
     def neg(x):
+        if free is not None:
+            full = x0.copy()
+            full[free] = x
+            x = full
         lp, g = f(x)
+        state["n"] += 1
+        if free is not None:
+            g = g[free]
         if not np.isfinite(lp) or not np.all(np.isfinite(g)):
             # outside the support: an infinite cost makes the line search
             # step back
-            return np.inf, np.zeros_like(x)
+            return np.inf, np.zeros_like(g)
         state["best"] = max(state["best"], lp)
-        bar.step(min(state["n"], maxeval - 1), f"logp = {state['best']:.4g}")
-        state["n"] += 1
+        bar.update(state["n"], f"logp = {state['best']:.4g}")
         return -lp, -g
 
     return neg, state
 
 
-def _optimize(f, x0, lp0, method, maxeval: int, progressbar: bool, minimize_kwargs):
-    """SciPy's ``minimize`` on ``-logp`` from ``x0``, with a progress bar."""
+def _optimize(f, x0, lp0, free, method, maxeval: int, progressbar, minimize_kwargs):
+    """SciPy's ``minimize`` on ``-logp`` from ``x0``, with a progress bar of
+    the evaluations."""
     from scipy.optimize import minimize
 
-    bar = ProgressBar(maxeval, enabled=progressbar, desc="find_MAP")
-    neg, state = _objective(f, bar, maxeval, lp0)
+    bar = CountBar(progressbar, desc="find_MAP", unit="evaluations")
+    neg, state = _objective(f, bar, lp0, x0, free)
     options = {"maxiter": int(maxeval), **minimize_kwargs.pop("options", {})}
+    start = x0 if free is None else x0[free]
     try:
-        return minimize(
-            neg, x0, jac=True, method=method, options=options, **minimize_kwargs
+        res = minimize(
+            neg, start, jac=True, method=method, options=options, **minimize_kwargs
         )
     finally:
-        bar.close(f"logp = {state['best']:.4g}, {state['n']} evaluations")
+        bar.close(f"logp = {state['best']:.4g}")
+    if free is not None:
+        full = x0.copy()
+        full[free] = res.x
+        res.x = full
+    return res
 
 
-def _start_point(model, start) -> dict[str, np.ndarray]:
-    point = model.initial_point()
-    if not start:
-        return point
-    from tessera.compile.function import function
-
-    for name, value in start.items():
-        if name in point:
-            point[name] = np.asarray(value, dtype=np.float64)
-            continue
-        rv = model.named_vars.get(name)
-        if rv is None or rv not in model.free_RVs:
-            raise KeyError(
-                f"find_MAP: start has {name!r}, which is neither a value variable "
-                f"{list(point)} nor a free variable of the model"
-            )
-        value_var = model.rvs_to_values[rv]
-        t = model.rvs_to_transforms[rv]
-        if t is None:
-            point[value_var.name] = np.asarray(value, dtype=np.float64)
-            continue
-        from tessera.ops.basic import as_tensor
-
-        fwd = function([], t.forward(as_tensor(np.asarray(value, dtype=rv.dtype))))
-        point[value_var.name] = np.asarray(fwd(), dtype=np.float64)
+def _start_point(model, start, seed=None) -> dict[str, np.ndarray]:
+    point = model.initial_point(random_seed=seed)
+    point.update(start_values(model, start, "find_MAP: start"))
     return point
 
 

@@ -10,7 +10,7 @@ JAX backend when the model lowers to it (``backend="auto"``, see
   gradient-based mass-matrix adaptation; chains in its threads
   (``chain_method="threads"``) or, on a fork-safe backend, one forked
   process per chain (``"processes"``: parallel chains for the NumPy
-  backend, whose Python calls hold the GIL; no progress bar).
+  backend, whose Python calls hold the GIL).
 * BlackJAX (:mod:`~tessera.ppl.inference.nuts_blackjax`, the default on a
   backend that traces into JAX) traces the graph into one XLA program with
   its NUTS and Stan's window adaptation, compiled once for warm-up and
@@ -203,6 +203,7 @@ def _sample_nutpie(job: _Job) -> NutpieResult:
             chains=job.chains,
             cores=job.cores,
             seed=job.seed,
+            progressbar=job.progressbar,
             **kwargs,
         )
     return run_nutpie(

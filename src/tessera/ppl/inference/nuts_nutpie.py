@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -195,7 +196,8 @@ def run_nutpie(
         derived from ``seed`` and the chain (default: nutpie's,
         uniform(-2, 2) around zero).
     progressbar : bool
-        nutpie's progress display.
+        A tqdm bar of the draws made (warm-up included) and divergences,
+        shown also when stderr is not a terminal.
     save_warmup : bool
         Keep the tuning draws.
     **nutpie_kwargs
@@ -223,18 +225,72 @@ def run_nutpie(
     compiled = _pyfunc_model(logp, ndim, init_fn)
     if cores is None:
         cores = min(int(chains), os.cpu_count() or 1)
-    trace = nutpie.sample(
+    sampler = nutpie.sample(
         compiled,
         draws=int(draws),
         tune=int(tune),
         chains=int(chains),
         cores=int(cores),
         seed=int(seed),
-        progress_bar=bool(progressbar),
+        # nutpie's own display shows only in a terminal or a notebook: a tqdm
+        # bar (like BlackJAX's) shows in log files and CI too
+        progress_bar=False,
         save_warmup=bool(save_warmup),
+        blocking=False,
         **nutpie_kwargs,
     )
-    return _result(trace, save_warmup)
+    try:
+        _follow(sampler, int(chains) * (int(draws) + int(tune)), progressbar)
+    except BaseException:  # Ctrl-C while following: stop nutpie's threads
+        sampler.cancel()
+        raise
+    return _result(sampler.wait(), save_warmup)
+
+
+def _finished(sampler) -> bool:
+    try:
+        return bool(sampler.is_finished)
+    except TimeoutError:  # nutpie's way of saying "still running"
+        return False
+
+
+def _draws_so_far(sampler) -> tuple[int, int] | None:
+    """Draws (warm-up included) and divergences of all chains so far, from
+    nutpie's trace store; None where this nutpie cannot tell."""
+    try:
+        draws, stats = sampler._sampler.inspect().get_arrow_trace()
+        n = sum(int(b.num_rows) for b in draws)
+        div = sum(
+            int(np.asarray(b.column("diverging")).sum())
+            for b in stats
+            if "diverging" in b.schema.names
+        )
+    except Exception:  # noqa: BLE001 - progress must never break sampling
+        return None
+    return n, div
+
+
+def _follow(sampler, total: int, enabled: bool, every: float = 0.25) -> None:
+    """Advance a progress bar of ``total`` draws while nutpie samples."""
+    if not enabled:
+        return
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=total, desc="NUTS (nutpie)")
+    done = 0
+    try:
+        while True:
+            finished = _finished(sampler)
+            state = _draws_so_far(sampler)
+            if state is not None:
+                bar.set_postfix_str(f"{state[1]} divergences", refresh=False)
+                bar.update(max(0, min(total, state[0]) - done))
+                done = min(total, state[0])
+            if finished:
+                break
+            time.sleep(every)
+    finally:
+        bar.close()
 
 
 def jax_runtime_started() -> bool:
@@ -285,7 +341,14 @@ def _concatenate_chains(parts: list[NutpieResult]) -> NutpieResult:
 
 
 def run_nutpie_processes(
-    logp_dlogp: Callable, ndim: int, *, chains: int, cores: int, seed: int, **kwargs
+    logp_dlogp: Callable,
+    ndim: int,
+    *,
+    chains: int,
+    cores: int,
+    seed: int,
+    progressbar: bool = False,
+    **kwargs,
 ) -> NutpieResult:
     """:func:`run_nutpie` with one forked process per chain.
 
@@ -295,7 +358,8 @@ def run_nutpie_processes(
     is inherited through ``fork``, not recompiled. Needs the ``fork`` start
     method (Linux, macOS) and a fork-safe backend (NumPy: JAX's threads do
     not survive a fork). A process that has started JAX's runtime is never
-    forked: its chains run in threads, with a warning.
+    forked: its chains run in threads, with a warning. The progress bar
+    (``progressbar``) advances as chains finish.
 
     Examples
     --------
@@ -320,7 +384,13 @@ def run_nutpie_processes(
             stacklevel=3,
         )
         return run_nutpie(
-            logp_dlogp, ndim, chains=chains, cores=cores, seed=seed, **kwargs
+            logp_dlogp,
+            ndim,
+            chains=chains,
+            cores=cores,
+            seed=seed,
+            progressbar=progressbar,
+            **kwargs,
         )
     if "fork" not in mp.get_all_start_methods():
         raise ValueError(
@@ -330,9 +400,21 @@ def run_nutpie_processes(
     seeds = np.random.SeedSequence(int(seed)).generate_state(int(chains), np.uint64)
     key = id(logp_dlogp)
     _FORK_JOBS[key] = (logp_dlogp, {"ndim": ndim, **kwargs})
+    per_chain = int(kwargs.get("draws", 1000)) + int(kwargs.get("tune", 1000))
+    from tqdm.auto import tqdm
+
+    bar = tqdm(
+        total=int(chains) * per_chain,
+        desc="NUTS (nutpie, one process per chain)",
+        disable=not progressbar,
+    )
     try:
         with mp.get_context("fork").Pool(max(1, min(int(cores), int(chains)))) as pool:
-            parts = pool.map(_fork_chain, [(key, int(s >> 1)) for s in seeds])
+            parts = []
+            for part in pool.imap(_fork_chain, [(key, int(s >> 1)) for s in seeds]):
+                parts.append(part)
+                bar.update(per_chain)
     finally:
+        bar.close()
         del _FORK_JOBS[key]
     return _concatenate_chains(parts)

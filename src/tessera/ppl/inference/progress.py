@@ -64,6 +64,44 @@ class ProgressBar:
         self._bar = None
 
 
+class CountBar:
+    """A count of events with no known total (function evaluations of an
+    optimizer): a tqdm counter, a no-op when ``enabled`` is False.
+
+    Examples
+    --------
+    >>> bar = CountBar(enabled=False)
+    >>> bar.update(3, "logp = -1.5")
+    >>> bar.close()
+    """
+
+    def __init__(self, enabled: bool = True, desc: str = "", unit: str = "it") -> None:
+        self._bar = None
+        self._done = 0
+        if enabled:
+            from tqdm.auto import tqdm
+
+            self._bar = tqdm(desc=desc, unit=f" {unit}", leave=True)
+
+    def update(self, n: int, postfix: str | None = None) -> None:
+        """Record that ``n`` events happened so far."""
+        if self._bar is None or n <= self._done:
+            return
+        if postfix is not None:
+            self._bar.set_postfix_str(postfix, refresh=False)
+        self._bar.update(n - self._done)
+        self._done = n
+
+    def close(self, postfix: str | None = None) -> None:
+        """Close the counter (keeping it on screen) with a final ``postfix``."""
+        if self._bar is None:
+            return
+        if postfix is not None:
+            self._bar.set_postfix_str(postfix, refresh=False)
+        self._bar.close()
+        self._bar = None
+
+
 @contextmanager
 def stage(desc: str, enabled: bool = True) -> Iterator[None]:
     """Show ``desc`` and the seconds it took, for a step with no count

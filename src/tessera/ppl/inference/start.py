@@ -19,13 +19,14 @@ array([0.])
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
 from tessera.ppl.inference.minibatch import minibatch_indices
 
-__all__ = ["bad_terms", "check_no_minibatch", "starting_vector"]
+__all__ = ["bad_terms", "check_no_minibatch", "start_values", "starting_vector"]
 
 
 def check_no_minibatch(model: Any, what: str) -> None:
@@ -51,13 +52,73 @@ def check_no_minibatch(model: Any, what: str) -> None:
         )
 
 
+def start_values(
+    model: Any, start: Mapping | None, what: str, transform: bool = True
+) -> dict[str, np.ndarray]:
+    """The unconstrained values that ``start`` gives, by value-variable name.
+
+    ``start`` maps free variables (names or the variables themselves) to
+    values in their original space, mapped here by their transform's
+    ``forward`` (unless ``transform`` is False: values already on the
+    unconstrained space, such as standard deviations there), or
+    value-variable names (``"sigma_log__"``) to unconstrained values, used
+    as given.
+
+    Raises
+    ------
+    KeyError
+        For a key that is neither a free variable nor a value variable,
+        naming ``what`` asked and the valid keys.
+
+    Examples
+    --------
+    >>> from tessera import ppl
+    >>> with ppl.Model() as model:
+    ...     s = ppl.HalfNormal("s", 1.0)
+    >>> {k: float(v) for k, v in start_values(model, {"s": 1.0}, "test").items()}
+    {'s_log__': 0.0}
+    """
+    from tessera.compile.function import function
+    from tessera.graph.basic import Variable
+    from tessera.ops.basic import as_tensor
+
+    out: dict[str, np.ndarray] = {}
+    value_names = {v.name for v in model.value_vars}
+    for key, value in (start or {}).items():
+        name = key.name if isinstance(key, Variable) else str(key)
+        if name in value_names:
+            out[name] = np.asarray(value, dtype=np.float64)
+            continue
+        rv = model.named_vars.get(name)
+        if rv is None or rv not in model.free_RVs:
+            raise KeyError(
+                f"{what}: {name!r} is neither a free variable "
+                f"{[v.name for v in model.free_RVs]} nor a value variable "
+                f"{sorted(value_names)} of the model"
+            )
+        value_var = model.rvs_to_values[rv]
+        arr = np.asarray(value, dtype=rv.dtype)
+        t = model.rvs_to_transforms[rv]
+        if t is not None and transform:
+            arr = function([], t.forward(as_tensor(arr)))()
+        out[value_var.name] = np.asarray(arr, dtype=np.float64)
+    return out
+
+
 def starting_vector(
-    model: Any, logp_dlogp: Any, seed: int, jitter: bool = True
+    model: Any,
+    logp_dlogp: Any,
+    seed: int,
+    jitter: bool = True,
+    initvals: Mapping | None = None,
+    max_retries: int = 20,
 ) -> np.ndarray:
     """A flat starting point with a finite log-density and gradient.
 
-    The model's initial point, plus uniform(-1, 1) jitter when ``jitter``;
-    up to 20 jittered tries, then the point without jitter.
+    The model's initial point with ``initvals`` (see :func:`start_values`)
+    in place of their defaults, plus uniform(-1, 1) jitter on every value
+    when ``jitter`` (PyMC's ``"jitter+adapt_diag"``); up to ``max_retries``
+    jittered tries, then the point without jitter.
 
     Raises
     ------
@@ -73,10 +134,17 @@ def starting_vector(
     >>> x = starting_vector(model, model.logp_dlogp_function(), seed=1)
     >>> x.shape
     (1,)
+    >>> starting_vector(model, model.logp_dlogp_function(), 1, False, {"s": 1.0})
+    array([0.])
     """
-    tries = [(seed + k, True) for k in range(20)] if jitter else []
+    given = start_values(model, initvals, "initvals")
+    tries = [(seed + k, True) for k in range(int(max_retries))] if jitter else []
     for s, jit in [*tries, (seed, False)]:
         point = model.initial_point(random_seed=s, jitter=jit)
+        rng = np.random.default_rng([s, 1])
+        for name, value in given.items():
+            noise = rng.uniform(-1.0, 1.0, size=value.shape) if jit else 0.0
+            point[name] = value + noise
         x = logp_dlogp.point_to_array(point)
         lp, g = logp_dlogp(x)
         if np.isfinite(lp) and np.all(np.isfinite(g)):
