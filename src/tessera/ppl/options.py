@@ -69,9 +69,7 @@ def check_keywords(
     if callable(signature_of):
         params = inspect.signature(signature_of).parameters.values()
         valid = [
-            p.name
-            for p in params
-            if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
+            p.name for p in params if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
         ]
     else:
         valid = list(signature_of)

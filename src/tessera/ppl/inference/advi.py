@@ -213,7 +213,9 @@ class ADVI:
                     "starts from init_std"
                 )
             given = start_values(model, start_sigma, "ADVI: start_sigma", False)
-            sigmas = {k: np.full(np.shape(v), float(init_std)) for k, v in point.items()}
+            sigmas = {
+                k: np.full(np.shape(v), float(init_std)) for k, v in point.items()
+            }
             sigmas.update({k: np.abs(v) for k, v in given.items()})
             std = model.point_to_array(sigmas)
         self.approx = self.approximation_class(model, x0, init_std=std)
