@@ -50,6 +50,7 @@ from tessera.ppl.distributions.continuous import (
     Wald,
     Weibull,
 )
+from tessera.ppl.distributions.custom import CustomDist
 from tessera.ppl.distributions.discrete import (
     Bernoulli,
     BetaBinomial,
@@ -114,6 +115,7 @@ __all__ = [
     "Cauchy",
     "ChiSquared",
     "Continuous",
+    "CustomDist",
     "Dirichlet",
     "DirichletMultinomial",
     "Discrete",
