@@ -156,6 +156,22 @@ CASES = [
         free=lambda x: x[:-1],
     ),
     Case(
+        "sum_to_1",
+        tr.SumTo1Transform(),
+        (4,),
+        lambda r, b: _dirichlet(r, b) * 3.0 - 0.5,  # any sign, summing to 1
+        lambda x: np.allclose(x.sum(-1), 1.0),
+        free=lambda x: x[:-1],
+        constant_ljd=True,
+    ),
+    Case(
+        "log_exp_m1",
+        tr.LogExpM1Transform(),
+        (),
+        lambda r, b: r.gamma(2.0, size=b),
+        lambda x: np.all(x > 0),
+    ),
+    Case(
         "ordered",
         tr.OrderedTransform(),
         (4,),

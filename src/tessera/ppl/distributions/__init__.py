@@ -15,6 +15,7 @@ See :mod:`tessera.ppl.distributions.base` for the ``Distribution`` contract;
 the building blocks the distributions share.
 """
 
+from tessera.ppl.distributions import transforms  # noqa: F401  (the module)
 from tessera.ppl.distributions.base import (
     Continuous,
     Discrete,

@@ -159,6 +159,12 @@ class Distribution:
                 "model and must be called inside `with ppl.Model():`; use "
                 f"ppl.{cls.__name__}.dist(...) for a variable outside a model"
             )
+        if "default_transform" in kwargs:
+            from tessera.ppl.model.values import UNSET, TransformChoice
+
+            default = kwargs.pop("default_transform")
+            transform = kwargs.pop("transform", UNSET)
+            kwargs["transform"] = TransformChoice(transform, default)
         # the model creates the draw (dims, shape, observed data, transform)
         # and registers it under `name`
         return model.register_distribution(cls, name, *args, **kwargs)

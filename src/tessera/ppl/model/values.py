@@ -14,7 +14,7 @@ import numpy as np
 from tessera.graph.basic import Variable
 from tessera.ops.basic import as_tensor
 from tessera.ops.type import TensorType, shape_str
-from tessera.ppl.transforms import Transform, get_transform
+from tessera.ppl.transforms import Chain, Transform, get_transform
 
 
 def observed_input(model, name: str, cls, observed: Any):
@@ -192,24 +192,74 @@ def default_transform_of(rv: Variable) -> Transform | None:
 UNSET: Any = object()
 
 
-def chosen_transform(rv: Variable, transform: Any) -> Transform | None:
-    """The transform of a free variable given the ``transform=`` argument.
+class TransformChoice:
+    """Both transform keywords of ``Dist("name", ..., transform=, default_transform=)``.
 
-    :data:`UNSET`: the distribution's default; None: none; a
-    :class:`Transform` as is; a key (``"log"``, ``"interval"``, ...): that
-    transform, bounded by the distribution's support where it needs bounds.
+    ``Distribution.__new__`` passes this as ``transform=`` when
+    ``default_transform=`` is given; :func:`chosen_transform` unpacks it.
+
+    Examples
+    --------
+    >>> TransformChoice(UNSET, None).default is None
+    True
+    """
+
+    def __init__(self, transform: Any, default: Any):
+        self.transform = transform
+        self.default = default
+
+
+def _resolve(rv: Variable, key: Any) -> Transform | None:
+    if key is None or isinstance(key, Transform):
+        return key
+    return get_transform(key, **_bound_params(rv, key))
+
+
+def chosen_transform(rv: Variable, transform: Any) -> Transform | None:
+    """The transform of a free variable given the transform keywords.
+
+    As in PyMC: ``default_transform`` (:data:`UNSET`: the distribution's
+    own; None: none; a :class:`Transform` or a key) is the map to the
+    unconstrained space, and ``transform``, when given, is applied after it
+    (composed with :class:`~tessera.ppl.transforms.Chain`), or instead of
+    it when it is of the same kind (a ``transform="log"`` on a positive
+    distribution is its default again). ``transform=None`` disables the
+    transforms. Keys (``"log"``, ``"interval"``, ...) are bounded by the
+    distribution's support where they need bounds.
 
     Examples
     --------
     >>> from tessera import ppl
+    >>> from tessera.ppl.distributions import transforms
     >>> chosen_transform(ppl.HalfNormal.dist(1.0), UNSET).name
     'log'
+    >>> chosen_transform(ppl.HalfNormal.dist(1.0, size=3), transforms.ordered).name
+    'log_ordered'
+    >>> chosen_transform(ppl.HalfNormal.dist(1.0), TransformChoice(UNSET, None))
     """
+    default: Any = UNSET
+    if isinstance(transform, TransformChoice):
+        transform, default = transform.transform, transform.default
+    if transform is None:
+        return None
+    if default is UNSET:
+        if transform is not UNSET:
+            try:
+                default = default_transform_of(rv)
+            except (TypeError, ValueError, NotImplementedError):
+                # a default that cannot be built here (sizes known only at
+                # run time) is replaced by the explicit transform
+                default = None
+        else:
+            default = default_transform_of(rv)
+    else:
+        default = _resolve(rv, default)
     if transform is UNSET:
-        return default_transform_of(rv)
-    if transform is None or isinstance(transform, Transform):
-        return transform
-    return get_transform(transform, **_bound_params(rv, transform))
+        return default
+    extra = _resolve(rv, transform)
+    if default is None or type(extra) is type(default):
+        return extra
+    return Chain(default, extra)
 
 
 def checked_total_size(name: str, total_size: Any, obs_var: Variable | None) -> int:

@@ -24,6 +24,8 @@ key                      transform                           parameters
 ``"positive_definite"``  :class:`PositiveDefiniteTransform`  ``n`` (optional)
 ``"correlation"``        :class:`CorrelationTransform`       ``n`` (optional)
 ``"circular"``           :class:`CircularTransform`
+``"sum_to_1"``           :class:`SumTo1Transform`
+``"log_exp_m1"``         :class:`LogExpM1Transform`
 =======================  ==================================  ====================
 
 :class:`Chain` composes transforms.
@@ -38,6 +40,7 @@ from tessera.ppl.transforms.cholesky import CholeskyCorrTransform, CholeskyCovTr
 from tessera.ppl.transforms.elementwise import (
     CircularTransform,
     IntervalTransform,
+    LogExpM1Transform,
     LogOddsTransform,
     LogTransform,
     LowerBoundTransform,
@@ -50,6 +53,7 @@ from tessera.ppl.transforms.matrix import (
 from tessera.ppl.transforms.vector import (
     OrderedTransform,
     SimplexTransform,
+    SumTo1Transform,
     ZeroSumTransform,
 )
 
@@ -67,6 +71,8 @@ _REGISTRY: dict[str, Callable[..., Transform]] = {
     "positive_definite": PositiveDefiniteTransform,
     "correlation": CorrelationTransform,
     "circular": CircularTransform,
+    "sum_to_1": SumTo1Transform,
+    "log_exp_m1": LogExpM1Transform,
 }
 
 
@@ -154,12 +160,14 @@ __all__ = [
     "CircularTransform",
     "CorrelationTransform",
     "IntervalTransform",
+    "LogExpM1Transform",
     "LogOddsTransform",
     "LogTransform",
     "LowerBoundTransform",
     "OrderedTransform",
     "PositiveDefiniteTransform",
     "SimplexTransform",
+    "SumTo1Transform",
     "Transform",
     "UpperBoundTransform",
     "ZeroSumTransform",

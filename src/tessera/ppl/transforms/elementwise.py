@@ -44,6 +44,32 @@ class LogTransform(Transform):
         return tm.identity(y)
 
 
+class LogExpM1Transform(Transform):
+    """Positive values through the softplus: ``y = log(exp(x) - 1)``,
+    ``x = softplus(y)``, ``log|J| = log sigmoid(y)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import tessera as ts
+    >>> y = ts.vector("y")
+    >>> LogExpM1Transform().backward(y).eval({y: np.array([0.0])}).round(4)
+    array([0.6931])
+    """
+
+    name = "log_exp_m1"
+
+    def _forward(self, x):
+        # log(expm1(x)) = x + log(1 - exp(-x)), stable for large x
+        return x + tm.log1mexp(-x)
+
+    def _backward(self, y):
+        return tm.softplus(y)
+
+    def _log_jac_det(self, y):
+        return tm.log_sigmoid(y)
+
+
 def _bound(value, side: str):
     """A bound as given, or None where it is absent or statically infinite."""
     if value is None:

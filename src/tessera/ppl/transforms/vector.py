@@ -226,3 +226,42 @@ class ZeroSumTransform(Transform):
 
 def _sqrt(v):
     return math.sqrt(v) if isinstance(v, float) else tm.sqrt(v)
+
+
+class SumTo1Transform(Transform):
+    r"""Vectors summing to 1 <-> their first ``K - 1`` entries.
+
+    :math:`y = x_{1..K-1}`, :math:`x = (y, 1 - \sum_i y_i)`; the map of the
+    free coordinates is the identity, so :math:`\log|J| = 0`. Unlike
+    :class:`SimplexTransform` it does not keep entries positive.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import tessera as ts
+    >>> y = ts.vector("y")
+    >>> SumTo1Transform().backward(y).eval({y: np.array([0.2, 0.3])})
+    array([0.2, 0.3, 0.5])
+    """
+
+    name = "sumto1"
+    ndim_supp = 1
+    ndim_unconstrained = 1
+
+    def _forward(self, x):
+        return x[..., :-1]
+
+    def _backward(self, y):
+        rest = 1.0 - ts_sum(y, axis=-1, keepdims=True)
+        return concatenate([y, rest], axis=-1)
+
+    def _log_jac_det(self, y):
+        return ts_sum(zeros(()) * y, axis=-1)
+
+    def unconstrained_shape(self, shape):
+        shape = super().unconstrained_shape(shape)
+        return _event_minus_one(shape, range(-1, 0))
+
+    def constrained_shape(self, shape):
+        shape = super().constrained_shape(shape)
+        return _event_plus_one(shape, range(-1, 0))
