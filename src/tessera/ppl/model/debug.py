@@ -197,7 +197,7 @@ def _check_point(model: Model, point: Mapping[str, Any]) -> dict:
     return {v.name: np.asarray(point[v.name]) for v in model.value_vars}
 
 
-def _logp_reports(model: Model, point: dict, verbose: bool) -> list[TermReport]:
+def _logp_reports(model: Model, point: dict) -> list[TermReport]:
     fn, terms, graphs = _diagnosis_function(model)
     with np.errstate(all="ignore"):
         res = fn(*[point[v.name] for v in model.value_vars])
@@ -298,7 +298,7 @@ def debug_model(
     if fn == "dlogp":
         reports = _dlogp_reports(model, point)
     else:
-        reports = _logp_reports(model, point, verbose)
+        reports = _logp_reports(model, point)
     what = "log-density" if fn == "logp" else "gradient"
     for rep in reports:
         if rep.finite and not verbose:
