@@ -401,3 +401,66 @@ def test_logp_graph_has_no_random_node(sd):
     x = ppl.LKJCholeskyCov.dist(3, 2.0, sd())
     lp = ppl.logp(x, np.eye(3))
     assert not any(isinstance(n.op, RandomVariable) for n in toposort([lp]))
+
+
+# --- LKJCholeskyCov in a model: (chol, corr, stds) as in PyMC ----------------------
+def test_model_form_returns_chol_corr_stds_as_deterministics():
+    coords = {"group": range(2), "effect": ["a", "b", "c"], "effect_": ["a", "b", "c"]}
+    with ppl.Model(coords=coords) as m:
+        chol, corr, stds = ppl.LKJCholeskyCov(
+            "chol",
+            eta=[1.0, 3.0],
+            n=3,
+            sd_dist=ppl.HalfNormal.dist(1.5, size=(2, 3)),
+            dims=("group", "effect", "effect_"),
+        )
+    assert chol.type.shape == (2, 3, 3)
+    assert m.named_vars["chol_corr"] is corr and m.named_vars["chol_stds"] is stds
+    assert corr in m.deterministics and stds in m.deterministics
+    assert m.named_vars_to_dims["chol_corr"] == ("group", "effect", "effect_")
+    assert m.named_vars_to_dims["chol_stds"] == ("group", "effect")
+    # the deterministics of a chol value: its correlations and row norms
+    L = np.array([[2.0, 0.0, 0.0], [0.6, 0.8, 0.0], [-1.0, 0.5, 1.5]])
+    from tessera.graph.traversal import clone_replace
+
+    x = ts.tensor("x", shape=(2, 3, 3))
+    c, s = ts.function([x], clone_replace([corr, stds], {chol: x}))(
+        np.broadcast_to(L, (2, 3, 3))
+    )
+    cov = L @ L.T
+    sd = np.sqrt(np.diag(cov))
+    np.testing.assert_allclose(s, np.broadcast_to(sd, (2, 3)))
+    np.testing.assert_allclose(c, np.broadcast_to(cov / np.outer(sd, sd), (2, 3, 3)))
+
+
+def test_model_form_compute_corr_false_and_not_stored():
+    with ppl.Model() as m:
+        chol = ppl.LKJCholeskyCov(
+            "chol", 2.0, 3, ppl.Exponential.dist(1.0), compute_corr=False
+        )
+    assert chol.type.shape == (3, 3) and list(m.named_vars) == ["chol"]
+    with ppl.Model() as m:
+        chol, corr, stds = ppl.LKJCholeskyCov(
+            "chol",
+            eta=2.0,
+            n=3,
+            sd_dist=ppl.Exponential.dist(1.0),
+            store_in_trace=False,
+        )
+    assert list(m.named_vars) == ["chol"]
+    assert corr.type.shape == (3, 3) and stds.type.shape == (3,)
+    with ppl.Model(), pytest.raises(TypeError, match="needs sd_dist"):
+        ppl.LKJCholeskyCov("chol", eta=2.0, n=3)
+
+
+def test_model_form_posterior_predictive_shapes_of_the_deterministics():
+    with ppl.Model():
+        chol, _, _ = ppl.LKJCholeskyCov(
+            "chol", eta=2.0, n=2, sd_dist=ppl.Exponential.dist(1.0, size=(4, 2))
+        )
+        ppl.MvNormal("y", mu=np.zeros(2), chol=chol, observed=np.zeros((4, 2)))
+        idata = ppl.sample_prior_predictive(draws=20, random_seed=0)
+    corr = idata.prior["chol_corr"].values
+    assert corr.shape == (1, 20, 4, 2, 2)
+    np.testing.assert_allclose(np.diagonal(corr, axis1=-2, axis2=-1), 1.0)
+    assert idata.prior["chol_stds"].shape == (1, 20, 4, 2)

@@ -12,7 +12,12 @@ def test_registered_lkj_cholesky_cov_has_no_leftover_sd_draw():
     # the sd_dist draw (a random node) in the model's log-density graph
     with ppl.Model() as model:
         chol = ppl.LKJCholeskyCov(
-            "chol", n=3, eta=2.0, sd_dist=ppl.Exponential.dist(1.0), shape=(4, 3, 3)
+            "chol",
+            n=3,
+            eta=2.0,
+            sd_dist=ppl.Exponential.dist(1.0),
+            shape=(4, 3, 3),
+            compute_corr=False,
         )
         ppl.MvNormal("y", mu=np.zeros(3), chol=chol, observed=np.zeros((4, 3)))
     f = model.logp_dlogp_function()

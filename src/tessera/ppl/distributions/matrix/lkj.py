@@ -357,10 +357,25 @@ class LKJCholeskyCov(MvMixin, Continuous):
     ``(n, n)``; default transform ``"cholesky_cov"``. :func:`corr_and_sd`
     recovers the correlation matrix and standard deviations.
 
+    In a model, as in PyMC, ``ppl.LKJCholeskyCov(name, eta, n, sd_dist,
+    compute_corr=True, store_in_trace=True, dims=...)`` returns ``(chol,
+    corr, stds)``: the registered factor ``chol`` (dims: those given), and
+    its correlation matrices and standard deviations, registered as the
+    deterministics ``f"{name}_corr"`` (the dims of ``chol``) and
+    ``f"{name}_stds"`` (all but the last) when ``store_in_trace``. With
+    ``compute_corr=False`` it returns ``chol`` alone (the ``(..., n, n)``
+    factor, where PyMC returns its packed lower triangle).
+
     Examples
     --------
     >>> import numpy as np
     >>> from tessera import ppl
+    >>> with ppl.Model() as m:
+    ...     chol, corr, stds = ppl.LKJCholeskyCov(
+    ...         "chol", eta=2.0, n=3, sd_dist=ppl.Exponential.dist(1.0)
+    ...     )
+    >>> sorted(m.named_vars)
+    ['chol', 'chol_corr', 'chol_stds']
     >>> sd = ppl.Exponential.dist(1.0, size=(2, 3))
     >>> L = ppl.LKJCholeskyCov.dist(n=3, eta=[1.0, 4.0], sd_dist=sd)
     >>> L.type.shape
@@ -373,6 +388,44 @@ class LKJCholeskyCov(MvMixin, Continuous):
     params = ("eta", "sd")
     support = "cholesky_cov"
     default_transform = "cholesky_cov"
+
+    def __new__(
+        cls,
+        name: str,
+        eta: Any = None,
+        n: Any = None,
+        sd_dist: Any = None,
+        *,
+        compute_corr: bool = True,
+        store_in_trace: bool = True,
+        dims: Any = None,
+        **kwargs: Any,
+    ):
+        """Register ``name`` in the active model; see the class docstring.
+
+        Returns ``(chol, corr, stds)`` with ``compute_corr=True`` (``corr``
+        and ``stds`` registered as the deterministics ``f"{name}_corr"`` and
+        ``f"{name}_stds"`` when ``store_in_trace``), else ``chol``.
+        """
+        for what, v in (("eta", eta), ("n", n), ("sd_dist", sd_dist)):
+            if v is None:
+                raise TypeError(f"LKJCholeskyCov({name!r}, ...) needs {what}")
+        chol = Continuous.__new__(
+            cls, name, n=n, eta=eta, sd_dist=sd_dist, dims=dims, **kwargs
+        )
+        if not compute_corr:
+            return chol
+        corr, stds = corr_and_sd(chol)
+        if store_in_trace:
+            from tessera.ppl.context import modelcontext_or_none
+
+            model = modelcontext_or_none()
+            dims = _as_dims(dims)
+            corr = model.register_deterministic(f"{name}_corr", corr, dims=dims)
+            stds = model.register_deterministic(
+                f"{name}_stds", stds, dims=None if dims is None else dims[:-1]
+            )
+        return chol, corr, stds
 
     @classmethod
     def dist(
@@ -440,6 +493,12 @@ class LKJCholeskyCov(MvMixin, Continuous):
     def node_transform_kwargs(cls, op, params) -> dict:
         """Parameters of the default transform (the matrix size)."""
         return {"n": op.n}
+
+
+def _as_dims(dims: Any) -> tuple | None:
+    if dims is None:
+        return None
+    return (dims,) if isinstance(dims, str) else tuple(dims)
 
 
 def _sd_inputs(sd_dist: Any, n: int):
