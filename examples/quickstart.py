@@ -156,10 +156,12 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     print(f"ADVI: {n_advi} iterations in {t_advi:.1f} s; RMSE of mu: {advi_err:.3f}")
 
     t0 = time.perf_counter()
-    # maxdepth=7 (default 10) caps the long trajectories of the first tuning
+    # max_treedepth=7 (default 10) caps the long trajectories of the first tuning
     # steps, before the step size and mass matrix adapt; the draws after
     # tuning stay far below it (checked below)
-    idata = ppl.sample(draws=draws, tune=tune, model=model, random_seed=2, maxdepth=7)
+    idata = ppl.sample(
+        draws=draws, tune=tune, model=model, random_seed=2, max_treedepth=7
+    )
     t_nuts = time.perf_counter() - t0
     chains = idata.posterior.sizes["chain"]
     backend = idata.posterior.attrs["backend"]

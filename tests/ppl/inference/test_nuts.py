@@ -69,7 +69,7 @@ def test_inference_data_layout(how):
 def test_seed_reproducible_and_warmup(how):
     model, _ = _model()
     kw = dict(draws=30, tune=40, chains=2, progressbar=False, model=model, **how)
-    a = ppl.sample(random_seed=3, save_warmup=True, **kw)
+    a = ppl.sample(random_seed=3, discard_tuned_samples=False, **kw)
     b = ppl.sample(random_seed=3, **kw)
     c = ppl.sample(random_seed=4, **kw)
     np.testing.assert_array_equal(a.posterior["mu"].values, b.posterior["mu"].values)
@@ -88,7 +88,7 @@ def test_initial_points_differ_between_chains(how):
         random_seed=0,
         progressbar=False,
         model=model,
-        save_warmup=True,
+        discard_tuned_samples=False,
     )
     first = idata.warmup_posterior["mu"].values[:, 0]
     assert not np.allclose(first[0], first[1])
@@ -114,8 +114,12 @@ def test_errors():
         ppl.sample(model=bad, nuts_sampler="stan")
     with pytest.raises(ValueError, match="needs backend='jax'"):
         ppl.sample(model=bad, nuts_sampler="blackjax", backend="numpy")
-    with pytest.raises(TypeError, match="nutpie-only"):
-        ppl.sample(model=bad, backend="jax", low_rank_modified_mass_matrix=True)
+    with pytest.raises(TypeError, match="the blackjax sampler does not take"):
+        ppl.sample(
+            model=bad,
+            backend="jax",
+            nuts_sampler_kwargs={"low_rank_modified_mass_matrix": True},
+        )
 
 
 _PROCESSES = """

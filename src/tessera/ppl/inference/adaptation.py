@@ -149,8 +149,11 @@ def _restart(step_size, inverse_mass_matrix, xp):
     )
 
 
-def adapt_init(shape: tuple[int, ...], step_size: float = 1.0) -> AdaptState:
-    """The state before the first warm-up step: unit mass matrix.
+def adapt_init(
+    shape: tuple[int, ...], step_size: float = 1.0, inverse_mass_matrix=None
+) -> AdaptState:
+    """The state before the first warm-up step: unit mass matrix, or the
+    diagonal ``inverse_mass_matrix`` given (broadcast to ``shape``).
 
     NumPy arrays (no JAX program to compile) for ``shape = (..., ndim)``
     positions: a batch of chains has ``shape = (chains, ndim)``.
@@ -162,9 +165,9 @@ def adapt_init(shape: tuple[int, ...], step_size: float = 1.0) -> AdaptState:
     ([1.0, 1.0, 1.0], 1.0)
     """
     shape = tuple(shape)
-    return _restart(
-        np.full(shape[:-1], float(step_size)), np.ones(shape, dtype=np.float64), np
-    )
+    inv = np.ones(shape) if inverse_mass_matrix is None else inverse_mass_matrix
+    inv = np.broadcast_to(np.asarray(inv, dtype=np.float64), shape).copy()
+    return _restart(np.full(shape[:-1], float(step_size)), inv, np)
 
 
 def adapt_update(

@@ -75,7 +75,7 @@ def _tree_depth(stats, max_treedepth: int) -> str | None:
         return None
     return (
         f"The chains reached the maximum tree depth ({max_treedepth}) in "
-        f"{share:.1%} of the draws. Increase `maxdepth`, increase "
+        f"{share:.1%} of the draws. Increase `max_treedepth`, increase "
         "`target_accept` or reparameterize."
     )
 

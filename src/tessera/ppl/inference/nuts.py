@@ -17,11 +17,10 @@ JAX backend when the model lowers to it (``backend="auto"``, see
   sampling, so no Python runs per step; one thread per chain (up to
   ``cores``) runs the program, or all chains run in one ``jax.vmap``
   program (``"vectorized"``: longer to compile, worth it for many chains
-  on few cores, or on a GPU). It accepts ``maxdepth`` (maximum tree depth,
-  default 10) as its only extra option.
+  on few cores, or on a GPU).
 
 Which combinations of backend, sampler and chain method go together is one
-rule set (:data:`_RULES`), asking the backend's capabilities (``traceable``,
+rule set (:mod:`~tessera.ppl.inference.nuts_rules`), asking the backend's capabilities (``traceable``,
 ``fork_safe``), not its name. Draws are mapped to the original space at the
 end (backward transforms, deterministics) in one vectorized call, and
 checked for convergence as PyMC does.
@@ -30,8 +29,9 @@ checked for convergence as PyMC does.
 from __future__ import annotations
 
 import os
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,97 +43,37 @@ from tessera.ppl.inference.convergence import warn_convergence
 from tessera.ppl.inference.nuts_blackjax import jax_logdensity, run_blackjax
 from tessera.ppl.inference.nuts_nutpie import run_nutpie, run_nutpie_processes
 from tessera.ppl.inference.nuts_result import NutpieResult
+from tessera.ppl.inference.nuts_rules import choose_sampler
+from tessera.ppl.inference.output import check_outputs as _check_outputs
+from tessera.ppl.inference.output import finish_idata
 from tessera.ppl.inference.progress import stage
-from tessera.ppl.inference.start import check_no_minibatch, starting_vector
+from tessera.ppl.inference.start import (
+    advi_start,
+    check_no_minibatch,
+    parse_init,
+    starting_vector,
+)
+from tessera.ppl.inference.trace import MultiTrace
 from tessera.ppl.model.context import modelcontext
 from tessera.ppl.model.idata import posterior_from_flat
+from tessera.ppl.options import check_keywords
 
 __all__ = ["sample"]
 
-_SAMPLERS = ("nutpie", "blackjax")
-_CHAIN_METHODS = ("threads", "processes", "vectorized")
-#: the options (``**nutpie_kwargs``) BlackJAX's driver accepts
-_BLACKJAX_OPTIONS = frozenset({"maxdepth"})
-
-
-@dataclass(frozen=True)
-class _Choice:
-    """What the user asked for: sampler, backend, chain method, options."""
-
-    sampler: str
-    backend: Backend
-    chain_method: str
-    options: frozenset[str]
-
-
-@dataclass(frozen=True)
-class _Rule:
-    """A combination :func:`sample` refuses: when ``broken``, raise ``error``."""
-
-    broken: Callable[[_Choice], bool]
-    error: Callable[[_Choice], Exception]
-
-
-#: Checked in order; the first broken rule raises.
-_RULES = (
-    _Rule(
-        lambda c: c.sampler not in _SAMPLERS,
-        lambda c: ValueError(
-            f"nuts_sampler must be 'nutpie' or 'blackjax', got {c.sampler!r}"
-        ),
-    ),
-    # BlackJAX traces the log-density into its own JAX program
-    _Rule(
-        lambda c: c.sampler == "blackjax" and not c.backend.traceable,
-        lambda c: ValueError(
-            "nuts_sampler='blackjax' runs the sampler inside JAX and needs "
-            f"backend='jax', got backend={c.backend.name!r}"
-        ),
-    ),
-    _Rule(
-        lambda c: c.sampler == "blackjax" and bool(c.options - _BLACKJAX_OPTIONS),
-        lambda c: TypeError(
-            f"ppl.sample with nuts_sampler='blackjax' got unexpected options "
-            f"{sorted(c.options - _BLACKJAX_OPTIONS)} (nutpie-only options; "
-            "'maxdepth' is accepted)"
-        ),
-    ),
-    _Rule(
-        lambda c: c.chain_method not in _CHAIN_METHODS,
-        lambda c: ValueError(
-            "chain_method must be 'threads', 'processes' or 'vectorized', got "
-            f"{c.chain_method!r}"
-        ),
-    ),
-    _Rule(
-        lambda c: c.chain_method == "vectorized" and c.sampler != "blackjax",
-        lambda c: ValueError(
-            "chain_method='vectorized' runs the chains in one JAX program: it "
-            "needs nuts_sampler='blackjax' (backend='jax')"
-        ),
-    ),
-    # forked processes inherit the compiled function
-    _Rule(
-        lambda c: c.chain_method == "processes" and not c.backend.fork_safe,
-        lambda c: ValueError(
-            f"chain_method='processes' forks the sampler, which the "
-            f"{c.backend.name!r} backend does not survive; use the numpy backend "
-            "or threads"
-        ),
-    ),
-)
-
-
-def _choose(chosen: Backend, nuts_sampler, chain_method, options) -> str:
-    """The sampler for ``chosen``, once the choice has passed every rule."""
-    if nuts_sampler is None:
-        # a backend that traces into JAX runs best with the sampler inside JAX
-        nuts_sampler = "blackjax" if chosen.traceable else "nutpie"
-    choice = _Choice(nuts_sampler, chosen, chain_method, frozenset(options))
-    for rule in _RULES:
-        if rule.broken(choice):
-            raise rule.error(choice)
-    return nuts_sampler
+#: PyMC's ``sample`` keywords tessera does not take, and why
+_PYMC_ONLY = {
+    "step": "tessera samples every free variable with NUTS (continuous models "
+    "only; marginalize discrete variables)",
+    "trace": "use var_names to choose the variables kept",
+    "callback": "per-draw callbacks are not supported",
+    "mp_ctx": "chains run in threads or one compiled program (chain_method=)",
+    "blas_cores": "set OPENBLAS_NUM_THREADS / threadpoolctl before sampling",
+    "keep_warning_stat": "sampler warnings are summarized after sampling",
+    "compile_kwargs": "the model is compiled by tessera (see backend=)",
+    "progressbar_theme": "the progress bar is tqdm's",
+    "pickle_backend": "chains do not pickle the model",
+    "zarr_trace": "draws are kept in memory",
+}
 
 
 def default_cores_chains(cores: int | None, chains: int | None) -> tuple[int, int]:
@@ -178,21 +118,60 @@ class _Job:
     jitter: bool
     save_warmup: bool
     target_accept: float
+    max_treedepth: int
     progressbar: bool
     chain_method: str
     options: dict[str, Any]
+    initvals: Any = None  # a dict, or one dict per chain
+    max_retries: int = 10
+    # PyMC's "advi+adapt_diag": starting points and inverse mass matrix
+    advi_start: tuple[np.ndarray, np.ndarray] | None = None
+
+
+def _chain_initvals(job: _Job, chain: int):
+    if isinstance(job.initvals, list | tuple):
+        return job.initvals[chain]
+    return job.initvals
+
+
+def _start(job: _Job, chain: int, seed: int) -> np.ndarray:
+    """Chain ``chain``'s starting vector."""
+    if job.advi_start is not None:
+        x = job.advi_start[0][chain]
+        lp, g = job.logp_dlogp(x)
+        if np.isfinite(lp) and np.all(np.isfinite(g)):
+            return x
+    return starting_vector(
+        job.model,
+        job.logp_dlogp,
+        seed,
+        job.jitter,
+        _chain_initvals(job, chain),
+        max_retries=job.max_retries,
+    )
 
 
 def _sample_nutpie(job: _Job) -> NutpieResult:
     """nutpie calling the compiled function, chains in threads or processes."""
+    lock, taken = threading.Lock(), [0]
+
+    def initial_point(seed: int) -> np.ndarray:
+        # nutpie probes once with the run's seed, then each chain's thread
+        # asks once with a seed of its own: chains take the per-chain starts
+        # (initvals lists, ADVI draws) in the order they ask
+        if seed == job.seed:
+            return _start(job, 0, seed)
+        with lock:
+            chain, taken[0] = taken[0] % job.chains, taken[0] + 1
+        return _start(job, chain, seed)
+
     kwargs = dict(
         draws=job.draws,
         tune=job.tune,
-        initial_point=lambda s: starting_vector(
-            job.model, job.logp_dlogp, s, job.jitter
-        ),
+        initial_point=initial_point,
         save_warmup=job.save_warmup,
         target_accept=job.target_accept,
+        maxdepth=job.max_treedepth,
         **job.options,
     )
     size = job.logp_dlogp.size
@@ -221,9 +200,7 @@ def _sample_blackjax(job: _Job) -> NutpieResult:
     """BlackJAX's NUTS traced with the compiled graph into one JAX program."""
     f = job.logp_dlogp
     seeds = np.random.SeedSequence(job.seed).generate_state(int(job.chains), np.uint64)
-    x0 = np.stack(
-        [starting_vector(job.model, f, int(s >> 1), job.jitter) for s in seeds]
-    )
+    x0 = np.stack([_start(job, c, int(s >> 1)) for c, s in enumerate(seeds)])
     # the log-density at the starting points, from the function compiled
     # already, so that the sampler needs no program of its own for them
     values = [f(x) for x in x0]
@@ -235,11 +212,12 @@ def _sample_blackjax(job: _Job) -> NutpieResult:
         tune=job.tune,
         seed=job.seed,
         target_accept=job.target_accept,
-        max_treedepth=job.options.get("maxdepth", 10),
+        max_treedepth=job.max_treedepth,
         save_warmup=job.save_warmup,
         progressbar=job.progressbar,
         vectorized=job.chain_method == "vectorized",
         cores=job.cores,
+        inverse_mass_matrix=None if job.advi_start is None else job.advi_start[1],
     )
 
 
@@ -315,45 +293,95 @@ def _inference_data(job: _Job, res: NutpieResult, compile_time, sampling_time):
 
 def sample(
     draws: int = 1000,
+    *,
     tune: int = 1000,
     chains: int | None = None,
     cores: int | None = None,
     random_seed: Any = None,
     progressbar: bool = True,
-    model: Any = None,
-    jitter: bool = True,
-    save_warmup: bool = False,
+    var_names: Sequence[str] | None = None,
+    nuts_sampler: str | None = None,
+    initvals: Any = None,
+    init: str = "auto",
+    jitter_max_retries: int = 10,
+    n_init: int = 200_000,
     target_accept: float = 0.8,
+    max_treedepth: int = 10,
+    discard_tuned_samples: bool = True,
+    compute_convergence_checks: bool = True,
+    return_inferencedata: bool = True,
+    idata_kwargs: dict[str, Any] | None = None,
+    nuts_sampler_kwargs: dict[str, Any] | None = None,
+    model: Any = None,
     backend: str | Backend = "auto",
     chain_method: str = "threads",
-    nuts_sampler: str | None = None,
-    compute_convergence_checks: bool = True,
-    **nutpie_kwargs: Any,
+    **kwargs: Any,
 ):
     """Draw posterior samples with NUTS, tessera computing the gradient.
 
-    nutpie or BlackJAX runs the chains over the model's compiled
-    log-density and gradient (see :mod:`tessera.ppl.inference.nuts`).
+    BlackJAX (compiled with the model into one JAX program) or nutpie runs
+    the chains over the model's compiled log-density and gradient (see
+    :mod:`tessera.ppl.inference.nuts`). The keywords and their meaning are
+    PyMC 5's ``pm.sample``; ``backend`` and ``chain_method`` are tessera's.
 
     Parameters
     ----------
     draws, tune : int
-        Per chain, draws kept and tuning iterations (at least 1, discarded
-        unless ``save_warmup``).
+        Per chain, draws kept and tuning iterations (at least 1).
     chains : int, optional
         Default, as in PyMC: ``max(2, cores)`` with ``cores`` at most 4.
     cores : int, optional
         Chains sampled in parallel (default: the CPU count, at most 4).
     random_seed : int, SeedSequence or Generator, optional
     progressbar : bool
-    model : Model, optional
-        Default: the active model.
-    jitter : bool
-        Start each chain at the initial point plus uniform(-1, 1) noise.
-    save_warmup : bool
-        Keep the tuning draws (``warmup_posterior``, ``warmup_sample_stats``).
+        Progress of compiling, warm-up and sampling (shown also when stderr
+        is not a terminal).
+    var_names : list of str, optional
+        The variables kept in the posterior (default: every free variable
+        and deterministic).
+    nuts_sampler : {"blackjax", "nutpie"}, optional
+        Default: ``"blackjax"`` on the JAX backend, else ``"nutpie"``.
+        ``"blackjax"`` needs the JAX backend.
+    initvals : dict or list of dict, optional
+        Starting values by free variable (name or variable; original space)
+        or value variable (unconstrained), for every chain or one dict per
+        chain; the others start at the model's initial point.
+    init : {"auto", "jitter+adapt_diag", "adapt_diag", "advi+adapt_diag"}
+        ``"auto"`` is ``"jitter+adapt_diag"``: start at the initial point
+        plus uniform(-1, 1) jitter (``"adapt_diag"``: no jitter);
+        ``"advi+adapt_diag"`` starts from draws of a mean-field ADVI fit
+        (and, with BlackJAX, from its variances as the mass matrix).
+        The mass matrix is diagonal and adapted during warm-up (nutpie:
+        from gradients too).
+    jitter_max_retries : int
+        Jittered starts tried before the unjittered one.
+    n_init : int
+        Maximum ADVI steps of ``init="advi+adapt_diag"``.
     target_accept : float
         Target mean acceptance probability of the step-size adaptation.
+    max_treedepth : int
+        Maximum number of trajectory doublings.
+    discard_tuned_samples : bool
+        False keeps the tuning draws (``warmup_posterior``,
+        ``warmup_sample_stats``).
+    compute_convergence_checks : bool
+        Warn, as PyMC does, of divergences, r_hat above 1.01, an effective
+        sample size under 100 per chain and a saturated tree depth (see
+        :mod:`tessera.ppl.inference.convergence`).
+    return_inferencedata : bool
+        False returns a :class:`~tessera.ppl.inference.trace.MultiTrace`
+        (PyMC 3's ``trace["mu"]``).
+    idata_kwargs : dict, optional
+        ``log_likelihood`` (True, or the observed variables' names) adds
+        the ``log_likelihood`` group (:func:`~tessera.ppl.compute_log_likelihood`);
+        ``include_transformed=True`` keeps the value variables
+        (``"sigma_log__"``) in the posterior.
+    nuts_sampler_kwargs : dict, optional
+        Options of the sampler: ``maxdepth`` (= ``max_treedepth``) for
+        both; nutpie's mass-matrix options (``low_rank_modified_mass_matrix``,
+        ``mass_matrix_gamma``, ...).
+    model : Model, optional
+        Default: the active model.
     backend : {"auto", "numpy", "jax"} or Backend
         Backend of the compiled log-density and gradient; ``"auto"`` is the
         JAX backend (NUTS compiled whole with BlackJAX) when the model
@@ -361,16 +389,11 @@ def sample(
     chain_method : {"threads", "processes", "vectorized"}
         Chains in threads, forked processes (nutpie, NumPy backend) or one
         ``jax.vmap`` program (BlackJAX).
-    nuts_sampler : {"nutpie", "blackjax"}, optional
-        Default: ``"blackjax"`` on the JAX backend, else ``"nutpie"``.
-        ``"blackjax"`` needs the JAX backend.
-    compute_convergence_checks : bool
-        Warn, as PyMC does, of divergences, r_hat above 1.01, an effective
-        sample size under 100 per chain and a saturated tree depth (see
-        :mod:`tessera.ppl.inference.convergence`).
-    **nutpie_kwargs
-        Passed to ``nutpie.sample`` (``maxdepth``, ...); BlackJAX accepts
-        ``maxdepth`` only.
+    **kwargs
+        PyMC's step options ``nuts={"target_accept": ..., "max_treedepth":
+        ...}``; any other keyword raises ``TypeError`` naming it (a PyMC
+        keyword tessera does not support: ``NotImplementedError`` saying
+        what to use instead).
 
     Returns
     -------
@@ -378,7 +401,8 @@ def sample(
         ``posterior`` (with the model's coords and dims), ``sample_stats``
         (``diverging``, ``step_size``, ``lp``, ...), ``observed_data``,
         ``constant_data``; attrs ``compile_time``, ``sampling_time`` (s) and
-        ``backend`` (the one that ran).
+        ``backend`` (the one that ran). A ``MultiTrace`` when
+        ``return_inferencedata=False``.
 
     Raises
     ------
@@ -386,7 +410,7 @@ def sample(
         Minibatches, a non-finite log-density at the initial point, or
         options that do not go together.
     TypeError
-        Discrete free variables, or a nutpie option given to BlackJAX.
+        Discrete free variables, or an unknown keyword or sampler option.
 
     Examples
     --------
@@ -398,19 +422,25 @@ def sample(
     >>> idata.posterior["mu"].dims, int(idata.sample_stats["diverging"].sum())
     (('chain', 'draw', 'g'), 0)
     """
+    target_accept, max_treedepth = _step_options(kwargs, target_accept, max_treedepth)
+    options = dict(nuts_sampler_kwargs or {})
+    max_treedepth = int(options.pop("maxdepth", max_treedepth))  # nutpie's name
+    jitter, use_advi = parse_init(init)
     backend = requested(
         backend,
         numpy=chain_method == "processes",  # forks the process
         jax=nuts_sampler == "blackjax" or chain_method == "vectorized",
     )
     if backend != AUTO:  # reject what cannot go together before compiling
-        _choose(get_backend(backend), nuts_sampler, chain_method, nutpie_kwargs)
+        choose_sampler(get_backend(backend), nuts_sampler, chain_method, options)
     model = modelcontext(model)
+    _check_outputs(model, var_names, idata_kwargs)
     logp_dlogp, compile_time = _compile(model, backend, progressbar)
     chosen = logp_dlogp.fn.backend
     cores, chains = default_cores_chains(cores, chains)
+    _check_initvals(initvals, chains)
     job = _Job(
-        sampler=_choose(chosen, nuts_sampler, chain_method, nutpie_kwargs),
+        sampler=choose_sampler(chosen, nuts_sampler, chain_method, options),
         backend=chosen.name,
         model=model,
         logp_dlogp=logp_dlogp,
@@ -420,16 +450,48 @@ def sample(
         chains=chains,
         cores=cores,
         jitter=jitter,
-        save_warmup=save_warmup,
+        save_warmup=not discard_tuned_samples,
         target_accept=target_accept,
+        max_treedepth=int(max_treedepth),
         progressbar=progressbar,
         chain_method=chain_method,
-        options=nutpie_kwargs,
+        options=options,
+        initvals=initvals,
+        max_retries=int(jitter_max_retries),
     )
+    if use_advi:
+        job.advi_start = advi_start(
+            model, chains, job.seed, n_init, progressbar, chosen.name
+        )
     res, sampler_compile_time, sampling_time = _run(job)
     idata = _inference_data(
         job, res, compile_time + sampler_compile_time, sampling_time
     )
     if compute_convergence_checks:
-        warn_convergence(idata, model, job.options.get("maxdepth", 10))
-    return idata
+        warn_convergence(idata, model, job.max_treedepth)
+    idata = finish_idata(idata, model, var_names, idata_kwargs, res.draws)
+    return idata if return_inferencedata else MultiTrace(idata)
+
+
+def _step_options(kwargs: dict, target_accept: float, max_treedepth: int):
+    """PyMC's step keywords: ``nuts={...}``; anything else is an error."""
+    nuts = dict(kwargs.pop("nuts", None) or {})
+    check_keywords("ppl.sample", kwargs, sample, _PYMC_ONLY)
+    unknown = sorted(set(nuts) - {"target_accept", "max_treedepth"})
+    if unknown:
+        raise TypeError(
+            f"ppl.sample: nuts={{...}} has {unknown}; tessera's NUTS takes "
+            "target_accept and max_treedepth there"
+        )
+    return (
+        float(nuts.get("target_accept", target_accept)),
+        int(nuts.get("max_treedepth", max_treedepth)),
+    )
+
+
+def _check_initvals(initvals: Any, chains: int) -> None:
+    if isinstance(initvals, list | tuple) and len(initvals) != chains:
+        raise ValueError(
+            f"ppl.sample: initvals has {len(initvals)} dicts (one per chain) for "
+            f"{chains} chains"
+        )

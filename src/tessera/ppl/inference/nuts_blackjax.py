@@ -202,7 +202,7 @@ def _schedule_and_keys(tune: int, draws: int, chains: int, seed: int):
     return schedule, keys
 
 
-def _initial_carry(blackjax, logdensity, x0: np.ndarray, x0_values):
+def _initial_carry(blackjax, logdensity, x0: np.ndarray, x0_values, inv_mass=None):
     """The chains' NUTS states at ``x0`` and fresh adaptation states."""
     import jax
 
@@ -216,7 +216,8 @@ def _initial_carry(blackjax, logdensity, x0: np.ndarray, x0_values):
             f"x0_values must be shaped ({chains},) and {x0.shape}, got "
             f"{lp.shape} and {grad.shape}"
         )
-    return (blackjax.mcmc.hmc.HMCState(x0, lp, grad), adapt_init(x0.shape))
+    state = blackjax.mcmc.hmc.HMCState(x0, lp, grad)
+    return (state, adapt_init(x0.shape, inverse_mass_matrix=inv_mass))
 
 
 def _chain_runs(carry, keys, chains: int, vectorized: bool) -> list[tuple]:
@@ -335,6 +336,7 @@ def run_blackjax(
     progressbar: bool = False,
     vectorized: bool = False,
     cores: int | None = None,
+    inverse_mass_matrix: np.ndarray | None = None,
 ) -> NutpieResult:
     """Run BlackJAX's NUTS kernel with Stan's window adaptation, compiled once.
 
@@ -364,6 +366,9 @@ def run_blackjax(
         chain running a one-chain program.
     cores : int, optional
         Threads running chains (default ``min(chains, cpu count)``).
+    inverse_mass_matrix : ndarray, optional
+        The diagonal inverse mass matrix the warm-up starts from, ``(ndim,)``
+        or ``(chains, ndim)`` (default: ones).
 
     Returns
     -------
@@ -393,7 +398,7 @@ def run_blackjax(
     settings = (max_treedepth, float(target_accept), bool(vectorized))
     chunk = _chunk_fn(blackjax, logdensity, *settings)
     schedule, keys = _schedule_and_keys(tune, draws, chains, seed)
-    carry = _initial_carry(blackjax, logdensity, x0, x0_values)
+    carry = _initial_carry(blackjax, logdensity, x0, x0_values, inverse_mass_matrix)
     runs = _chain_runs(carry, keys, chains, vectorized)
     out, timings = _compile_and_run(
         chunk, runs, schedule, tune + draws, cores, progressbar, (logdensity, settings)

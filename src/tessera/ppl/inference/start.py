@@ -176,3 +176,78 @@ def bad_terms(model: Any, point: dict) -> str:
     if not bad:
         return "every log-density term is finite there, the gradient is not"
     return "non-finite terms: " + ", ".join(bad)
+
+
+#: PyMC's ``init`` values tessera takes: (jitter, start from ADVI)
+INITS = {
+    "auto": (True, False),
+    "jitter+adapt_diag": (True, False),
+    "adapt_diag": (False, False),
+    "advi+adapt_diag": (False, True),
+}
+
+
+def parse_init(init: str) -> tuple[bool, bool]:
+    """``(jitter, advi)`` for PyMC's ``init`` string.
+
+    Raises
+    ------
+    NotImplementedError
+        For PyMC's other initializations, listing the ones tessera takes.
+
+    Examples
+    --------
+    >>> parse_init("adapt_diag")
+    (False, False)
+    """
+    if init in INITS:
+        return INITS[init]
+    raise NotImplementedError(
+        f"ppl.sample: init={init!r} is not supported; tessera adapts a diagonal "
+        f"mass matrix and starts from {list(INITS)} (dense mass matrices and "
+        "MAP starts are not available)"
+    )
+
+
+def advi_start(
+    model: Any,
+    chains: int,
+    seed: int,
+    n_init: int,
+    progressbar: bool,
+    backend: Any,
+) -> tuple[np.ndarray, np.ndarray]:
+    """PyMC's ``"advi+adapt_diag"`` start: a mean-field ADVI fit (at most
+    ``n_init`` steps, stopped when its parameters converge), one draw from
+    it per chain, and its variances as the initial inverse mass matrix.
+
+    Returns
+    -------
+    x0 : ndarray, shape (chains, n)
+    inverse_mass_matrix : ndarray, shape (n,)
+
+    Examples
+    --------
+    >>> from tessera import ppl
+    >>> with ppl.Model() as model:
+    ...     x = ppl.Normal("x", 1.0, 2.0)
+    >>> x0, inv_mass = advi_start(model, 2, 0, 3000, False, "numpy")
+    >>> x0.shape, bool(abs(inv_mass[0] - 4.0) < 1.5)
+    ((2, 1), True)
+    """
+    from tessera.ppl.inference.advi import fit
+    from tessera.ppl.inference.callbacks import CheckParametersConvergence
+
+    approx = fit(
+        int(n_init),
+        model=model,
+        random_seed=seed,
+        callbacks=[CheckParametersConvergence(tolerance=1e-2, diff="absolute")],
+        progressbar=progressbar,
+        backend=backend,
+    )
+    mean = approx.mu.get_value()
+    std = approx.std_flat
+    rng = np.random.default_rng([seed, 2])
+    x0 = mean + std * rng.standard_normal((int(chains), mean.size))
+    return x0, std**2
