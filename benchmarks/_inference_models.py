@@ -56,7 +56,7 @@ def tessera_mvnormal(y):
     coords = {"group": range(G), "obs": range(N), "dim": ["a", "b", "c"]}
     with ppl.Model(coords=coords) as model:
         mu0 = ppl.Normal("mu0", 0.0, 5.0, dims="dim")
-        chol = ppl.LKJCholeskyCov(
+        chol, _, _ = ppl.LKJCholeskyCov(
             "chol", n=D, eta=2.0, sd_dist=ppl.Exponential.dist(1.0)
         )
         mu = ppl.MvNormal("mu", mu0, chol=chol, dims=("group", "dim"))

@@ -58,7 +58,7 @@ def build_model(data: dict) -> ppl.Model:
         floor = ppl.Data("floor", data["floor"], dims="obs")
         county = ppl.Data("county_idx", data["county"], dims="obs")
         mu = ppl.Normal("mu", 0.0, 5.0, dims="effect")
-        chol = ppl.LKJCholeskyCov(
+        chol, _, _ = ppl.LKJCholeskyCov(
             "chol",
             n=2,
             eta=2.0,

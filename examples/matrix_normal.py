@@ -66,7 +66,7 @@ def build_model(y: np.ndarray) -> ppl.Model:
     }
     with ppl.Model(coords=coords) as model:
         level = ppl.Normal("level", 0.0, 3.0, dims=("panel", "series"))
-        chol = ppl.LKJCholeskyCov(
+        chol, _, _ = ppl.LKJCholeskyCov(
             "chol",
             n=K,
             eta=2.0,

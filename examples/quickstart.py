@@ -34,7 +34,6 @@ from pathlib import Path
 import arviz as az
 import numpy as np
 
-import tessera as ts
 from tessera import ppl
 
 D = 3
@@ -69,14 +68,11 @@ def build_model(y: np.ndarray) -> ppl.Model:
         mu = ppl.Normal("mu", 0.0, 5.0, dims=("group", "dim"), initval=y.mean(axis=0))
         # one LKJ prior per group: eta is shared, sd_dist has shape (G, 3)
         sd_dist = ppl.Exponential.dist(1.0, size=(groups, D))
-        chol = ppl.LKJCholeskyCov(
+        # as in PyMC: the correlations and standard deviations are kept as
+        # the deterministics "chol_corr" and "chol_stds"
+        chol, corr, sd = ppl.LKJCholeskyCov(
             "chol", n=D, eta=2.0, sd_dist=sd_dist, dims=("group", "dim", "dim_")
         )
-        sd = ppl.Deterministic(
-            "sd", ts.sqrt(ts.square(chol).sum(axis=-1)), dims=("group", "dim")
-        )
-        unit = chol / sd[..., None]
-        ppl.Deterministic("corr", unit @ unit.mT, dims=("group", "dim", "dim_"))
         # (N, G, 3) data against (G, 3) means and (G, 3, 3) factors
         ppl.MvNormal("y", mu=mu, chol=chol, observed=y, dims=("obs", "group", "dim"))
     return model
@@ -87,24 +83,29 @@ def key_parameters(truth: dict, n_show: int) -> list[tuple[str, dict, float]]:
     rows = []
     for g in range(n_show):
         rows.append(("mu", {"group": g, "dim": "x0"}, truth["mu"][g, 0]))
-        rows.append(("sd", {"group": g, "dim": "x1"}, truth["sd"][g, 1]))
+        rows.append(("chol_stds", {"group": g, "dim": "x1"}, truth["sd"][g, 1]))
         rows.append(
-            ("corr", {"group": g, "dim": "x0", "dim_": "x1"}, truth["corr"][g, 0, 1])
+            (
+                "chol_corr",
+                {"group": g, "dim": "x0", "dim_": "x1"},
+                truth["corr"][g, 0, 1],
+            )
         )
     return rows
 
 
 def coverage(idata, truth: dict) -> dict[str, float]:
     """Share of the true values inside the 94% highest-density intervals."""
-    hdi = az.hdi(idata, var_names=["mu", "sd", "corr"], hdi_prob=0.94)
+    hdi = az.hdi(idata, var_names=["mu", "chol_stds", "chol_corr"], hdi_prob=0.94)
     out = {}
-    for name in ("mu", "sd"):
-        lo = hdi[name].sel(hdi="lower").values
-        hi = hdi[name].sel(hdi="higher").values
-        out[name] = float(np.mean((lo <= truth[name]) & (truth[name] <= hi)))
+    for name, true in (("mu", truth["mu"]), ("sd", truth["sd"])):
+        var = "chol_stds" if name == "sd" else name
+        lo = hdi[var].sel(hdi="lower").values
+        hi = hdi[var].sel(hdi="higher").values
+        out[name] = float(np.mean((lo <= true) & (true <= hi)))
     iu = np.triu_indices(D, 1)
-    lo = hdi["corr"].sel(hdi="lower").values[:, iu[0], iu[1]]
-    hi = hdi["corr"].sel(hdi="higher").values[:, iu[0], iu[1]]
+    lo = hdi["chol_corr"].sel(hdi="lower").values[:, iu[0], iu[1]]
+    hi = hdi["chol_corr"].sel(hdi="higher").values[:, iu[0], iu[1]]
     t = truth["corr"][:, iu[0], iu[1]]
     out["corr"] = float(np.mean((lo <= t) & (t <= hi)))
     return out

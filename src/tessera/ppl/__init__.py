@@ -22,7 +22,12 @@ from tessera.ppl.model import (  # noqa: E402
     Deterministic,
     Model,
     Potential,
+    compute_deterministics,
+    compute_log_likelihood,
+    do,
+    model_to_graphviz,
     modelcontext,
+    observe,
     sample_posterior_predictive,
     sample_prior_predictive,
     set_data,
@@ -33,11 +38,20 @@ __all__ += [
     "Deterministic",
     "Model",
     "Potential",
+    "compute_deterministics",
+    "compute_log_likelihood",
+    "do",
+    "model_to_graphviz",
     "modelcontext",
+    "observe",
     "sample_posterior_predictive",
     "sample_prior_predictive",
     "set_data",
 ]
+
+from tessera.ppl import math  # noqa: E402  (PyMC's pm.math)
+
+__all__ += ["math"]
 
 from tessera.ppl.inference import (  # noqa: E402
     ADVI,
