@@ -326,3 +326,40 @@ def test_roots_batched_by_their_parameters():
     assert out["w"].shape == (N, 3) and out["v"].shape == (N, 3)
     assert np.all(np.abs(out["w"].mean(axis=0) - [0.0, 1.0, 2.0]) < 4.5 / np.sqrt(N))
     np.testing.assert_allclose(out["v"].std(axis=0), [1.0, 10.0, 100.0], rtol=0.07)
+
+
+def test_posterior_predictive_pymc_keywords(capsys):
+    m = _regression()
+    post = _posterior()
+    out = ppl.sample_posterior_predictive(
+        post,
+        model=m,
+        random_seed=2,
+        progressbar=True,
+        sample_dims=["chain", "draw"],
+        idata_kwargs={"attrs": {"note": "ported"}},
+    )
+    assert out.posterior_predictive.attrs["note"] == "ported"
+    assert "Sampling the posterior predictive (2 x 30 draws)" in capsys.readouterr().err
+    prior = ppl.sample_prior_predictive(
+        draws=5, model=m, random_seed=0, idata_kwargs={"attrs": {"note": "p"}}
+    )
+    assert prior.prior.attrs["note"] == "p"
+    post["s"] = np.ones_like(post["s"])
+    ll = ppl.compute_log_likelihood(post, model=m, progressbar=True)
+    assert "Computing the log-likelihood" in capsys.readouterr().err
+    assert ll.log_likelihood["y"].shape[:2] == (2, 30)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"compile_kwargs": {}}, NotImplementedError, "'compile_kwargs' is not"),
+        ({"sample_dims": ["sample"]}, NotImplementedError, "sample_dims"),
+        ({"idata_kwargs": {"log_likelihood": True}}, TypeError, "idata_kwargs has"),
+        ({"extend_inference_data": True}, TypeError, "'extend_inferencedata'"),
+    ],
+)
+def test_posterior_predictive_bad_keywords(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        ppl.sample_posterior_predictive(_posterior(), model=_regression(), **kwargs)

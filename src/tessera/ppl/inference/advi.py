@@ -297,7 +297,7 @@ class ADVI:
             If an ELBO estimate is not finite; the approximation keeps the
             last state with a finite ELBO and ``hist`` stops before it.
         """
-        from tessera.ppl.inference.progress import ProgressBar
+        from tessera.ppl.progress import ProgressBar
 
         n = int(n)
         if n < 0:

@@ -9,9 +9,9 @@ import numpy as np
 
 from tessera.compile.backends import Backend
 from tessera.ppl.backend import compile_logp_dlogp
-from tessera.ppl.inference.progress import CountBar
 from tessera.ppl.inference.start import bad_terms, check_no_minibatch, start_values
 from tessera.ppl.model.context import modelcontext
+from tessera.ppl.progress import CountBar
 
 __all__ = ["find_MAP"]
 

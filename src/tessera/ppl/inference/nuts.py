@@ -46,7 +46,6 @@ from tessera.ppl.inference.nuts_result import NutpieResult
 from tessera.ppl.inference.nuts_rules import choose_sampler
 from tessera.ppl.inference.output import check_outputs as _check_outputs
 from tessera.ppl.inference.output import finish_idata
-from tessera.ppl.inference.progress import stage
 from tessera.ppl.inference.start import (
     advi_start,
     check_no_minibatch,
@@ -57,6 +56,7 @@ from tessera.ppl.inference.trace import MultiTrace
 from tessera.ppl.model.context import modelcontext
 from tessera.ppl.model.idata import posterior_from_flat
 from tessera.ppl.options import check_keywords
+from tessera.ppl.progress import stage
 
 __all__ = ["sample"]
 

@@ -40,7 +40,7 @@ import numpy as np
 from tessera.compile.backends import get_backend
 from tessera.ppl.inference.adaptation import adapt_init, adapt_update, window_schedule
 from tessera.ppl.inference.nuts_result import NutpieResult
-from tessera.ppl.inference.progress import stage
+from tessera.ppl.progress import stage
 
 __all__ = ["jax_logdensity", "run_blackjax"]
 

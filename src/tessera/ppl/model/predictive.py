@@ -28,6 +28,7 @@ from tessera.ops.vectorize import vectorize_node
 from tessera.ppl.backend import compile_with
 from tessera.ppl.model.context import modelcontext
 from tessera.ppl.model.core import Model
+from tessera.ppl.options import check_keywords
 from tessera.random.op import RandomVariable
 from tessera.random.type import is_none_const
 
@@ -143,13 +144,43 @@ def _names(model: Model, var_names, default) -> list[str]:
     return names
 
 
+#: PyMC's predictive keywords tessera does not take, and why
+_PYMC_ONLY = {
+    "compile_kwargs": "the sampling function is compiled by tessera (see backend=)",
+    "progressbar_theme": "the progress bar is tqdm's",
+}
+#: the ``idata_kwargs`` keys the predictive functions take
+_IDATA_KWARGS = ("coords", "dims", "attrs")
+
+
+def _idata_kwargs(where: str, idata_kwargs: Mapping | None) -> dict:
+    kwargs = dict(idata_kwargs or {})
+    unknown = sorted(set(kwargs) - set(_IDATA_KWARGS))
+    if unknown:
+        raise TypeError(
+            f"{where}: idata_kwargs has {unknown}; it takes {list(_IDATA_KWARGS)}"
+        )
+    return kwargs
+
+
+def _check_sample_dims(where: str, sample_dims) -> None:
+    if sample_dims is not None and tuple(sample_dims) != ("chain", "draw"):
+        raise NotImplementedError(
+            f"{where}: sample_dims={list(sample_dims)} is not supported; the "
+            "posterior must have dims ('chain', 'draw') (stack others into them)"
+        )
+
+
 def sample_prior_predictive(
     draws: int = 500,
     model: Model | None = None,
     var_names: Sequence[str] | None = None,
     random_seed: Any = None,
     return_inferencedata: bool = True,
+    idata_kwargs: Mapping[str, Any] | None = None,
+    *,
     backend: str | Backend = "auto",
+    **kwargs: Any,
 ):
     """Draw from the model's prior and prior predictive distributions.
 
@@ -165,9 +196,15 @@ def sample_prior_predictive(
     random_seed : int, SeedSequence or Generator, optional
     return_inferencedata : bool
         False: a dict of name to array of shape ``(draws, ...)``.
+    idata_kwargs : dict, optional
+        ``coords``, ``dims`` or ``attrs`` for the InferenceData, on top of
+        the model's.
     backend : {"auto", "numpy", "jax"} or Backend
         Backend of the compiled sampling function (``"auto"``: JAX when
         every op lowers to it, see :mod:`tessera.ppl.backend`).
+    **kwargs
+        Any other keyword raises ``TypeError`` naming it (PyMC's
+        ``compile_kwargs``: ``NotImplementedError``).
 
     Returns
     -------
@@ -189,6 +226,10 @@ def sample_prior_predictive(
     """
     from tessera.ops.basic import as_tensor
 
+    check_keywords(
+        "ppl.sample_prior_predictive", kwargs, sample_prior_predictive, _PYMC_ONLY
+    )
+    extra = _idata_kwargs("ppl.sample_prior_predictive", idata_kwargs)
     model = modelcontext(model)
     draws = int(draws)
     if draws < 1:
@@ -210,7 +251,7 @@ def sample_prior_predictive(
     prior = {k: v[None] for k, v in samples.items() if k not in observed}
     prior_pred = {k: v[None] for k, v in samples.items() if k in observed}
     return to_inference_data(
-        model, prior=prior or None, prior_predictive=prior_pred or None
+        model, prior=prior or None, prior_predictive=prior_pred or None, **extra
     )
 
 
@@ -233,11 +274,16 @@ def sample_posterior_predictive(
     trace,
     model: Model | None = None,
     var_names: Sequence[str] | None = None,
+    sample_dims: Sequence[str] | None = None,
     random_seed: Any = None,
+    progressbar: bool = True,
+    return_inferencedata: bool = True,
     extend_inferencedata: bool = False,
     predictions: bool = False,
-    return_inferencedata: bool = True,
+    idata_kwargs: Mapping[str, Any] | None = None,
+    *,
     backend: str | Backend = "auto",
+    **kwargs: Any,
 ):
     """Draw from the posterior predictive distribution.
 
@@ -254,7 +300,11 @@ def sample_posterior_predictive(
     var_names : list of str, optional
         Default: the observed RVs. Deterministics are recomputed; free RVs in
         the posterior are copied.
+    sample_dims : list of str, optional
+        ``["chain", "draw"]`` (the only layout taken).
     random_seed : int, SeedSequence or Generator, optional
+    progressbar : bool
+        Show the (one, vectorized) sampling step and its time.
     extend_inferencedata : bool
         Add the groups to ``trace`` (an InferenceData) and return it.
     predictions : bool
@@ -263,7 +313,11 @@ def sample_posterior_predictive(
         ``posterior_predictive`` and ``observed_data``.
     return_inferencedata : bool
         False: a dict of name to array of shape ``(chain, draw, ...)``.
+    idata_kwargs : dict, optional
+        ``coords``, ``dims`` or ``attrs`` for the InferenceData.
     backend : {"auto", "numpy", "jax"} or Backend
+        As for :func:`sample_prior_predictive`.
+    **kwargs
         As for :func:`sample_prior_predictive`.
 
     Returns
@@ -284,26 +338,26 @@ def sample_posterior_predictive(
     >>> pp.posterior_predictive["y"].shape
     (2, 5, 3)
     """
+    where = "ppl.sample_posterior_predictive"
+    check_keywords(where, kwargs, sample_posterior_predictive, _PYMC_ONLY)
+    _check_sample_dims(where, sample_dims)
+    extra = _idata_kwargs(where, idata_kwargs)
     model = modelcontext(model)
     arrays = _posterior_arrays(trace)
     names = _names(model, var_names, model.observed_RVs)
     lead, given, values = _posterior_placeholders(model, arrays)
     from tessera.ops.basic import as_tensor
+    from tessera.ppl.progress import stage
 
     n = as_tensor(np.int64(lead[0] * lead[1]))
     outs = batched_graph([model[k] for k in names], n, given)
-    res = _run(
-        outs,
-        list(given.values()),
-        values,
-        random_seed,
-        backend,
-        "ppl.sample_posterior_predictive",
-    )
+    desc = f"Sampling the posterior predictive ({lead[0]} x {lead[1]} draws)"
+    with stage(desc, progressbar):
+        res = _run(outs, list(given.values()), values, random_seed, backend, where)
     samples = {k: v.reshape(lead + v.shape[1:]) for k, v in zip(names, res)}
     if not return_inferencedata:
         return samples
-    new = _predictive_idata(model, samples, predictions)
+    new = _predictive_idata(model, samples, predictions, extra)
     if extend_inferencedata:
         if not hasattr(trace, "extend"):
             raise TypeError("extend_inferencedata needs an InferenceData trace")
@@ -353,7 +407,7 @@ def _check_lead(lead: tuple | None, arr: np.ndarray, name: str) -> tuple:
     return arr.shape[:2]
 
 
-def _predictive_idata(model: Model, samples: dict, predictions: bool):
+def _predictive_idata(model: Model, samples: dict, predictions: bool, extra: dict):
     """The InferenceData of posterior predictive samples (or predictions)."""
     from tessera.ppl.model.idata import constant_data_dict, to_inference_data
 
@@ -364,8 +418,11 @@ def _predictive_idata(model: Model, samples: dict, predictions: bool):
             predictions_constant_data=constant_data_dict(model) or None,
             observed_data=False,
             constant_data=False,
+            **extra,
         )
-    return to_inference_data(model, posterior_predictive=samples, constant_data=False)
+    return to_inference_data(
+        model, posterior_predictive=samples, constant_data=False, **extra
+    )
 
 
 def compute_log_likelihood(
@@ -373,6 +430,10 @@ def compute_log_likelihood(
     model: Model | None = None,
     var_names: Sequence[str] | None = None,
     extend_inferencedata: bool = True,
+    *,
+    sample_dims: Sequence[str] = ("chain", "draw"),
+    progressbar: bool = False,
+    **kwargs: Any,
 ):
     """Pointwise log-likelihood of the observed RVs at every posterior draw.
 
@@ -391,6 +452,12 @@ def compute_log_likelihood(
     extend_inferencedata : bool
         Add the group to ``trace`` (an InferenceData) and return it;
         otherwise return a new InferenceData with the group only.
+    sample_dims : list of str
+        ``["chain", "draw"]`` (the only layout taken).
+    progressbar : bool
+        Show the (one, vectorized) step and its time.
+    **kwargs
+        As for :func:`sample_prior_predictive`.
 
     Examples
     --------
@@ -406,7 +473,12 @@ def compute_log_likelihood(
     from tessera.compile.function import function
     from tessera.ops.vectorize import vectorize_graph
     from tessera.ppl.model.idata import to_inference_data
+    from tessera.ppl.progress import stage
 
+    check_keywords(
+        "ppl.compute_log_likelihood", kwargs, compute_log_likelihood, _PYMC_ONLY
+    )
+    _check_sample_dims("ppl.compute_log_likelihood", sample_dims)
     model = modelcontext(model)
     arrays = _posterior_arrays(trace)
     names = _names(model, var_names, model.observed_RVs)
@@ -415,7 +487,9 @@ def compute_log_likelihood(
             raise ValueError(f"{n!r} is not an observed variable")
     lead, core, batched, values = _free_rv_placeholders(model, arrays)
     terms = _log_likelihood_terms(model, names, core)
-    res = function(list(batched.values()), vectorize_graph(terms, batched))(*values)
+    with stage("Computing the log-likelihood", progressbar):
+        fn = function(list(batched.values()), vectorize_graph(terms, batched))
+        res = fn(*values)
     data, dims = {}, {}
     for n, r, term in zip(names, res, terms):
         data[n] = _per_draw(np.asarray(r), term, lead)
