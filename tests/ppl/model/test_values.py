@@ -97,9 +97,26 @@ def test_distribution_errors_name_the_variable():
         with pytest.raises(ValueError, match="variable 's': HalfNormal"):
             ppl.HalfNormal("s", -1.0)
         with pytest.raises(
-            TypeError, match="variable 'n': .*unexpected keyword argument 'scale'"
+            TypeError, match="variable 'n': Normal got an unexpected parameter 'scale'"
         ):
             ppl.Normal("n", 0.0, 1.0, scale=2.0)
+
+
+@pytest.mark.parametrize(
+    ("cls", "kwargs", "match"),
+    [
+        # PyMC 3 names, misspellings of parameters and of variable keywords
+        (ppl.Normal, {"mu": 0.0, "sd": 1.0}, r"'sd' \(did you mean 'sigma'\?\)"),
+        (ppl.Normal, {"mu": 0.0, "sigma": 1.0, "testval": 0.5}, "'initval'"),
+        (ppl.Normal, {"mu": 0.0, "sigma": 1.0, "shpe": 3}, "'shape'"),
+        (ppl.Gamma, {"alpha": 1.0, "bet": 2.0}, "'beta'.*alpha, beta, mu, sigma"),
+        (ppl.MvNormal, {"mu": [0.0], "covv": [[1.0]]}, "MvNormal .*'cov'"),
+    ],
+)
+def test_misspelt_arguments_name_the_keyword_and_the_fix(cls, kwargs, match):
+    with ppl.Model():
+        with pytest.raises(TypeError, match=match):
+            cls("v", **kwargs)
 
 
 def test_initval_is_checked():

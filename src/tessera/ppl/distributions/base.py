@@ -226,6 +226,7 @@ class Distribution:
             shape = (shape,) if isinstance(shape, int) else tuple(shape)
             nd = cls.ndim_supp()
             size = shape[: len(shape) - nd] if nd else shape
+        check_param_names(cls, cls._canonical_params, kwargs)
         params = cls._convert_params(cls._canonical_params(*args, **kwargs))
         cls._check_static(params)
         return cls.rv_op(*params, size=size, rng=rng)
@@ -240,12 +241,8 @@ class Distribution:
                 f"got {len(args)} positional arguments"
             )
         bound = dict(zip(names, args))
+        check_param_names(cls, names, kwargs)
         for k, v in kwargs.items():
-            if k not in names:
-                raise TypeError(
-                    f"{cls.__name__}.dist got an unexpected parameter {k!r}; its "
-                    f"parameters are {names}"
-                )
             if k in bound:
                 raise TypeError(f"{cls.__name__}.dist got parameter {k!r} twice")
             bound[k] = v
@@ -376,3 +373,60 @@ def _short(val) -> str:
         return "?"
     text = np.array2string(np.asarray(val), threshold=6, precision=4)
     return text.replace("\n", "")
+
+
+#: keywords PyMC 3 users write, and their PyMC 5 (and tessera) names
+_RENAMED = {"sd": "sigma", "testval": "initval"}
+#: keywords of a model variable besides the parameters (for the hint)
+_VARIABLE_KEYWORDS = [
+    "shape",
+    "size",
+    "dims",
+    "observed",
+    "initval",
+    "transform",
+    "default_transform",
+]
+
+
+def check_param_names(cls: type, accepted: Any, kwargs: dict) -> None:
+    """Raise ``TypeError`` for a keyword ``cls`` does not take, naming it,
+    the closest parameter name and every valid one.
+
+    ``accepted`` is a list of names or the function whose named parameters
+    they are (a function taking ``**kwargs`` accepts anything).
+
+    Examples
+    --------
+    >>> from tessera import ppl
+    >>> ppl.Normal.dist(mu=0.0, sd=1.0)
+    Traceback (most recent call last):
+    ...
+    TypeError: Normal got an unexpected parameter 'sd' (did you mean 'sigma'?); its parameters are mu, sigma, tau
+    """
+    import difflib
+    import inspect
+
+    if callable(accepted):
+        params = inspect.signature(accepted).parameters.values()
+        if any(p.kind == p.VAR_KEYWORD for p in params):
+            return
+        names = [
+            p.name
+            for p in params
+            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+            and not p.name.startswith("_")
+        ]
+    else:
+        names = list(accepted)
+    for k in kwargs:
+        if k in names:
+            continue
+        close = _RENAMED.get(k) or next(
+            iter(difflib.get_close_matches(k, names + _VARIABLE_KEYWORDS, n=1)), None
+        )
+        hint = f" (did you mean {close!r}?)" if close else ""
+        raise TypeError(
+            f"{cls.__name__} got an unexpected parameter {k!r}{hint}; its "
+            f"parameters are {', '.join(names)}"
+        )
