@@ -171,6 +171,7 @@ from tessera.ops.subtensor import inc_subtensor, set_subtensor
 from tessera.ops.type import TensorType
 from tessera.ops.variable import SharedVariable, TensorConstant, TensorVariable
 from tessera.ops.vectorize import vectorize, vectorize_graph
+from tessera.scan import scan
 
 __version__ = "0.1.0"
 
@@ -300,6 +301,7 @@ __all__ = [
     "reshape",
     "round",
     "scalar",
+    "scan",
     "set_subtensor",
     "shape",
     "shared",

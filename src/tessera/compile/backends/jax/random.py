@@ -59,21 +59,43 @@ def is_random_node(node: Apply) -> bool:
     return isinstance(node.op, RandomVariable) or any(is_rng(o) for o in node.outputs)
 
 
+@singledispatch
+def advanced_generator(op, node: Apply, index: int) -> int | None:
+    """Which input generator ``node``'s output ``index`` is an advanced copy of.
+
+    The position of that input, or None. A random variable's ``next_rng``
+    advances its ``rng`` input; an op that carries generators (a loop)
+    registers its own rule, so that an update ``{rng: next_rng}`` through it
+    is traced back to the generator it starts from.
+
+    Examples
+    --------
+    >>> import tessera.random as tr
+    >>> from tessera import ppl
+    >>> x = ppl.Normal.dist(0.0, 1.0, rng=tr.rng(0))
+    >>> advanced_generator(x.owner.op, x.owner, 0)
+    0
+    """
+    return None
+
+
+@advanced_generator.register(RandomVariable)
+def _(op, node: Apply, index: int) -> int | None:
+    return 0 if index == 0 else None
+
+
 def chain_root(var: Variable, roots: Sequence[Variable]) -> Variable:
     """The generator a chain of draws ending in ``var`` starts from."""
     cur = var
     while cur not in roots:
         node = cur.owner
-        if (
-            node is None
-            or not isinstance(node.op, RandomVariable)
-            or cur is not (node.outputs[0])
-        ):
+        k = None if node is None else advanced_generator(node.op, node, cur.index)
+        if k is None:
             raise JaxLoweringError(
                 f"JAX backend: cannot tell which generator {var} advances; "
                 "generators must come from a chain of random-variable draws"
             )
-        cur = node.inputs[0]
+        cur = node.inputs[k]
     return cur
 
 

@@ -1,0 +1,1 @@
+from tessera.rewrite.basic import node_rewriter  # noqa: F401
