@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-__all__ = ["logger"]
+__all__ = ["logger", "quiet_logging"]
 
 logger = logging.getLogger("tessera.ppl")
 
@@ -55,3 +57,24 @@ def _default_handler() -> None:
 
 
 _default_handler()
+
+
+@contextmanager
+def quiet_logging(quiet: bool = True) -> Iterator[None]:
+    """Silence the ``tessera.ppl`` logger inside the block (PyMC's
+    ``quiet=True``); a no-op when ``quiet`` is False.
+
+    Examples
+    --------
+    >>> with quiet_logging():
+    ...     logger.info("not shown")
+    """
+    if not quiet:
+        yield
+        return
+    level = logger.level
+    logger.setLevel(logging.CRITICAL + 1)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)

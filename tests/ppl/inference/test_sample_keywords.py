@@ -141,3 +141,15 @@ def test_max_treedepth_caps_the_tree():
         backend="numpy",
     )
     assert int(same.sample_stats["tree_depth"].max()) <= 1
+
+
+def test_quiet_silences_progress_and_logging(capsys, caplog):
+    import logging
+
+    caplog.set_level(logging.INFO, logger="tessera.ppl")
+    ppl.sample(model=_model(), **{**FAST, "progressbar": True}, quiet=True)
+    assert not [r for r in caplog.records if r.name.startswith("tessera.ppl")]
+    assert "NUTS" not in capsys.readouterr().err
+    ppl.sample(model=_model(), **{**FAST, "progressbar": True})
+    assert any("backend" in r.getMessage() for r in caplog.records)
+    assert logging.getLogger("tessera.ppl").level == logging.INFO  # restored

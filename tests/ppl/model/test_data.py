@@ -187,3 +187,37 @@ def test_deterministic_and_potential_with_dims():
     # the potential adds -x (summed) to the log-density
     lp = m.compile_logp()({"x": [1.0, 2.0]})
     assert np.isclose(lp, st.norm.logpdf([1.0, 2.0]).sum() - 3.0)
+
+
+def test_data_takes_pymc_coords_and_labelled_values():
+    import pandas as pd
+    import xarray as xr
+
+    df = pd.DataFrame(
+        np.arange(6.0).reshape(3, 2),
+        index=pd.Index(["a", "b", "c"], name="obs"),
+        columns=pd.Index(["x", "y"], name="feat"),
+    )
+    unnamed = pd.Series([1.0, 2.0])
+    with ppl.Model() as m:
+        ppl.Data("g", np.zeros(2), dims="grp", coords={"grp": ["u", "v"]})
+        d = ppl.Data("d", df, infer_dims_and_coords=True)
+        ppl.Data("s", unnamed, infer_dims_and_coords=True)
+        arr = xr.DataArray(np.zeros(4), dims="t", coords={"t": [1, 2, 3, 4]})
+        ppl.Data("e", arr, infer_dims_and_coords=True)
+    assert m.coords["grp"] == ("u", "v")
+    assert m.named_vars_to_dims["d"] == ("obs", "feat")
+    assert m.coords["obs"] == ("a", "b", "c") and m.coords["feat"] == ("x", "y")
+    assert m.named_vars_to_dims["s"] == ("s_dim_0",)
+    assert m.coords["t"] == (1, 2, 3, 4)
+    np.testing.assert_array_equal(d.get_value(), df.to_numpy())
+
+
+def test_data_keyword_errors_and_mutable():
+    with ppl.Model():
+        with pytest.warns(UserWarning, match="`mutable` has no effect"):
+            ppl.Data("a", np.zeros(2), mutable=True)
+        with pytest.raises(TypeError, match="unexpected keyword argument 'shape'"):
+            ppl.Data("b", np.zeros(2), shape=(2,))
+        with pytest.raises(TypeError, match="needs a pandas or xarray value"):
+            ppl.Data("c", np.zeros(2), infer_dims_and_coords=True)

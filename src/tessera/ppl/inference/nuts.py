@@ -53,6 +53,7 @@ from tessera.ppl.inference.start import (
     starting_vector,
 )
 from tessera.ppl.inference.trace import MultiTrace
+from tessera.ppl.log import quiet_logging
 from tessera.ppl.model.context import modelcontext
 from tessera.ppl.model.idata import posterior_from_flat
 from tessera.ppl.options import check_keywords
@@ -299,6 +300,7 @@ def sample(
     cores: int | None = None,
     random_seed: Any = None,
     progressbar: bool = True,
+    quiet: bool = False,
     var_names: Sequence[str] | None = None,
     nuts_sampler: str | None = None,
     initvals: Any = None,
@@ -336,6 +338,10 @@ def sample(
     progressbar : bool
         Progress of compiling, warm-up and sampling (shown also when stderr
         is not a terminal).
+    quiet : bool
+        No progress bars and no log records (which backend ran, convergence
+        findings), as PyMC's ``quiet``; convergence warnings still go
+        through :mod:`warnings`.
     var_names : list of str, optional
         The variables kept in the posterior (default: every free variable
         and deterministic).
@@ -425,52 +431,54 @@ def sample(
     target_accept, max_treedepth = _step_options(kwargs, target_accept, max_treedepth)
     options = dict(nuts_sampler_kwargs or {})
     max_treedepth = int(options.pop("maxdepth", max_treedepth))  # nutpie's name
-    jitter, use_advi = parse_init(init)
-    backend = requested(
-        backend,
-        numpy=chain_method == "processes",  # forks the process
-        jax=nuts_sampler == "blackjax" or chain_method == "vectorized",
-    )
-    if backend != AUTO:  # reject what cannot go together before compiling
-        choose_sampler(get_backend(backend), nuts_sampler, chain_method, options)
-    model = modelcontext(model)
-    _check_outputs(model, var_names, idata_kwargs)
-    logp_dlogp, compile_time = _compile(model, backend, progressbar)
-    chosen = logp_dlogp.fn.backend
-    cores, chains = default_cores_chains(cores, chains)
-    _check_initvals(initvals, chains)
-    job = _Job(
-        sampler=choose_sampler(chosen, nuts_sampler, chain_method, options),
-        backend=chosen.name,
-        model=model,
-        logp_dlogp=logp_dlogp,
-        seed=_int_seed(random_seed),
-        draws=draws,
-        tune=tune,
-        chains=chains,
-        cores=cores,
-        jitter=jitter,
-        save_warmup=not discard_tuned_samples,
-        target_accept=target_accept,
-        max_treedepth=int(max_treedepth),
-        progressbar=progressbar,
-        chain_method=chain_method,
-        options=options,
-        initvals=initvals,
-        max_retries=int(jitter_max_retries),
-    )
-    if use_advi:
-        job.advi_start = advi_start(
-            model, chains, job.seed, n_init, progressbar, chosen.name
+    progressbar = progressbar and not quiet
+    with quiet_logging(quiet):
+        jitter, use_advi = parse_init(init)
+        backend = requested(
+            backend,
+            numpy=chain_method == "processes",  # forks the process
+            jax=nuts_sampler == "blackjax" or chain_method == "vectorized",
         )
-    res, sampler_compile_time, sampling_time = _run(job)
-    idata = _inference_data(
-        job, res, compile_time + sampler_compile_time, sampling_time
-    )
-    if compute_convergence_checks:
-        warn_convergence(idata, model, job.max_treedepth)
-    idata = finish_idata(idata, model, var_names, idata_kwargs, res.draws)
-    return idata if return_inferencedata else MultiTrace(idata)
+        if backend != AUTO:  # reject what cannot go together before compiling
+            choose_sampler(get_backend(backend), nuts_sampler, chain_method, options)
+        model = modelcontext(model)
+        _check_outputs(model, var_names, idata_kwargs)
+        logp_dlogp, compile_time = _compile(model, backend, progressbar)
+        chosen = logp_dlogp.fn.backend
+        cores, chains = default_cores_chains(cores, chains)
+        _check_initvals(initvals, chains)
+        job = _Job(
+            sampler=choose_sampler(chosen, nuts_sampler, chain_method, options),
+            backend=chosen.name,
+            model=model,
+            logp_dlogp=logp_dlogp,
+            seed=_int_seed(random_seed),
+            draws=draws,
+            tune=tune,
+            chains=chains,
+            cores=cores,
+            jitter=jitter,
+            save_warmup=not discard_tuned_samples,
+            target_accept=target_accept,
+            max_treedepth=int(max_treedepth),
+            progressbar=progressbar,
+            chain_method=chain_method,
+            options=options,
+            initvals=initvals,
+            max_retries=int(jitter_max_retries),
+        )
+        if use_advi:
+            job.advi_start = advi_start(
+                model, chains, job.seed, n_init, progressbar, chosen.name
+            )
+        res, sampler_compile_time, sampling_time = _run(job)
+        idata = _inference_data(
+            job, res, compile_time + sampler_compile_time, sampling_time
+        )
+        if compute_convergence_checks:
+            warn_convergence(idata, model, job.max_treedepth)
+        idata = finish_idata(idata, model, var_names, idata_kwargs, res.draws)
+        return idata if return_inferencedata else MultiTrace(idata)
 
 
 def _step_options(kwargs: dict, target_accept: float, max_treedepth: int):

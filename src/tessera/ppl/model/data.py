@@ -16,13 +16,17 @@ from tessera.graph.basic import Variable
 from tessera.ppl.model.context import modelcontext
 from tessera.ppl.model.core import Model, _coord_values
 from tessera.ppl.model.values import _data_array, check_no_nan
+from tessera.ppl.options import check_keywords
 
 
 def Data(
     name: str,
     value: Any,
     dims: str | Sequence[str] | None = None,
+    coords: Mapping[str, Any] | None = None,
+    infer_dims_and_coords: bool = False,
     model: Model | None = None,
+    **kwargs: Any,
 ) -> Variable:
     """Register data (a shared variable) in the model, replaceable with
     :func:`set_data`.
@@ -30,13 +34,24 @@ def Data(
     Parameters
     ----------
     name : str
-    value : array_like
+    value : array_like, pandas Series/DataFrame or xarray DataArray
         Floats are stored as ``config.floatX``, integers as int64.
     dims : str or tuple of str, optional
         One name per axis. An unknown dim is declared by the data (its
         length follows the data); a known one must have the data's length.
+    coords : dict, optional
+        Coordinate values of (some of) ``dims``, declared on the model
+        first, as in PyMC.
+    infer_dims_and_coords : bool
+        Take ``dims`` and ``coords`` from a pandas or xarray ``value``
+        (index and column names and values; unnamed axes become
+        ``{name}_dim_{k}``).
     model : Model, optional
         Default: the active model.
+    **kwargs
+        PyMC's ``mutable`` is accepted with a warning (every ``ppl.Data``
+        can be changed with :func:`set_data`); any other keyword raises
+        ``TypeError``.
 
     Returns
     -------
@@ -49,10 +64,54 @@ def Data(
     >>> from tessera import ppl
     >>> with ppl.Model() as m:
     ...     x = ppl.Data("x", np.arange(3.0), dims="obs")
-    >>> m.dim_lengths["obs"], x.get_value()
-    (3, array([0., 1., 2.]))
+    ...     z = ppl.Data("z", np.zeros(2), dims="g", coords={"g": ["a", "b"]})
+    >>> m.dim_lengths["obs"], x.get_value(), m.coords["g"]
+    (3, array([0., 1., 2.]), ('a', 'b'))
     """
-    return modelcontext(model).register_data(name, value, dims=dims)
+    if "mutable" in kwargs:
+        import warnings
+
+        kwargs.pop("mutable")
+        warnings.warn(
+            f"ppl.Data({name!r}): `mutable` has no effect; every ppl.Data can be "
+            "changed with ppl.set_data",
+            UserWarning,
+            stacklevel=2,
+        )
+    check_keywords("ppl.Data", kwargs, Data)
+    model = modelcontext(model)
+    if infer_dims_and_coords:
+        value, inferred_dims, inferred_coords = _labelled(name, value)
+        dims = inferred_dims if dims is None else dims
+        coords = {**inferred_coords, **(coords or {})}
+    for dim, values in (coords or {}).items():
+        if dim not in model.coords or model.coords[dim] is None:
+            model.add_coord(dim, values)
+    return model.register_data(name, value, dims=dims)
+
+
+def _labelled(name: str, value: Any) -> tuple[Any, tuple[str, ...], dict]:
+    """``(array, dims, coords)`` of a pandas or xarray object."""
+    if hasattr(value, "dims") and hasattr(value, "coords"):  # xarray
+        dims = tuple(str(d) for d in value.dims)
+        coords = {d: value.coords[d].values for d in value.dims if d in value.coords}
+        return value.values, dims, coords
+    axes = []
+    if hasattr(value, "index"):  # pandas
+        axes.append(value.index)
+        if hasattr(value, "columns"):
+            axes.append(value.columns)
+    if not axes:
+        raise TypeError(
+            f"ppl.Data({name!r}): infer_dims_and_coords needs a pandas or xarray "
+            f"value, got {type(value).__name__}"
+        )
+    dims = tuple(
+        str(ax.name) if ax.name is not None else f"{name}_dim_{k}"
+        for k, ax in enumerate(axes)
+    )
+    coords = {d: list(ax) for d, ax in zip(dims, axes)}
+    return value.to_numpy(), dims, coords
 
 
 def Deterministic(
