@@ -116,6 +116,12 @@ def _check_minimize_kwargs(kwargs: dict) -> None:
 
     from scipy.optimize import minimize
 
+    if "progressbar_theme" in kwargs:
+        raise NotImplementedError(
+            "ppl.find_MAP: PyMC's keyword 'progressbar_theme' is not supported: "
+            "the progress bar is tqdm's"
+        )
+
     valid = set(inspect.signature(minimize).parameters) - {"fun", "x0", "jac"}
     valid -= {"method"}
     unknown = sorted(set(kwargs) - valid)
