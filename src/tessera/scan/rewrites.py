@@ -1,1 +1,253 @@
-from tessera.rewrite.basic import node_rewriter  # noqa: F401
+"""Rewrites of Scan nodes, registered with the rewrite database on import.
+
+* :func:`scan_hoist_invariants`: computations of the step that depend only
+  on non-sequences and constants run once, before the loop;
+* :func:`scan_merge_pass`: two loops over the same number of steps, neither
+  using the other's results, become one loop (shared sequences and
+  non-sequences are read once);
+* :func:`scan_remove_unused`: outputs nobody reads, and the inputs only
+  they needed, are dropped from the loop.
+
+All run in ``fast_run`` (tags ``canonicalize`` and ``scan``).
+"""
+
+from __future__ import annotations
+
+from tessera.graph.basic import Constant, Variable
+from tessera.graph.fg import FunctionGraph
+from tessera.graph.traversal import ancestors, clone_replace, graph_inputs, toposort
+from tessera.ops.elemwise import is_discrete
+from tessera.ops.type import TensorType
+from tessera.random.type import RandomGeneratorType
+from tessera.rewrite.basic import REWRITES, node_rewriter
+from tessera.scan.op import Scan, ScanInfo
+
+TAGS = ("canonicalize", "scan")
+
+
+def _with(info: ScanInfo, **changes) -> ScanInfo:
+    fields = {f: getattr(info, f) for f in info.__dataclass_fields__}
+    fields.update(changes)
+    return ScanInfo(**fields)
+
+
+# --- hoisting loop invariants -------------------------------------------------------
+def _invariant_frontier(op: Scan) -> list[Variable]:
+    """Largest invariant values the step computes: depend on non-sequences
+    and constants only, are floats (integer values may be shapes a backend
+    needs at trace time), and are read by a varying node or are outputs."""
+    inner = op.inner_groups()
+    invariant: set[Variable] = set(inner["non_seqs"])
+    nodes = toposort(op.inner_outputs, op.inner_inputs)
+    for node in nodes:
+        if any(isinstance(o.type, RandomGeneratorType) for o in node.outputs):
+            continue
+        if all(isinstance(i, Constant) or i in invariant for i in node.inputs):
+            invariant.update(node.outputs)
+    needed = []
+    for node in nodes:
+        if all(o in invariant for o in node.outputs):
+            continue
+        needed += [i for i in node.inputs if i in invariant]
+    needed += [o for o in op.inner_outputs if o in invariant]
+    out, seen = [], set()
+    for v in needed:
+        if v in seen or v.owner is None or v in inner["non_seqs"]:
+            continue
+        seen.add(v)
+        if isinstance(v.type, TensorType) and not is_discrete(v):
+            out.append(v)
+    return out
+
+
+@node_rewriter([Scan], tags=TAGS)
+def scan_hoist_invariants(fg, node):
+    """Compute the step's loop-invariant values once, before the loop."""
+    op: Scan = node.op
+    hoist = _invariant_frontier(op)
+    if not hoist:
+        return None
+    info = op.info
+    inner = op.inner_groups()
+    outer = Scan.outer_groups(info, node.inputs)
+    outside = clone_replace(hoist, dict(zip(inner["non_seqs"], outer["non_seqs"])))
+    new_ph = [v.type(v.name) for v in hoist]
+    outs = clone_replace(list(op.inner_outputs), dict(zip(hoist, new_ph)))
+    used = set(graph_inputs(outs))
+    keep = [k for k, q in enumerate(inner["non_seqs"]) if q in used]
+    ns_ph = [inner["non_seqs"][k] for k in keep] + new_ph
+    ns_outer = [outer["non_seqs"][k] for k in keep] + list(outside)
+    head = op.inner_inputs[: info.n_inner_inputs - info.n_non_seqs]
+    new_op = Scan(head + ns_ph, outs, _with(info, n_non_seqs=len(ns_ph)))
+    n_head = info.n_outer_inputs - info.n_non_seqs
+    return new_op.make_node(*node.inputs[:n_head], *ns_outer).outputs
+
+
+# --- removing unused outputs ----------------------------------------------------------
+@node_rewriter([Scan], tags=TAGS)
+def scan_remove_unused(fg, node):
+    """Drop outputs no one reads (and what only they needed)."""
+    op: Scan = node.op
+    info = op.info
+    used_out = [bool(fg.clients.get(o)) for o in node.outputs]
+    if all(used_out):
+        return None
+    inner = op.inner_groups()
+    outs = op.inner_outputs
+    keep = list(used_out)
+    # a recurrent output or carry that a kept output reads must stay
+    changed = True
+    while changed:
+        changed = False
+        live = ancestors([o for o, k in zip(outs, keep) if k])
+        for j in range(info.n_mit):
+            if not keep[j] and any(p in live for p in inner["taps"][j]):
+                keep[j] = changed = True
+        for c, ph in enumerate(inner["carries"]):
+            pos = info.n_mit + info.n_nit + c
+            if not keep[pos] and ph in live:
+                keep[pos] = changed = True
+    if all(keep):
+        return None
+    if not any(keep):
+        return None  # nothing is read: the node is pruned anyway
+    mit = [j for j in range(info.n_mit) if keep[j]]
+    nit = [k for k in range(info.n_nit) if keep[info.n_mit + k]]
+    car = [c for c in range(info.n_carry) if keep[info.n_mit + info.n_nit + c]]
+    new_outs = (
+        [outs[j] for j in mit]
+        + [outs[info.n_mit + k] for k in nit]
+        + [outs[info.n_mit + info.n_nit + c] for c in car]
+    )
+    live = set(ancestors(new_outs))
+    seqs = [k for k, s in enumerate(inner["seqs"]) if s in live]
+    nss = [k for k, q in enumerate(inner["non_seqs"]) if q in live]
+    new_in = (
+        [inner["seqs"][k] for k in seqs]
+        + [p for j in mit for p in inner["taps"][j]]
+        + [inner["carries"][c] for c in car]
+        + [inner["non_seqs"][k] for k in nss]
+    )
+    new_info = _with(
+        info,
+        n_seqs=len(seqs),
+        mit_taps=tuple(info.mit_taps[j] for j in mit),
+        n_nit=len(nit),
+        n_carry=len(car),
+        n_non_seqs=len(nss),
+    )
+    outer = Scan.outer_groups(info, node.inputs)
+    new_node = Scan(new_in, new_outs, new_info).make_node(
+        outer["n_steps"],
+        *[outer["seqs"][k] for k in seqs],
+        *[outer["inits"][j] for j in mit],
+        *[outer["carries"][c] for c in car],
+        *[outer["non_seqs"][k] for k in nss],
+    )
+    old = (
+        [node.outputs[j] for j in mit]
+        + [node.outputs[info.n_mit + k] for k in nit]
+        + [node.outputs[info.n_mit + info.n_nit + c] for c in car]
+    )
+    return dict(zip(old, new_node.outputs))
+
+
+# --- merging loops ----------------------------------------------------------------------
+def _mergeable(fg, a, b) -> bool:
+    if a.inputs[0] is not b.inputs[0]:
+        return False
+    ia, ib = a.op.info, b.op.info
+    if ia.truncate_gradient != ib.truncate_gradient:
+        return False
+    before_a = set(ancestors(a.inputs))
+    before_b = set(ancestors(b.inputs))
+    return not any(o in before_b for o in a.outputs) and not any(
+        o in before_a for o in b.outputs
+    )
+
+
+def _merge(a, b):
+    """One Scan node computing both ``a``'s and ``b``'s outputs."""
+    oa, ob = a.op, b.op
+    ia, ib = oa.info, ob.info
+    ga, gb = oa.inner_groups(), ob.inner_groups()
+    xa, xb = Scan.outer_groups(ia, a.inputs), Scan.outer_groups(ib, b.inputs)
+    # b's placeholders of inputs a reads too become a's
+    share: dict[Variable, Variable] = {}
+    seq_b = []
+    for ph, x in zip(gb["seqs"], xb["seqs"]):
+        k = next((k for k, y in enumerate(xa["seqs"]) if y is x), None)
+        if k is None:
+            seq_b.append((ph, x))
+        else:
+            share[ph] = ga["seqs"][k]
+    ns_b = []
+    for ph, x in zip(gb["non_seqs"], xb["non_seqs"]):
+        k = next((k for k, y in enumerate(xa["non_seqs"]) if y is x), None)
+        if k is None:
+            ns_b.append((ph, x))
+        else:
+            share[ph] = ga["non_seqs"][k]
+    outs_b = list(ob.inner_outputs)
+    if share:
+        outs_b = clone_replace(outs_b, share)
+    na, nb_ = oa.inner_outputs, outs_b
+    ma, mb = ia.n_mit, ib.n_mit
+    ta, tb = ma + ia.n_nit, mb + ib.n_nit
+    new_in = (
+        ga["seqs"]
+        + [p for p, _ in seq_b]
+        + [p for ps in ga["taps"] for p in ps]
+        + [p for ps in gb["taps"] for p in ps]
+        + ga["carries"]
+        + gb["carries"]
+        + ga["non_seqs"]
+        + [p for p, _ in ns_b]
+    )
+    new_out = na[:ma] + nb_[:mb] + na[ma:ta] + nb_[mb:tb] + na[ta:] + nb_[tb:]
+    info = ScanInfo(
+        n_seqs=ia.n_seqs + len(seq_b),
+        mit_taps=ia.mit_taps + ib.mit_taps,
+        n_nit=ia.n_nit + ib.n_nit,
+        n_carry=ia.n_carry + ib.n_carry,
+        n_non_seqs=ia.n_non_seqs + len(ns_b),
+        truncate_gradient=ia.truncate_gradient,
+        name=f"{ia.name}+{ib.name}",
+    )
+    node = Scan(new_in, new_out, info).make_node(
+        xa["n_steps"],
+        *xa["seqs"],
+        *[x for _, x in seq_b],
+        *xa["inits"],
+        *xb["inits"],
+        *xa["carries"],
+        *xb["carries"],
+        *xa["non_seqs"],
+        *[x for _, x in ns_b],
+    )
+    o = node.outputs
+    nma, nmb = ia.n_mit, ib.n_mit
+    new_a = o[:nma] + o[nma + nmb : nma + nmb + ia.n_nit]
+    new_b = (
+        o[nma : nma + nmb] + o[nma + nmb + ia.n_nit : nma + nmb + ia.n_nit + ib.n_nit]
+    )
+    c0 = nma + nmb + ia.n_nit + ib.n_nit
+    new_a += o[c0 : c0 + ia.n_carry]
+    new_b += o[c0 + ia.n_carry :]
+    return new_a, new_b
+
+
+def scan_merge_pass(fg: FunctionGraph) -> bool:
+    """Merge pairs of Scan nodes with the same ``n_steps`` input."""
+    scans = [n for n in fg.toposort() if isinstance(n.op, Scan)]
+    for i, a in enumerate(scans):
+        for b in scans[i + 1 :]:
+            if a in fg.apply_nodes and b in fg.apply_nodes and _mergeable(fg, a, b):
+                new_a, new_b = _merge(a, b)
+                for old, new in zip(a.outputs + b.outputs, new_a + new_b):
+                    fg.replace(old, new, reason="scan_merge")
+                return True
+    return False
+
+
+REWRITES.register_pass("scan_merge", scan_merge_pass, TAGS)
