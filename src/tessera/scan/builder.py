@@ -63,7 +63,10 @@ class _Out:
 
 def _as_tensor(label: str, what: str, value: Any) -> Variable:
     try:
-        return as_tensor(value)
+        x = as_tensor(value)
+        if x.dtype == "object":
+            raise TypeError("no numeric dtype")
+        return x
     except (TypeError, ValueError) as e:
         raise TypeError(
             f"{label}: {what} must be a graph variable or a value convertible to "
