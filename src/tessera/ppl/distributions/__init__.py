@@ -101,10 +101,19 @@ from tessera.ppl.distributions.multivariate import (
     StickBreakingWeights,
     ZeroSumNormal,
 )
-from tessera.ppl.distributions.timeseries import MvGaussianRandomWalk
+from tessera.ppl.distributions.timeseries import (
+    AR,
+    GARCH11,
+    EulerMaruyama,
+    GaussianRandomWalk,
+    MvGaussianRandomWalk,
+    MvStudentTRandomWalk,
+    RandomWalk,
+)
 from tessera.ppl.distributions.truncated import Truncated, TruncatedNormal
 
 __all__ = [
+    "AR",
     "AsymmetricLaplace",
     "Bernoulli",
     "Beta",
@@ -122,10 +131,13 @@ __all__ = [
     "Discrete",
     "DiscreteUniform",
     "Distribution",
+    "EulerMaruyama",
     "ExGaussian",
     "Exponential",
     "Flat",
+    "GARCH11",
     "Gamma",
+    "GaussianRandomWalk",
     "Geometric",
     "Gumbel",
     "HalfCauchy",
@@ -151,6 +163,7 @@ __all__ = [
     "MvGaussianRandomWalk",
     "MvNormal",
     "MvStudentT",
+    "MvStudentTRandomWalk",
     "NegativeBinomial",
     "Normal",
     "NormalMixture",
@@ -159,6 +172,7 @@ __all__ = [
     "ParameterValueError",
     "Pareto",
     "Poisson",
+    "RandomWalk",
     "SkewNormal",
     "StickBreakingWeights",
     "StudentT",
