@@ -156,194 +156,249 @@ def _random_draws(outs: Sequence[Variable]) -> list[Variable]:
 
 def _bptt(op: Scan, inputs: list, outputs: list, cotangents: list) -> list:
     """Backpropagation through time for a Scan without tensor carries."""
-    from tessera.ops import math as tm
-    from tessera.ops.creation import zeros_like
-    from tessera.ops.join import concatenate, stack
-    from tessera.ops.rearrange import flip
-    from tessera.ops.shape import expand_dims
+    b = _Backward(op, inputs, outputs, cotangents)
+    b.step()
+    node = b.loop()
+    return b.results(node)
 
-    info = op.info
-    inner = op.inner_groups()
-    outer = Scan.outer_groups(info, inputs)
-    n = outer["n_steps"]
-    outs = op.inner_outputs
-    mit_out = outs[: info.n_mit]
-    nit_out = outs[info.n_mit : info.n_mit + info.n_nit]
-    mit_c = cotangents[: info.n_mit]
-    nit_c = cotangents[info.n_mit : info.n_mit + info.n_nit]
 
-    # placeholders of the backward step
-    float_mit = [j for j in range(info.n_mit) if not is_discrete(mit_out[j])]
-    live_nit = [
-        k
-        for k in range(info.n_nit)
-        if not is_zero_cotangent(nit_c[k]) and not is_discrete(nit_out[k])
-    ]
-    gm = {j: op.state_type(j)(f"g_out{j}") for j in float_mit}
-    pend = {}
-    for j in float_mit:
-        st = op.state_type(j)
-        pend[j] = TensorType(st.dtype, (info.max_lags[j], *st.shape))(f"pending{j}")
-    gn = {k: nit_out[k].type(f"g_nit{k}") for k in live_nit}
-    total = [gm[j] + pend[j][0] for j in float_mit]
+def _diff(vs) -> list[Variable]:
+    return [v for v in vs if isinstance(v.type, TensorType) and not is_discrete(v)]
 
-    def diff(vs):
-        return [v for v in vs if isinstance(v.type, TensorType) and not is_discrete(v)]
 
-    wrt_seq = diff(inner["seqs"])
-    wrt_tap = diff([p for ps in inner["taps"] for p in ps])
-    wrt_ns = diff(inner["non_seqs"])
-    wrt = wrt_seq + wrt_tap + wrt_ns
-    vjp = _inner_vjp(
-        [mit_out[j] for j in float_mit] + [nit_out[k] for k in live_nit],
-        total + [gn[k] for k in live_nit],
-        wrt,
-    )
-    grad_of = dict(zip(wrt, vjp))
+class _Backward:
+    """The backward loop of one Scan node, built in three stages: its step
+    (:meth:`step`), the loop over the reversed steps (:meth:`loop`), and the
+    cotangents of the node's inputs read from the loop (:meth:`results`)."""
 
-    # the forward values the backward step reads instead of recomputing them
-    values: dict[Variable, Variable] = {}
-    stored: dict[Variable, Variable] = {}  # placeholder -> outer stacked value
-    for j in range(info.n_mit):
-        o = mit_out[j]
-        if o.owner is not None and o not in values:
-            values[o] = o.type(f"out{j}[t]")
-            stored[values[o]] = outputs[j]
-    for k in range(info.n_nit):
-        o = nit_out[k]
-        if o.owner is not None and o not in values:
-            values[o] = o.type(f"nit{k}[t]")
-            stored[values[o]] = outputs[info.n_mit + k]
-    grad_vars = [g for g in vjp if isinstance(g, Variable)]
-    replaced = clone_replace(grad_vars, values) if values else grad_vars
-    draws = _random_draws(replaced)
-    if draws:
+    def __init__(self, op: Scan, inputs: list, outputs: list, cotangents: list):
+        self.op, self.info = op, op.info
+        self.inputs, self.outputs = inputs, outputs
+        self.inner = op.inner_groups()
+        self.outer = Scan.outer_groups(op.info, inputs)
+        info = self.info
+        outs = op.inner_outputs
+        self.mit_out = outs[: info.n_mit]
+        self.nit_out = outs[info.n_mit : info.n_mit + info.n_nit]
+        self.mit_c = cotangents[: info.n_mit]
+        self.nit_c = cotangents[info.n_mit : info.n_mit + info.n_nit]
+        self.float_mit = [
+            j for j in range(info.n_mit) if not is_discrete(self.mit_out[j])
+        ]
+        self.live_nit = [
+            k
+            for k in range(info.n_nit)
+            if not is_zero_cotangent(self.nit_c[k]) and not is_discrete(self.nit_out[k])
+        ]
+        #: backward-step placeholder -> the outer stacked values it reads
+        self.stored: dict[Variable, Variable] = {}
+
+    # --- the backward step ---------------------------------------------------------------
+    def step(self) -> None:
+        """The step's graph: cotangents owed to previous values (``pend``),
+        per-step sequence cotangents, accumulated non-sequence gradients."""
+        op, info, inner = self.op, self.info, self.inner
+        self.gm = {j: op.state_type(j)(f"g_out{j}") for j in self.float_mit}
+        self.pend = {}
+        for j in self.float_mit:
+            st, L = op.state_type(j), info.max_lags[j]
+            # a single lag keeps the state's shape (no leading axis to index)
+            shape = st.shape if L == 1 else (L, *st.shape)
+            self.pend[j] = TensorType(st.dtype, shape)(f"pending{j}")
+        self.gn = {k: self.nit_out[k].type(f"g_nit{k}") for k in self.live_nit}
+        total = [
+            self.gm[j] + (self.pend[j] if info.max_lags[j] == 1 else self.pend[j][0])
+            for j in self.float_mit
+        ]
+        wrt = (
+            _diff(inner["seqs"])
+            + _diff([p for ps in inner["taps"] for p in ps])
+            + _diff(inner["non_seqs"])
+        )
+        vjp = _inner_vjp(
+            [self.mit_out[j] for j in self.float_mit]
+            + [self.nit_out[k] for k in self.live_nit],
+            total + [self.gn[k] for k in self.live_nit],
+            wrt,
+        )
+        self.grad_of = dict(zip(wrt, vjp))
+        grad_vars = [g for g in vjp if isinstance(g, Variable)]
+        replaced = self._read_stored(grad_vars)
+        self.new_grad = dict(zip([id(g) for g in grad_vars], replaced))
+        self.seq_g = [self.inner_grad(s) for s in inner["seqs"]]
+        self.nit_outs = [g for g in self.seq_g if isinstance(g, Variable)]
+        self.new_pend = [self._pending(j) for j in self.float_mit]
+        self.ns_g = [self.inner_grad(q) for q in inner["non_seqs"]]
+        self.acc = {
+            k: q.type(f"grad_{q.name or k}")
+            for k, (q, g) in enumerate(zip(inner["non_seqs"], self.ns_g))
+            if isinstance(g, Variable)
+        }
+        self.new_acc = [self.acc[k] + self.ns_g[k] for k in self.acc]
+
+    def inner_grad(self, w):
+        g = self.grad_of.get(w, disconnected)
+        return g if is_zero_cotangent(g) else self.new_grad[id(g)]
+
+    def _read_stored(self, grad_vars: list[Variable]) -> list[Variable]:
+        """``grad_vars`` reading the forward outputs (and random draws) from
+        stored values instead of recomputing them."""
+        info, outputs = self.info, self.outputs
+        values: dict[Variable, Variable] = {}
+        named = [(o, f"out{j}[t]", j) for j, o in enumerate(self.mit_out)]
+        named += [(o, f"nit{k}[t]", info.n_mit + k) for k, o in enumerate(self.nit_out)]
+        for o, name, pos in named:
+            if o.owner is not None and o not in values:
+                values[o] = o.type(name)
+                self.stored[values[o]] = outputs[pos]
+        replaced = clone_replace(grad_vars, values) if values else grad_vars
+        draws = _random_draws(replaced)
+        if not draws:
+            return replaced
         # store the draws in a replay of the loop, read them back as sequences
+        outs = self.op.inner_outputs
         first = info.n_mit + info.n_nit
         replay = Scan(
-            op.inner_inputs,
+            self.op.inner_inputs,
             list(outs[:first]) + draws + list(outs[first:]),
             _with_nits(info, len(draws)),
         )
-        rnode = replay.make_node(*inputs)
+        rnode = replay.make_node(*self.inputs)
         draw_ph = {}
         for r, d in enumerate(draws):
             draw_ph[d] = d.type(f"draw{r}[t]")
-            stored[draw_ph[d]] = rnode.outputs[first + r]
-        replaced = clone_replace(replaced, draw_ph)
-    new_grad = dict(zip([id(g) for g in grad_vars], replaced))
+            self.stored[draw_ph[d]] = rnode.outputs[first + r]
+        return clone_replace(replaced, draw_ph)
 
-    def inner_grad(w):
-        g = grad_of.get(w, disconnected)
-        return g if is_zero_cotangent(g) else new_grad[id(g)]
+    def _pending(self, j: int) -> Variable:
+        """Row ``i``: the cotangent owed to the value ``i + 1`` steps before
+        the previous step (shifted pending rows plus this step's taps)."""
+        from tessera.ops.creation import zeros_like
+        from tessera.ops.join import stack
 
-    # the backward step's outputs
-    seq_g = [inner_grad(s) for s in inner["seqs"]]
-    nit_outs = [g for g in seq_g if isinstance(g, Variable)]
-    new_pend = []
-    for j in float_mit:
-        L, taps = info.max_lags[j], info.mit_taps[j]
+        L, taps = self.info.max_lags[j], self.info.mit_taps[j]
+        pend = self.pend[j]
         rows = []
         for i in range(L):
-            terms = [pend[j][i + 1]] if i + 1 < L else []
-            for k, p in zip(taps, inner["taps"][j]):
-                g = inner_grad(p) if p in grad_of else disconnected
+            terms = [pend[i + 1]] if i + 1 < L else []
+            for k, p in zip(taps, self.inner["taps"][j]):
+                g = self.inner_grad(p) if p in self.grad_of else disconnected
                 if k == -(i + 1) and not is_zero_cotangent(g):
                     terms.append(g)
-            row = terms[0] if terms else zeros_like(pend[j][0])
+            row = terms[0] if terms else zeros_like(pend if L == 1 else pend[0])
             for t in terms[1:]:
                 row = row + t
             rows.append(row)
-        new_pend.append(stack(rows) if L > 1 else expand_dims(rows[0], 0))
-    ns_g = [inner_grad(q) for q in inner["non_seqs"]]
-    acc = {
-        k: q.type(f"grad_{q.name or k}")
-        for k, (q, g) in enumerate(zip(inner["non_seqs"], ns_g))
-        if isinstance(g, Variable)
-    }
-    new_acc = [acc[k] + ns_g[k] for k in acc]
+        return rows[0] if L == 1 else stack(rows)
 
-    # outer values of the backward step's sequences
-    truncate = info.truncate_gradient
-    if truncate >= 0:
-        n_b = tm.minimum(n, truncate)
-        start = n - n_b
-    else:
-        n_b, start = n, None
+    # --- the loop ----------------------------------------------------------------------
+    def loop(self):
+        """The backward Scan node over the reversed (possibly truncated) steps."""
+        from tessera.ops import math as tm
+        from tessera.ops.creation import zeros_like
+        from tessera.ops.join import concatenate
+        from tessera.ops.rearrange import flip
+        from tessera.ops.shape import expand_dims
 
-    def reverse(x):
-        return flip(x if start is None else x[start:], 0)
-
-    for s, x in zip(inner["seqs"], outer["seqs"]):
-        stored[s] = x
-    for j, (taps, L) in enumerate(zip(info.mit_taps, info.max_lags)):
-        full = concatenate([outer["inits"][j], outputs[j]])
-        for k, p in zip(taps, inner["taps"][j]):
-            stored[p] = full[L + k : L + k + n]
-    for j in float_mit:
-        c = mit_c[j]
-        stored[gm[j]] = zeros_like(outputs[j]) if is_zero_cotangent(c) else c
-    for k in live_nit:
-        stored[gn[k]] = nit_c[k]
-
-    b_out = nit_outs + new_pend + new_acc
-    used = set(graph_inputs(b_out))
-    b_seq_ph = [p for p in stored if p in used]
-    b_ns_ph = [q for q in inner["non_seqs"] if q in used]
-    b_ns = [outer["non_seqs"][k] for k, q in enumerate(inner["non_seqs"]) if q in used]
-    carries_ph = [pend[j] for j in float_mit] + [acc[k] for k in acc]
-    for v in used:
-        known = v in stored or v in acc.values() or v in pend.values() or v in b_ns_ph
-        if not known and not isinstance(v, Constant):
-            raise NotImplementedError(
-                f"{info.label()}: cannot differentiate the loop: its gradient step "
-                f"depends on {v} ({v.type})"
+        info, inner, outer, stored = self.info, self.inner, self.outer, self.stored
+        n = outer["n_steps"]
+        if info.truncate_gradient >= 0:
+            self.n_b = tm.minimum(n, info.truncate_gradient)
+            self.start = n - self.n_b
+        else:
+            self.n_b, self.start = n, None
+        for s, x in zip(inner["seqs"], outer["seqs"]):
+            stored[s] = x
+        for j, (taps, L) in enumerate(zip(info.mit_taps, info.max_lags)):
+            full = concatenate([outer["inits"][j], self.outputs[j]])
+            for k, p in zip(taps, inner["taps"][j]):
+                stored[p] = full[L + k : L + k + n]
+        for j in self.float_mit:
+            c = self.mit_c[j]
+            stored[self.gm[j]] = (
+                zeros_like(self.outputs[j]) if is_zero_cotangent(c) else c
             )
-    b_info = ScanInfo(
-        n_seqs=len(b_seq_ph),
-        mit_taps=(),
-        n_nit=len(nit_outs),
-        n_carry=len(carries_ph),
-        n_non_seqs=len(b_ns_ph),
-        name=f"grad_of_{info.name}",
-    )
-    back = Scan(b_seq_ph + carries_ph + b_ns_ph, b_out, b_info)
-    carry_inits = [zeros_like(outer["inits"][j]) for j in float_mit]
-    carry_inits += [zeros_like(outer["non_seqs"][k]) for k in acc]
-    bnode = back.make_node(
-        n_b, *[reverse(stored[p]) for p in b_seq_ph], *carry_inits, *b_ns
-    )
-    b_results = list(bnode.outputs)
+        for k in self.live_nit:
+            stored[self.gn[k]] = self.nit_c[k]
+        b_out = self.nit_outs + self.new_pend + self.new_acc
+        used = set(graph_inputs(b_out))
+        seq_ph = [p for p in stored if p in used]
+        ns_ph = [q for q in inner["non_seqs"] if q in used]
+        ns = [
+            outer["non_seqs"][k] for k, q in enumerate(inner["non_seqs"]) if q in used
+        ]
+        carries = [self.pend[j] for j in self.float_mit] + list(self.acc.values())
+        known = set(stored) | set(carries) | set(ns_ph)
+        for v in used:
+            if v not in known and not isinstance(v, Constant):
+                raise NotImplementedError(
+                    f"{info.label()}: cannot differentiate the loop: its gradient "
+                    f"step depends on {v} ({v.type})"
+                )
+        b_info = ScanInfo(
+            n_seqs=len(seq_ph),
+            mit_taps=(),
+            n_nit=len(self.nit_outs),
+            n_carry=len(carries),
+            n_non_seqs=len(ns_ph),
+            name=f"grad_of_{info.name}",
+        )
+        inits = [
+            zeros_like(
+                outer["inits"][j][0] if info.max_lags[j] == 1 else outer["inits"][j]
+            )
+            for j in self.float_mit
+        ]
+        inits += [zeros_like(outer["non_seqs"][k]) for k in self.acc]
 
-    # cotangents of the outer inputs
-    result: list = [disconnected]
-    it = iter(b_results[: len(nit_outs)])
-    for x, g in zip(outer["seqs"], seq_g):
-        if not isinstance(g, Variable):
-            result.append(_sentinel(g))
-            continue
-        gx = flip(next(it), 0)
-        if start is not None:
-            gx = concatenate([zeros_like(x[:start]), gx])
-        result.append(_cast(gx, x))
-    finals = iter(b_results[len(nit_outs) : len(nit_outs) + len(float_mit)])
-    for j, b in enumerate(outer["inits"]):
-        if j not in float_mit:
-            result.append(disconnected)
-            continue
-        tap_g = [grad_of.get(p, disconnected) for p in inner["taps"][j]]
-        gb = flip(next(finals), 0)
-        if all(is_zero_cotangent(g) for g in tap_g):
-            result.append(disconnected)
-            continue
-        if start is not None:
-            gb = tm.switch(tm.eq(n_b, n), gb, zeros_like(gb))
-        result.append(_cast(gb, b))
-    result += [disconnected] * info.n_carry
-    acc_final = dict(zip(acc, b_results[len(nit_outs) + len(float_mit) :]))
-    for k, (q, g) in enumerate(zip(outer["non_seqs"], ns_g)):
-        result.append(_cast(acc_final[k], q) if k in acc_final else _sentinel(g))
-    return result
+        def reverse(x):
+            return flip(x if self.start is None else x[self.start :], 0)
+
+        self._expand = expand_dims
+        back = Scan(seq_ph + carries + ns_ph, b_out, b_info)
+        return back.make_node(
+            self.n_b, *[reverse(stored[p]) for p in seq_ph], *inits, *ns
+        )
+
+    # --- cotangents of the node's inputs ---------------------------------------------------
+    def results(self, bnode) -> list:
+        from tessera.ops import math as tm
+        from tessera.ops.creation import zeros_like
+        from tessera.ops.join import concatenate
+        from tessera.ops.rearrange import flip
+
+        info, inner, outer = self.info, self.inner, self.outer
+        b_results = list(bnode.outputs)
+        n_nit = len(self.nit_outs)
+        result: list = [disconnected]
+        it = iter(b_results[:n_nit])
+        for x, g in zip(outer["seqs"], self.seq_g):
+            if not isinstance(g, Variable):
+                result.append(_sentinel(g))
+                continue
+            gx = flip(next(it), 0)
+            if self.start is not None:
+                gx = concatenate([zeros_like(x[: self.start]), gx])
+            result.append(_cast(gx, x))
+        finals = iter(b_results[n_nit : n_nit + len(self.float_mit)])
+        for j, b in enumerate(outer["inits"]):
+            if j not in self.float_mit:
+                result.append(disconnected)
+                continue
+            final = next(finals)
+            tap_g = [self.grad_of.get(p, disconnected) for p in inner["taps"][j]]
+            if all(is_zero_cotangent(g) for g in tap_g):
+                result.append(disconnected)
+                continue
+            gb = self._expand(final, 0) if info.max_lags[j] == 1 else flip(final, 0)
+            if self.start is not None:
+                gb = tm.switch(tm.eq(self.n_b, outer["n_steps"]), gb, zeros_like(gb))
+            result.append(_cast(gb, b))
+        result += [disconnected] * info.n_carry
+        acc_final = dict(zip(self.acc, b_results[n_nit + len(self.float_mit) :]))
+        for k, (q, g) in enumerate(zip(outer["non_seqs"], self.ns_g)):
+            result.append(_cast(acc_final[k], q) if k in acc_final else _sentinel(g))
+        return result
 
 
 def _sentinel(g):
