@@ -13,6 +13,7 @@ from tessera.compile.backends.numpy import (  # noqa: F401
     blockwise,
     elemwise,
     linalg,
+    products,
     reduction,
     shape,
 )
