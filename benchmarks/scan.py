@@ -134,7 +134,9 @@ def main(argv=None) -> None:
 
     def timed(fns):
         fwd, grad = fns
-        return [median_time(lambda: f(*inputs), repeat, min_time) for f in (fwd, grad)]
+        return [
+            median_time(lambda f=f: f(*inputs), repeat, min_time) for f in (fwd, grad)
+        ]
 
     rows = {}
     ts_np = tessera_fns("numpy")
