@@ -24,6 +24,7 @@ CASES = [
     ("matrix_normal.py", []),
     ("minibatch_regression.py", []),
     ("hierarchical.py", []),
+    ("stochastic_volatility.py", ["stochastic_volatility.png"]),
 ]
 
 
