@@ -69,15 +69,17 @@ def linear_recursion(u: Variable, beta: Variable) -> Variable:
     # beta^0 = 1 also at beta = 0; a floor keeps pow's gradient finite there
     b = tm.maximum(expand_dims(as_float(beta), (-1, -2)), 1e-30)
     i = np.arange(K)
-    lag = (i[:, None] - i[None, :]).astype(float)
+    dt = np.dtype(b.dtype)
+    lag = (i[:, None] - i[None, :]).astype(dt)
     P = tm.where(lag >= 0, b ** np.maximum(lag, 0.0), 0.0)  # (..., K, K)
     local = matmul(U, swapaxes(P, -1, -2))  # (..., nb, K): sums within blocks
     j = np.arange(nb)
-    blag = (j[:, None] - j[None, :]).astype(float)
+    blag = (j[:, None] - j[None, :]).astype(dt)
     Q = tm.where(blag >= 0, b ** (K * np.maximum(blag, 0.0)), 0.0)  # (..., nb, nb)
     ends = matmul(Q, local[..., K - 1 :])  # (..., nb, 1): s at each block's end
     before = concatenate([0.0 * ends[..., :1, :], ends[..., :-1, :]], axis=-2)
-    s = local + before * b ** (i + 1.0)  # beta^(i+1) s at the previous block's end
+    # beta^(i+1) times s at the end of the previous block
+    s = local + before * b ** (i + 1).astype(dt)
     return s.reshape((*_dims(s, s.ndim - 2), nb * K))[..., :n]
 
 
