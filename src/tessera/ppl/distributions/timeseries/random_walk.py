@@ -213,12 +213,8 @@ class RandomWalk(WalkMaths, PerCallDistribution):
     """
 
     rv_op = RandomWalkRV(1, Normal.rv_op, Normal.rv_op)  # representative
-    params = (
-        "innovation_params",
-        "innovation_params_2",
-        "init_params",
-        "init_params_2",
-    )
+    # names of the representative op's inputs (a Normal walk from a Normal)
+    params = ("innovation_mu", "innovation_sigma", "init_mu", "init_sigma")
 
     @classmethod
     def dist(
