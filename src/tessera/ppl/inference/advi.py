@@ -32,32 +32,15 @@ from typing import Any
 import numpy as np
 
 from tessera.compile.backends import Backend
-from tessera.ppl.backend import compile_with
-from tessera.ppl.inference.approximations import Approximation, FullRank, MeanField
+from tessera.ppl.inference.approximations import (
+    Approximation,
+    FullRank,
+    MeanField,
+    flat_replacements,
+)
+from tessera.ppl.inference.engine import Inference, NonFiniteELBOError
 
 __all__ = ["ADVI", "FullRankADVI", "NonFiniteELBOError", "fit", "flat_logp_graph"]
-
-
-class NonFiniteELBOError(FloatingPointError):
-    """The ELBO became non-finite; the approximation holds the last finite state.
-
-    Attributes
-    ----------
-    iteration : int
-        The iteration (0-based, over this fit) whose ELBO was not finite.
-    approx : Approximation
-        Restored to the parameters of the last iteration with a finite ELBO.
-
-    Examples
-    --------
-    >>> issubclass(NonFiniteELBOError, FloatingPointError)
-    True
-    """
-
-    def __init__(self, message: str, iteration: int, approx: Approximation) -> None:
-        super().__init__(message)
-        self.iteration = iteration
-        self.approx = approx
 
 
 def _minibatch_scale(model, rv) -> float | None:
@@ -113,17 +96,10 @@ def flat_logp_graph(model, x, jacobian: bool = True):
             if scale is not None:
                 s = s * scale
         total = total + s
-    layout = model.flat_layout()
-    by_name = {v.name: v for v in model.value_vars}
-    repl = {}
-    for name, sl, shape in zip(layout.names, layout.slices, layout.shapes):
-        v = by_name[name]
-        part = x[sl].reshape(shape)
-        repl[v] = part if v.dtype == "float64" else part.astype(v.dtype)
-    return clone_replace(total, repl)
+    return clone_replace(total, flat_replacements(model, x))
 
 
-class ADVI:
+class ADVI(Inference):
     """Mean-field ADVI: fit independent Gaussians on the unconstrained space.
 
     Parameters
@@ -185,25 +161,13 @@ class ADVI:
         init_std: float = 1.0,
         backend: str | Backend = "auto",
     ) -> None:
-        from tessera.ppl.inference.optimizers import adam
         from tessera.ppl.inference.start import start_values
-        from tessera.ppl.model.context import modelcontext
 
-        self.model = model = modelcontext(model)
-        discrete = [
-            v.name for v in model.value_vars if v.dtype.startswith(("int", "uint"))
-        ]
-        if discrete:
-            raise TypeError(
-                f"ADVI needs continuous free variables; {discrete} are discrete"
-            )
+        point = self._setup(model, random_seed, start, obj_optimizer, backend)
+        model = self.model
         if int(obj_n_mc) < 1:
             raise ValueError(f"obj_n_mc must be >= 1, got {obj_n_mc}")
         self.obj_n_mc = int(obj_n_mc)
-        self.optimizer = obj_optimizer if obj_optimizer is not None else adam(0.01)
-        seeds = np.random.SeedSequence(_entropy(random_seed)).spawn(2)
-        point = model.initial_point(random_seed=int(seeds[0].generate_state(1)[0]))
-        point.update(start_values(model, start, f"{type(self).__name__}: start"))
         x0 = model.point_to_array(point)
         std = init_std
         if start_sigma:
@@ -219,171 +183,69 @@ class ADVI:
             sigmas.update({k: np.abs(v) for k, v in given.items()})
             std = model.point_to_array(sigmas)
         self.approx = self.approximation_class(model, x0, init_std=std)
-        self.backend = backend
-        self._seed = seeds[1]
         self._build(self._seed)
 
-    def _build(self, seed) -> None:
-        from tessera.compile.function import function
-        from tessera.grad import grad
-        from tessera.graph.traversal import clone_replace
-        from tessera.ops.type import TensorType
-        from tessera.ops.vectorize import vectorize_graph
-        from tessera.ppl.inference.minibatch import minibatch_indices
+    @property
+    def eps_shape(self) -> tuple:
+        n = self.approx.size
+        return (n,) if self.obj_n_mc == 1 else (self.obj_n_mc, n)
 
-        approx, n, s = self.approx, self.approx.size, self.obj_n_mc
-        x = TensorType("float64", (n,))(name="x")
-        logp_x = flat_logp_graph(self.model, x)
-        gen_seed, mb_seed = seed.spawn(2)
-        # eps is an input drawn by NumPy in blocks: a random node in the graph
-        # would copy its generator at every step (more than the whole step of
-        # a small model)
-        self._eps_rng = np.random.default_rng(gen_seed)
-        eps_shape = (n,) if s == 1 else (s, n)
-        eps = TensorType("float64", eps_shape)(name="eps")
-        if s == 1:
-            logp = clone_replace(logp_x, {x: approx.symbolic_draws(eps)})
-        else:
-            logp = vectorize_graph(logp_x, {x: approx.symbolic_draws(eps)}).mean()
-        elbo = logp + approx.symbolic_entropy()
-        params = approx.params
-        updates = dict(self.optimizer(grad(-elbo, params), params))
-        self._minibatches = minibatch_indices([logp_x])
-        for info, ss in zip(
-            self._minibatches, mb_seed.spawn(max(1, len(self._minibatches)))
-        ):
-            info.reseed(ss)
-            updates.update(info.updates())
-        self.elbo = elbo
-        self._eps_shape = eps_shape
-        self.step_fn, self.backend = compile_with(
-            self.backend,
-            lambda b: function([eps], elbo, updates=updates, backend=b),
-            "ppl.fit",
-        )
+    @property
+    def _eps_shape(self) -> tuple:
+        return self.eps_shape
 
-    def fit(
-        self,
-        n: int = 10000,
-        callbacks: Sequence[Callable] | None = None,
-        progressbar: bool = True,
-        obj_optimizer: Callable | None = None,
-        obj_n_mc: int | None = None,
-    ) -> Approximation:
-        """Run ``n`` optimization steps (continuing from the current state).
+    def _objective(self, eps):
+        return elbo_objective(self.model, self.approx, eps)
 
-        Parameters
-        ----------
-        n : int
-        callbacks : list of callables, optional
-            ``callback(approx, hist, i)`` after each step; raising
-            ``StopIteration`` (or returning True) ends the fit.
-        progressbar : bool
-            A tqdm bar showing the running ELBO.
-        obj_optimizer : Optimizer, optional
-            Replace the optimizer (as PyMC's ``Inference.fit`` takes it; its
-            state starts afresh, the approximation's parameters carry on).
-        obj_n_mc : int, optional
-            Replace the number of Monte-Carlo draws per gradient.
 
-        Returns
-        -------
-        Approximation
-            ``approx.hist`` gains the ELBO of each step.
+def batched_logp(model, z):
+    """The model's flat log-density at every row of ``z`` (shape ``(S, n)``),
+    or at ``z`` itself when it is one vector.
 
-        Raises
-        ------
-        NonFiniteELBOError
-            If an ELBO estimate is not finite; the approximation keeps the
-            last state with a finite ELBO and ``hist`` stops before it.
-        """
-        from tessera.ppl.progress import ProgressBar
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import tessera as ts
+    >>> from tessera import ppl
+    >>> with ppl.Model() as m:
+    ...     a = ppl.Normal("a", 0.0, 1.0)
+    >>> z = ts.tensor("z", shape=(2, 1))
+    >>> batched_logp(m, z).eval({z: np.zeros((2, 1))}).round(4)
+    array([-0.9189, -0.9189])
+    """
+    from tessera.graph.traversal import clone_replace
+    from tessera.ops.type import TensorType
+    from tessera.ops.vectorize import vectorize_graph
 
-        n = int(n)
-        if n < 0:
-            raise ValueError(f"n must be >= 0, got {n}")
-        if obj_optimizer is not None or obj_n_mc is not None:
-            if obj_n_mc is not None and int(obj_n_mc) < 1:
-                raise ValueError(f"obj_n_mc must be >= 1, got {obj_n_mc}")
-            self.optimizer = obj_optimizer or self.optimizer
-            self.obj_n_mc = int(obj_n_mc or self.obj_n_mc)
-            self._seed = self._seed.spawn(1)[0]
-            self._build(self._seed)  # a new step function for them
-        approx, step = self.approx, self.step_fn.raw_fn
-        callbacks = list(callbacks or [])
-        state = list(approx.params) + list(self.optimizer.state)
-        hist = np.empty(n)
-        bar = ProgressBar(n, enabled=progressbar, desc=type(self).__name__)
-        done, stop_msg = n, None
-        block = max(1, min(n, 1000))
-        current = [v.get_value(borrow=True) for v in state]
-        try:
-            for i in range(n):
-                if i % block == 0:
-                    eps = self._eps_rng.standard_normal((block, *self._eps_shape))
-                # the step rebinds every shared value to a new array (no
-                # in-place writes), so borrowed references are a snapshot.
-                # `last_good` is the state whose ELBO was the last finite one
-                last_good, current = current, [v.get_value(borrow=True) for v in state]
-                value = float(step(eps[i % block]))
-                if not np.isfinite(value):
-                    bad = {v: v.get_value(borrow=True) for v in approx.params}
-                    for v, b in zip(state, last_good):
-                        v.set_value(b, borrow=True)
-                    done = i
-                    raise NonFiniteELBOError(
-                        self._nonfinite_message(value, i, len(approx.hist), bad),
-                        i,
-                        approx,
-                    )
-                hist[i] = value
-                bar.step(i, f"ELBO = {_smooth(hist, i):.4g}")
-                if callbacks:
-                    full = np.concatenate([approx.hist, hist[: i + 1]])
-                    stop = False
-                    for cb in callbacks:
-                        try:
-                            stop = bool(cb(approx, full, len(full) - 1)) or stop
-                        except StopIteration as why:
-                            stop, stop_msg = True, str(why) or type(cb).__name__
-                    if stop:
-                        done = i + 1
-                        break
-        finally:
-            approx.hist = np.concatenate([approx.hist, hist[:done]])
-            self.stop_reason = stop_msg
-            last = f"ELBO = {_smooth(hist, done - 1):.4g}" if done else None
-            bar.close(last)
-        return approx
+    x = TensorType("float64", (model.flat_layout().size,))(name="x")
+    logp_x = flat_logp_graph(model, x)
+    if z.ndim == 1:
+        return clone_replace(logp_x, {x: z})
+    return vectorize_graph(logp_x, {x: z})
 
-    def _nonfinite_message(self, value, i, offset, values) -> str:
-        labels = self.approx.flat_labels()
-        bad = []
-        for p, val in values.items():
-            val = np.asarray(val)
-            idx = np.flatnonzero(~np.isfinite(val.ravel()))
-            if not idx.size:
-                continue
-            if val.ndim == 1 and val.size == len(labels):
-                names = [labels[k] for k in idx[:5]]
-            else:
-                names = [str(np.unravel_index(k, val.shape)) for k in idx[:5]]
-            more = f" and {idx.size - 5} more" if idx.size > 5 else ""
-            bad.append(f"{p.name}: {', '.join(names)}{more}")
-        where = (
-            "non-finite parameters after the step: " + "; ".join(bad)
-            if bad
-            else "the parameters stayed finite (the model's log-density was not "
-            "finite at a Monte-Carlo draw: a draw left the region where the "
-            "model is defined, or the log-density overflowed)"
-        )
-        return (
-            f"the ELBO is {value} at iteration {i}"
-            + (f" of this fit ({offset + i} overall)" if offset else "")
-            + f"; {where}. The approximation keeps the parameters of the last "
-            "iteration with a finite ELBO; try a smaller learning rate, a better "
-            "start, or a model parametrization that avoids the problem"
-        )
+
+def elbo_objective(model, approx, eps):
+    """``(elbo, grads of -elbo)``: the reparameterized ELBO estimate at
+    ``eps`` (one draw ``(n,)`` or several ``(S, n)``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import tessera as ts
+    >>> from tessera import ppl
+    >>> with ppl.Model() as m:
+    ...     a = ppl.Normal("a", 0.0, 1.0)
+    >>> q = MeanField(m, np.zeros(1))
+    >>> elbo, grads = elbo_objective(m, q, ts.tensor("eps", shape=(1,)))
+    >>> len(grads)
+    2
+    """
+    from tessera.grad import grad
+
+    z, entropy = approx.symbolic_elbo_parts(eps)
+    logp = batched_logp(model, z)
+    elbo = (logp if logp.ndim == 0 else logp.mean()) + entropy
+    return elbo, grad(-elbo, list(approx.params))
 
 
 class FullRankADVI(ADVI):
@@ -528,15 +390,3 @@ def fit(
         **given,
     )
     return inference.fit(n, callbacks=callbacks, progressbar=progressbar)
-
-
-def _entropy(random_seed: Any):
-    if isinstance(random_seed, np.random.Generator):
-        return int(random_seed.integers(2**63))
-    if isinstance(random_seed, np.random.SeedSequence):
-        return random_seed.entropy
-    return random_seed
-
-
-def _smooth(hist: np.ndarray, i: int, window: int = 100) -> float:
-    return float(hist[max(0, i + 1 - window) : i + 1].mean())

@@ -14,6 +14,15 @@ through the backward transforms: exact for free variables without a
 transform (an affine image of a Gaussian), Monte-Carlo estimates from
 ``mc_draws`` draws with a fixed seed otherwise (the transformed variables
 and deterministics), so repeated access gives the same numbers.
+Approximations that are not Gaussian (normalizing flows, particles) use
+Monte-Carlo (or particle) moments throughout.
+
+Graphs of draws
+---------------
+:meth:`Approximation.sample_node` returns a graph drawing a model variable
+(or any graph of the model's variables) under the approximation: a random
+node of standard normals (or of particle indices) pushed through the
+approximation and the backward transforms, vectorized over the draws.
 """
 
 from __future__ import annotations
@@ -28,7 +37,30 @@ from tessera.ops.math import log, softplus
 
 _LOG_2PI_E = float(np.log(2 * np.pi) + 1.0)
 
-__all__ = ["Approximation", "FullRank", "MeanField"]
+__all__ = ["Approximation", "FullRank", "MeanField", "flat_replacements"]
+
+
+def flat_replacements(model, x) -> dict:
+    """``{value variable: its slice of the flat vector x, reshaped}``.
+
+    Examples
+    --------
+    >>> import tessera as ts
+    >>> from tessera import ppl
+    >>> with ppl.Model() as m:
+    ...     a = ppl.Normal("a", 0.0, 1.0, shape=2)
+    >>> x = ts.tensor("x", shape=(2,))
+    >>> list(flat_replacements(m, x))[0].name
+    'a'
+    """
+    layout = model.flat_layout()
+    by_name = {v.name: v for v in model.value_vars}
+    repl = {}
+    for name, sl, shape in zip(layout.names, layout.slices, layout.shapes):
+        v = by_name[name]
+        part = x[sl].reshape(shape)
+        repl[v] = part if v.dtype == "float64" else part.astype(v.dtype)
+    return repl
 
 
 def _entry_labels(name: str, shape: tuple) -> list[str]:
@@ -66,19 +98,23 @@ class Approximation:
 
     mc_draws = 4000
     params: list
+    #: moments of untransformed free RVs come from mean_flat/std_flat exactly
+    exact_moments = False
 
-    def __init__(self, model, start: np.ndarray) -> None:
+    def __init__(self, model, start: np.ndarray | None = None) -> None:
         self.model = model
         self.layout = model.flat_layout()
+        self.size = self.layout.size
+        self.hist = np.zeros(0)
+        self._to_values = None
+        if start is None:  # approximations without a location parameter
+            return
         start = np.asarray(start, dtype=np.float64)
         if start.shape != (self.layout.size,):
             raise ValueError(
                 f"start has shape {start.shape}, expected ({self.layout.size},)"
             )
-        self.size = self.layout.size
         self.mu = shared(start.copy(), name="mu", shape=(self.size,))
-        self.hist = np.zeros(0)
-        self._to_values = None
 
     # --- symbolic ------------------------------------------------------------
     def symbolic_draws(self, eps):
@@ -89,31 +125,64 @@ class Approximation:
         """The entropy of the approximation (a scalar graph)."""
         raise NotImplementedError
 
+    def symbolic_elbo_parts(self, eps):
+        """``(z, entropy)``: draws from ``eps`` and the entropy (estimate)."""
+        return self.symbolic_draws(eps), self.symbolic_entropy()
+
+    def symbolic_random(self, size: int):
+        """A graph of ``size`` fresh draws on the flat space, ``(size, n)``."""
+        from tessera.ppl.distributions import Normal
+
+        return self.symbolic_draws(Normal.dist(0.0, 1.0, size=(int(size), self.size)))
+
     # --- numeric -------------------------------------------------------------
+    def _param_key(self) -> tuple:
+        return tuple(
+            np.asarray(p.get_value(borrow=True)).tobytes() for p in self.params
+        )
+
+    def _flat_mc(self) -> np.ndarray:
+        key = self._param_key()
+        cached = getattr(self, "_flat_mc_cache", None)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        flat = self.sample_flat(self.mc_draws, random_seed=0)
+        self._flat_mc_cache = (key, flat)
+        return flat
+
     @property
     def mean_flat(self) -> np.ndarray:
         """Mean on the flat unconstrained space."""
-        return self.mu.get_value()
+        return self._flat_mc().mean(axis=0)
 
     @property
     def cov_flat(self) -> np.ndarray:
         """Covariance on the flat unconstrained space."""
-        raise NotImplementedError
+        return np.atleast_2d(np.cov(self._flat_mc(), rowvar=False))
 
     @property
     def std_flat(self) -> np.ndarray:
         """Standard deviations on the flat unconstrained space."""
         return np.sqrt(np.diag(self.cov_flat))
 
-    def _scale_flat(self, eps: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
+    def draws_from_eps(self, eps: np.ndarray) -> np.ndarray:
+        """Numeric :meth:`symbolic_draws` of ``eps`` (shape ``(..., n)``)."""
+        fn = getattr(self, "_draws_fn", None)
+        if fn is None:
+            from tessera.compile.function import function
+            from tessera.ops.type import TensorType
+
+            e = TensorType("float64", (None, self.size))(name="eps")
+            fn = self._draws_fn = function([e], self.symbolic_draws(e))
+        eps = np.asarray(eps, dtype=np.float64)
+        return np.asarray(fn(eps.reshape(-1, self.size))).reshape(eps.shape)
 
     def sample_flat(self, draws: int, random_seed: Any = None) -> np.ndarray:
         """``(draws, n)`` draws on the flat unconstrained space."""
         eps = np.random.default_rng(random_seed).standard_normal(
             (int(draws), self.size)
         )
-        return self.mu.get_value(borrow=True) + self._scale_flat(eps)
+        return self.draws_from_eps(eps)
 
     def _values(self, flat: np.ndarray) -> dict[str, np.ndarray]:
         if self._to_values is None:
@@ -166,17 +235,17 @@ class Approximation:
         return out
 
     def _mc(self) -> dict[str, np.ndarray]:
-        key = tuple(p.get_value(borrow=True).tobytes() for p in self.params)
+        key = self._param_key()
         cached = getattr(self, "_mc_cache", None)
         if cached is not None and cached[0] == key:
             return cached[1]
-        values = self._values(self.sample_flat(self.mc_draws, random_seed=0))
+        values = self._values(self._flat_mc())
         self._mc_cache = (key, values)
         return values
 
     def _moment(self, flat: np.ndarray, mc_stat) -> dict[str, np.ndarray]:
         """Per variable: its slice of ``flat`` (exact) or ``mc_stat`` of draws."""
-        exact = self._exact_names()
+        exact = self._exact_names() if self.exact_moments else {}
         out = {}
         for name, v in self._mc().items():
             if name in exact:
@@ -200,15 +269,13 @@ class Approximation:
     def cov(self) -> np.ndarray:
         """Covariance of the free RVs (original space), flattened in
         ``model.free_RVs`` order; see :attr:`cov_labels`."""
-        exact = self._exact_names()
+        exact = self._exact_names() if self.exact_moments else {}
         free = [rv.name for rv in self.model.free_RVs]
         if all(n in exact for n in free):
             idx = np.concatenate([np.arange(self.size)[exact[n][0]] for n in free])
             return self.cov_flat[np.ix_(idx, idx)]
         values = self._mc()
-        flat = np.concatenate(
-            [values[n].reshape(self.mc_draws, -1) for n in free], axis=1
-        )
+        flat = np.concatenate([values[n].reshape(len(values[n]), -1) for n in free], 1)
         return np.atleast_2d(np.cov(flat, rowvar=False))
 
     @property
@@ -220,6 +287,50 @@ class Approximation:
             for rv in self.model.free_RVs
             for label in _entry_labels(rv.name, values[rv.name].shape[1:])
         ]
+
+    def sample_node(self, node, size: int | None = None):
+        """A graph drawing ``node`` under the approximation.
+
+        Parameters
+        ----------
+        node : Variable, str or list of them
+            Free RVs, deterministics or any graph of the model's variables.
+        size : int, optional
+            Draws: the result gains a leading axis of this length (none when
+            ``size`` is None: one draw).
+
+        Returns
+        -------
+        TensorVariable or list of them
+            Fresh draws at every evaluation (a random node inside).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from tessera import ppl
+        >>> with ppl.Model() as m:
+        ...     s = ppl.HalfNormal("s", 1.0)
+        >>> q = MeanField(m, np.array([0.0]), init_std=1e-6)
+        >>> round(float(q.sample_node(s).eval()), 3), q.sample_node("s", 5).type.shape
+        (1.0, (5,))
+        """
+        from tessera.graph.traversal import clone_replace
+        from tessera.ops.type import TensorType
+        from tessera.ops.vectorize import vectorize_graph
+        from tessera.ppl.model.compile import replace_rvs_by_values
+
+        single = not isinstance(node, list | tuple)
+        nodes = [node] if single else list(node)
+        nodes = [self.model[v] if isinstance(v, str) else v for v in nodes]
+        outs = replace_rvs_by_values(self.model, nodes)
+        x = TensorType("float64", (self.size,))(name="x")
+        outs = clone_replace(outs, flat_replacements(self.model, x))
+        z = self.symbolic_random(1 if size is None else size)
+        if size is None:
+            res = clone_replace(outs, {x: z[0]})
+        else:
+            res = vectorize_graph(outs, {x: z})
+        return res[0] if single else res
 
     def flat_labels(self) -> list[str]:
         """Labels of the flat unconstrained entries (``"sigma_log__"``)."""
@@ -255,6 +366,8 @@ class MeanField(Approximation):
     array([0.5, 0.5])
     """
 
+    exact_moments = True
+
     def __init__(self, model, start: np.ndarray, init_std: float = 1.0) -> None:
         super().__init__(model, start)
         rho = np.log(np.expm1(init_std)) * np.ones(self.size)  # softplus^-1
@@ -269,14 +382,21 @@ class MeanField(Approximation):
 
     @property
     def std_flat(self) -> np.ndarray:
-        return np.logaddexp(0.0, self.rho.get_value())
+        return np.logaddexp(0.0, np.asarray(self.rho.get_value()))
 
     @property
     def cov_flat(self) -> np.ndarray:
         return np.diag(self.std_flat**2)
 
-    def _scale_flat(self, eps):
-        return eps * self.std_flat
+    @property
+    def mean_flat(self) -> np.ndarray:
+        return np.array(self.mu.get_value())
+
+    def sample_flat(self, draws: int, random_seed: Any = None) -> np.ndarray:
+        eps = np.random.default_rng(random_seed).standard_normal(
+            (int(draws), self.size)
+        )
+        return np.asarray(self.mu.get_value(borrow=True)) + eps * self.std_flat
 
 
 class FullRank(Approximation):
@@ -296,6 +416,8 @@ class FullRank(Approximation):
            [0., 1.]])
     """
 
+    exact_moments = True
+
     def __init__(self, model, start: np.ndarray, init_std: float = 1.0) -> None:
         super().__init__(model, start)
         self.L_raw = shared(
@@ -307,7 +429,7 @@ class FullRank(Approximation):
     @property
     def L(self) -> np.ndarray:
         """The Cholesky factor of the covariance (flat unconstrained space)."""
-        return np.tril(self.L_raw.get_value())
+        return np.tril(np.asarray(self.L_raw.get_value()))
 
     def _symbolic_L(self):
         return self.L_raw * self._mask
@@ -327,5 +449,12 @@ class FullRank(Approximation):
         L = self.L
         return L @ L.T
 
-    def _scale_flat(self, eps):
-        return eps @ self.L.T
+    @property
+    def mean_flat(self) -> np.ndarray:
+        return np.array(self.mu.get_value())
+
+    def sample_flat(self, draws: int, random_seed: Any = None) -> np.ndarray:
+        eps = np.random.default_rng(random_seed).standard_normal(
+            (int(draws), self.size)
+        )
+        return np.asarray(self.mu.get_value(borrow=True)) + eps @ self.L.T
