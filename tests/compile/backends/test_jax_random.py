@@ -293,6 +293,35 @@ def _extra_cases():
             ),
             [np.array([1.5, 4.0]), np.array([[1], [5], [15]])],
         ),
+        "Censored Normal": (
+            lambda lo, x: _densities(
+                ppl.Censored.dist(ppl.Normal.dist(0.5, 1.5), lower=lo, upper=2.0), x
+            ),
+            [np.array([-1.0, 0.0]), np.array([[-1.0], [0.3], [2.0]])],
+        ),
+        "Censored Poisson": (
+            lambda mu, x: _densities(
+                ppl.Censored.dist(ppl.Poisson.dist(mu), lower=1, upper=6), x
+            ),
+            [np.array([2.0, 5.0]), np.array([[1], [3], [6]])],
+        ),
+        "NormalMixture": (
+            lambda w, s, x: _densities(
+                ppl.NormalMixture.dist(w=w, mu=np.array([-1.0, 2.0]), sigma=s), x
+            ),
+            [np.array([0.3, 0.7]), np.array([0.5, 1.5]), np.array([-0.5, 0.4, 3.0])],
+        ),
+        "CustomDist": (
+            # a log-density written as a tessera graph lowers like any other
+            lambda mu, x: _densities(
+                ppl.CustomDist.dist(
+                    mu, logp=lambda v, m: -0.5 * (v - m) ** 2 - 0.5 * np.log(2 * np.pi)
+                ),
+                x,
+                cdf=False,
+            ),
+            [np.array([0.0, 1.0]), np.array([[-0.3], [2.0]])],
+        ),
         "HyperGeometric (large)": (
             lambda x: _densities(ppl.HyperGeometric.dist(5000, 2000, 700), x),
             [np.array([100, 280, 300, 700])],
