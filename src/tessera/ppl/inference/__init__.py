@@ -1,8 +1,13 @@
 """Inference: MAP, variational inference (ADVI) and NUTS (nutpie or BlackJAX).
 
 * :mod:`.map`: :func:`find_MAP` (SciPy optimizers, tessera gradients);
+* :mod:`.engine`: the optimization loop every VI method shares;
 * :mod:`.advi`: :func:`fit`, :class:`ADVI`, :class:`FullRankADVI`;
 * :mod:`.approximations`: the mean-field and full-rank Gaussians;
+* :mod:`.svgd`: :class:`SVGD`, :class:`ASVGD` (Stein variational gradient);
+* :mod:`.flows`, :mod:`.nfvi`: normalizing flows and :class:`NFVI`;
+* :mod:`.empirical`: :class:`Empirical` (particles, posterior draws);
+* :mod:`.pathfinder`: :func:`pathfinder` (L-BFGS paths, importance resampling);
 * :mod:`.optimizers`: Adam, adagrad-window, SGD as symbolic update builders;
 * :mod:`.callbacks`: convergence checks for :func:`fit`;
 * :mod:`.minibatch`: :func:`Minibatch` for stochastic (minibatch) ADVI;
@@ -29,6 +34,7 @@ Examples
 1.0
 """
 
+from tessera.ppl.inference import flows
 from tessera.ppl.inference.advi import (
     ADVI,
     FullRankADVI,
@@ -36,22 +42,40 @@ from tessera.ppl.inference.advi import (
     fit,
 )
 from tessera.ppl.inference.approximations import Approximation, FullRank, MeanField
-from tessera.ppl.inference.callbacks import CheckParametersConvergence, ELBOPlateau
+from tessera.ppl.inference.callbacks import (
+    CheckParametersConvergence,
+    ELBOPlateau,
+    Tracker,
+)
+from tessera.ppl.inference.empirical import Empirical
+from tessera.ppl.inference.engine import Inference
 from tessera.ppl.inference.map import find_MAP
 from tessera.ppl.inference.minibatch import Minibatch
+from tessera.ppl.inference.nfvi import NFVI, NormalizingFlow
 from tessera.ppl.inference.nuts import sample
 from tessera.ppl.inference.optimizers import adagrad_window, adam, sgd
+from tessera.ppl.inference.pathfinder import pathfinder
+from tessera.ppl.inference.svgd import ASVGD, SVGD
 
 __all__ = [
     "ADVI",
+    "ASVGD",
+    "NFVI",
+    "SVGD",
     "Approximation",
     "CheckParametersConvergence",
     "ELBOPlateau",
+    "Empirical",
     "FullRank",
     "FullRankADVI",
+    "Inference",
     "MeanField",
     "Minibatch",
     "NonFiniteELBOError",
+    "NormalizingFlow",
+    "Tracker",
+    "flows",
+    "pathfinder",
     "adagrad_window",
     "adam",
     "find_MAP",

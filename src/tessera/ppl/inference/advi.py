@@ -267,7 +267,17 @@ class FullRankADVI(ADVI):
     approximation_class = FullRank
 
 
-_METHODS = {"advi": ADVI, "fullrank_advi": FullRankADVI}
+def _methods() -> dict[str, type[Inference]]:
+    from tessera.ppl.inference.nfvi import NFVI
+    from tessera.ppl.inference.svgd import ASVGD, SVGD
+
+    return {
+        "advi": ADVI,
+        "fullrank_advi": FullRankADVI,
+        "svgd": SVGD,
+        "asvgd": ASVGD,
+        "nfvi": NFVI,
+    }
 
 
 #: PyMC's ``fit``/``Inference.fit`` keywords tessera does not take, and why
@@ -284,8 +294,16 @@ _PYMC_ONLY = {
     "progressbar_theme": "the progress bar is tqdm's",
 }
 
-#: ``inf_kwargs`` keys: the Inference constructor's keywords ``fit`` also takes
-_INF_KWARGS = ("start", "start_sigma", "random_seed")
+#: constructor keywords that are fit's own (not taken in inf_kwargs)
+_FIT_OWN = ("model", "obj_optimizer", "backend", "obj_n_mc")
+
+
+def _inf_keywords(cls: type) -> list[str]:
+    """The constructor keywords of ``cls`` that ``inf_kwargs`` may give."""
+    import inspect
+
+    names = inspect.signature(cls.__init__).parameters
+    return [k for k in names if k not in ("self", *_FIT_OWN)]
 
 
 def fit(
@@ -298,13 +316,13 @@ def fit(
     inf_kwargs: dict | None = None,
     *,
     obj_optimizer: Callable | None = None,
-    obj_n_mc: int = 1,
+    obj_n_mc: int | None = None,
     callbacks: Sequence[Callable] | None = None,
     progressbar: bool = True,
     backend: str | Backend = "auto",
     **kwargs: Any,
 ) -> Approximation:
-    """Fit a variational approximation of the posterior with ADVI.
+    """Fit a variational approximation of the posterior.
 
     Keywords and their meaning are PyMC's ``pm.fit`` (one difference: the
     default optimizer is Adam with learning rate 0.01, which converges in
@@ -315,8 +333,12 @@ def fit(
     ----------
     n : int
         Optimization steps.
-    method : {"advi", "fullrank_advi"}
-        Mean-field or full-rank Gaussian on the unconstrained space.
+    method : {"advi", "fullrank_advi", "svgd", "asvgd", "nfvi"} or Inference
+        Mean-field or full-rank Gaussian (:class:`ADVI`,
+        :class:`FullRankADVI`), Stein particles (:class:`~tessera.ppl.SVGD`),
+        amortized SVGD (:class:`~tessera.ppl.ASVGD`), a normalizing flow
+        (:class:`~tessera.ppl.NFVI`, flow formula in ``inf_kwargs``), all on
+        the unconstrained space; or an Inference object to run.
     model : Model, optional
         Default: the active model.
     random_seed : int, SeedSequence or Generator, optional
@@ -327,12 +349,15 @@ def fit(
         Starting standard deviations on the unconstrained space
         (``"advi"`` only).
     inf_kwargs : dict, optional
-        ``start``, ``start_sigma`` or ``random_seed`` given PyMC's other way.
+        Keywords of the method's constructor: ``start``, ``start_sigma``,
+        ``random_seed`` (ADVI), ``n_particles``, ``jitter``, ``temperature``,
+        ``kernel`` (SVGD), ``approx`` (ASVGD), ``flow`` (NFVI), ...
     obj_optimizer : Optimizer, optional
         Default: ``ppl.adam(learning_rate=0.01)``; see
         :mod:`tessera.ppl.inference.optimizers` (``adagrad_window``, ...).
-    obj_n_mc : int
-        Monte-Carlo draws per gradient estimate.
+    obj_n_mc : int, optional
+        Monte-Carlo draws per gradient estimate (default 1; ASVGD's
+        particles, default 500; not used by SVGD).
     callbacks : list of callables, optional
         See :mod:`tessera.ppl.inference.callbacks`.
     progressbar : bool
@@ -371,22 +396,32 @@ def fit(
     from tessera.ppl.options import check_keywords
 
     check_keywords("ppl.fit", kwargs, fit, _PYMC_ONLY)
-    cls = _METHODS.get(method)
+    if isinstance(method, Inference):
+        return method.fit(
+            n,
+            callbacks=callbacks,
+            progressbar=progressbar,
+            obj_optimizer=obj_optimizer,
+            obj_n_mc=obj_n_mc,
+        )
+    methods = _methods()
+    cls = methods.get(method)
     if cls is None:
-        raise ValueError(f"unknown method {method!r}; choose one of {list(_METHODS)}")
+        raise ValueError(f"unknown method {method!r}; choose one of {list(methods)}")
+    allowed = _inf_keywords(cls)
     given = dict(start=start, start_sigma=start_sigma, random_seed=random_seed)
+    given = {k: v for k, v in given.items() if v is not None}
     for key, value in (inf_kwargs or {}).items():
-        if key not in _INF_KWARGS:
+        if key not in allowed:
             raise TypeError(
-                f"ppl.fit: inf_kwargs has {key!r}; it takes {list(_INF_KWARGS)} "
+                f"ppl.fit: inf_kwargs has {key!r}; {cls.__name__} takes {allowed} "
                 "(the other Inference keywords are fit's own)"
             )
         given[key] = value
-    inference = cls(
-        model=model,
-        obj_n_mc=obj_n_mc,
-        obj_optimizer=obj_optimizer,
-        backend=backend,
-        **given,
-    )
+    for key in given:
+        if key not in allowed:
+            raise TypeError(f"ppl.fit: method={method!r} takes no {key!r}")
+    if obj_n_mc is not None and cls.__name__ != "SVGD":
+        given["obj_n_mc"] = obj_n_mc
+    inference = cls(model=model, obj_optimizer=obj_optimizer, backend=backend, **given)
     return inference.fit(n, callbacks=callbacks, progressbar=progressbar)

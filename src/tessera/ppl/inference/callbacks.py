@@ -5,6 +5,11 @@ iteration ``i`` (0-based) with the approximation and the ELBO trace so far
 (``hist[: i + 1]``). It stops the fit by raising :class:`StopIteration`
 (the message is reported) or by returning ``True``.
 
+On the JAX backend a fit runs several steps per compiled call; a callback
+with an ``every`` attribute is called with the parameters of every
+``every``-th step exactly (the chunk is no longer than ``every``), while a
+plain callable (``every`` absent) makes the fit run one step per call.
+
 Examples
 --------
 >>> import numpy as np
@@ -21,7 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["CheckParametersConvergence", "ELBOPlateau", "flat_parameters"]
+__all__ = ["CheckParametersConvergence", "ELBOPlateau", "Tracker", "flat_parameters"]
 
 
 def flat_parameters(approx) -> np.ndarray:
@@ -135,3 +140,70 @@ class ELBOPlateau:
                 f"ELBO plateau: relative change of the {w}-iteration mean is "
                 f"{change:.3g} < {self.tolerance:g}"
             )
+
+
+class Tracker:
+    """Record functions of the approximation at every ``every``-th step.
+
+    Each keyword is a name and a function of no argument (as PyMC's, e.g.
+    ``mean=advi.approx.mean_flat.__get__``) or of the approximation;
+    after each recorded step its value is appended to ``tracker[name]``.
+
+    Parameters
+    ----------
+    every : int
+        Record every this many steps (1: all).
+    **fns : callable
+        ``name=fn`` with ``fn()`` or ``fn(approx)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tessera import ppl
+    >>> with ppl.Model() as m:
+    ...     x = ppl.Normal("x", 1.0, 1.0)
+    >>> tracker = Tracker(mu=lambda approx: approx.mean_flat.copy())
+    >>> _ = ppl.fit(50, model=m, callbacks=[tracker], progressbar=False)
+    >>> len(tracker["mu"]), tracker["mu"][0].shape
+    (50, (1,))
+    """
+
+    def __init__(self, every: int = 1, **fns) -> None:
+        if int(every) < 1:
+            raise ValueError(f"every must be >= 1, got {every}")
+        for name, fn in fns.items():
+            if not callable(fn):
+                raise TypeError(f"Tracker: {name!r} is not callable")
+        self.every = int(every)
+        self.fns = dict(fns)
+        self.hist: dict[str, list] = {name: [] for name in fns}
+        self._takes_approx = {name: _takes_argument(fn) for name, fn in fns.items()}
+
+    def __call__(self, approx, hist, i: int) -> None:
+        if (i + 1) % self.every:
+            return
+        for name, fn in self.fns.items():
+            value = fn(approx) if self._takes_approx[name] else fn()
+            self.hist[name].append(np.array(value, copy=True))
+
+    def __getitem__(self, name: str) -> list:
+        return self.hist[name]
+
+    def __repr__(self) -> str:
+        return f"Tracker({', '.join(self.fns)})"
+
+
+def _takes_argument(fn) -> bool:
+    import inspect
+
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    required = [
+        p
+        for p in params
+        if p.default is inspect.Parameter.empty
+        and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+    ]
+    return len(required) >= 1

@@ -50,6 +50,7 @@ from tessera.ppl.inference.start import (
     advi_start,
     check_no_minibatch,
     parse_init,
+    pathfinder_start,
     starting_vector,
 )
 from tessera.ppl.inference.trace import MultiTrace
@@ -125,7 +126,7 @@ class _Job:
     options: dict[str, Any]
     initvals: Any = None  # a dict, or one dict per chain
     max_retries: int = 10
-    # PyMC's "advi+adapt_diag": starting points and inverse mass matrix
+    # "advi+adapt_diag", "pathfinder": starting points, inverse mass matrix
     advi_start: tuple[np.ndarray, np.ndarray] | None = None
 
 
@@ -352,17 +353,20 @@ def sample(
         Starting values by free variable (name or variable; original space)
         or value variable (unconstrained), for every chain or one dict per
         chain; the others start at the model's initial point.
-    init : {"auto", "jitter+adapt_diag", "adapt_diag", "advi+adapt_diag"}
+    init : {"auto", "jitter+adapt_diag", "adapt_diag", "advi+adapt_diag", \
+"pathfinder"}
         ``"auto"`` is ``"jitter+adapt_diag"``: start at the initial point
         plus uniform(-1, 1) jitter (``"adapt_diag"``: no jitter);
         ``"advi+adapt_diag"`` starts from draws of a mean-field ADVI fit
-        (and, with BlackJAX, from its variances as the mass matrix).
+        (and, with BlackJAX, from its variances as the mass matrix);
+        ``"pathfinder"`` likewise from multi-path Pathfinder draws.
         The mass matrix is diagonal and adapted during warm-up (nutpie:
         from gradients too).
     jitter_max_retries : int
         Jittered starts tried before the unjittered one.
     n_init : int
-        Maximum ADVI steps of ``init="advi+adapt_diag"``.
+        Maximum ADVI steps of ``init="advi+adapt_diag"`` (L-BFGS
+        iterations per path, at most 1000, of ``init="pathfinder"``).
     target_accept : float
         Target mean acceptance probability of the step-size adaptation.
     max_treedepth : int
@@ -433,7 +437,7 @@ def sample(
     max_treedepth = int(options.pop("maxdepth", max_treedepth))  # nutpie's name
     progressbar = progressbar and not quiet
     with quiet_logging(quiet):
-        jitter, use_advi = parse_init(init)
+        jitter, start_fit = parse_init(init)
         backend = requested(
             backend,
             numpy=chain_method == "processes",  # forks the process
@@ -467,8 +471,9 @@ def sample(
             initvals=initvals,
             max_retries=int(jitter_max_retries),
         )
-        if use_advi:
-            job.advi_start = advi_start(
+        if start_fit:
+            fit_start = advi_start if start_fit == "advi" else pathfinder_start
+            job.advi_start = fit_start(
                 model, chains, job.seed, n_init, progressbar, chosen.name
             )
         res, sampler_compile_time, sampling_time = _run(job)

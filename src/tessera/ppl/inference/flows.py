@@ -1,0 +1,246 @@
+"""Normalizing flows: invertible maps with tractable log-det-Jacobians.
+
+A flow ``f`` maps a batch of points ``z`` (``(..., n)``) to ``f(z)`` and
+returns ``log |det df/dz|`` per point. :class:`NormalizingFlow` (in
+:mod:`.nfvi`) pushes standard normal draws through a sequence of them.
+Each flow here is a *specification* (it holds no parameters): its
+:meth:`Flow.create` makes the shared parameters for a dimension and
+:meth:`Flow.forward` builds the graph, so one specification can serve
+several approximations.
+
+* :class:`Loc`: ``z + b`` (log-det 0);
+* :class:`Scale`: ``z * exp(s)`` (log-det ``sum(s)``);
+* :class:`Planar` (Rezende & Mohamed, 2015): ``z + u_hat tanh(w.z + b)``,
+  with ``u_hat = u + (m(w.u) - w.u) w / |w|^2`` and ``m(a) = -1 +
+  softplus(a)``, so that ``w.u_hat >= -1`` and the map is invertible;
+  log-det ``log(1 + (1 - tanh^2(w.z + b)) w.u_hat)``;
+* :class:`Radial`: ``z + beta h(r) (z - z0)``, ``r = |z - z0|``, ``h =
+  1/(alpha + r)``, ``alpha = softplus(a)``, ``beta = -alpha +
+  softplus(b)`` (invertible); log-det ``(n - 1) log(1 + beta h) + log(1 +
+  beta h - beta r / (alpha + r)^2)``.
+
+Formulas are PyMC's: ``"scale-loc-planar*4"`` is a scale, a location and
+four planar flows, applied to the base draws in that order.
+
+Examples
+--------
+>>> [type(f).__name__ for f in parse_formula("scale-loc-planar*2")]
+['Scale', 'Loc', 'Planar', 'Planar']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from tessera.ops.basic import shared
+from tessera.ops.math import exp, log1p, softplus, sqrt, tanh
+
+__all__ = ["Flow", "Loc", "Planar", "Radial", "Scale", "parse_formula"]
+
+
+def _dot(z, w):
+    """``z . w`` over the last axis, keeping it (``(..., 1)``)."""
+    return (z * w).sum(axis=-1, keepdims=True)
+
+
+class Flow:
+    """Base class of the flow specifications.
+
+    Subclasses set :attr:`short_name` (its name in formulas) and implement
+    :meth:`create` and :meth:`forward`.
+
+    Examples
+    --------
+    >>> Planar().short_name
+    'planar'
+    """
+
+    short_name = ""
+
+    def create(self, n: int, rng: np.random.Generator, x0: np.ndarray, k: int) -> list:
+        """Shared parameters for dimension ``n`` (``x0``: the start point,
+        ``k``: the flow's position, for names)."""
+        raise NotImplementedError
+
+    def forward(self, params: Sequence, z) -> tuple[Any, Any]:
+        """``(f(z), log |det J|)`` for ``z`` of shape ``(..., n)``; the
+        log-det has shape ``z.shape[:-1]``."""
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+class Loc(Flow):
+    """``z + b``; ``b`` starts at the start point.
+
+    Examples
+    --------
+    >>> Loc().short_name
+    'loc'
+    """
+
+    short_name = "loc"
+
+    def create(self, n, rng, x0, k):
+        return [shared(np.array(x0, dtype=np.float64), name=f"loc{k}_b", shape=(n,))]
+
+    def forward(self, params, z):
+        (b,) = params
+        return z + b, (z * 0.0).sum(axis=-1)
+
+
+class Scale(Flow):
+    """``z * exp(s)``; ``s`` starts at ``log(init_std)``.
+
+    Examples
+    --------
+    >>> Scale(init_std=0.5).init_std
+    0.5
+    """
+
+    short_name = "scale"
+
+    def __init__(self, init_std: float = 1.0) -> None:
+        self.init_std = float(init_std)
+
+    def create(self, n, rng, x0, k):
+        s = np.full(n, np.log(self.init_std))
+        return [shared(s, name=f"scale{k}_log_s", shape=(n,))]
+
+    def forward(self, params, z):
+        (s,) = params
+        return z * exp(s), (z * 0.0).sum(axis=-1) + s.sum()
+
+
+class Planar(Flow):
+    """``z + u_hat tanh(w.z + b)`` (invertible form, module docstring).
+
+    ``u`` and ``w`` start as ``init_scale`` times standard normal noise, ``b``
+    so that the flow is centred on the start point.
+
+    Examples
+    --------
+    >>> Planar(init_scale=0.1).init_scale
+    0.1
+    """
+
+    short_name = "planar"
+
+    def __init__(self, init_scale: float = 0.1) -> None:
+        self.init_scale = float(init_scale)
+
+    def create(self, n, rng, x0, k):
+        u = self.init_scale * rng.standard_normal(n)
+        w = self.init_scale * rng.standard_normal(n)
+        b = np.array(-w @ np.asarray(x0, dtype=np.float64))
+        return [
+            shared(u, name=f"planar{k}_u", shape=(n,)),
+            shared(w, name=f"planar{k}_w", shape=(n,)),
+            shared(b, name=f"planar{k}_b", shape=()),
+        ]
+
+    @staticmethod
+    def u_hat(u, w):
+        """The invertible reparametrization of ``u`` (``w.u_hat >= -1``)."""
+        wu = (w * u).sum()
+        return u + (softplus(wu) - 1.0 - wu) * w / ((w * w).sum() + 1e-12)
+
+    def forward(self, params, z):
+        u, w, b = params
+        uh = self.u_hat(u, w)
+        t = tanh(_dot(z, w) + b)
+        out = z + uh * t
+        wuh = (w * uh).sum()
+        logdet = log1p((1.0 - t * t) * wuh)
+        return out, logdet.sum(axis=-1)
+
+
+class Radial(Flow):
+    """``z + beta h(r) (z - z0)`` (invertible form, module docstring).
+
+    ``z0`` starts at the start point plus ``init_scale`` noise; ``beta``
+    starts near 0 (close to the identity).
+
+    Examples
+    --------
+    >>> Radial().short_name
+    'radial'
+    """
+
+    short_name = "radial"
+
+    def __init__(self, init_scale: float = 0.1) -> None:
+        self.init_scale = float(init_scale)
+
+    def create(self, n, rng, x0, k):
+        z0 = np.asarray(x0, dtype=np.float64) + self.init_scale * rng.standard_normal(n)
+        a = np.array(0.0)  # alpha = log 2
+        # softplus(b) = alpha + small: beta starts small and positive
+        b = np.array(np.log(np.expm1(np.log(2.0) + self.init_scale)))
+        return [
+            shared(z0, name=f"radial{k}_z0", shape=(n,)),
+            shared(a, name=f"radial{k}_a", shape=()),
+            shared(b, name=f"radial{k}_b", shape=()),
+        ]
+
+    def forward(self, params, z):
+        z0, a, b = params
+        n = int(z.type.shape[-1])
+        alpha = softplus(a)
+        beta = softplus(b) - alpha
+        d = z - z0
+        r = sqrt((d * d).sum(axis=-1, keepdims=True) + 1e-300)
+        h = 1.0 / (alpha + r)
+        bh = beta * h
+        out = z + bh * d
+        logdet = (n - 1) * log1p(bh) + log1p(bh - beta * r * h * h)
+        return out, logdet.sum(axis=-1)
+
+
+#: formula names -> specification classes
+FLOWS = {cls.short_name: cls for cls in (Loc, Scale, Planar, Radial)}
+
+
+def parse_formula(flow: Any) -> list[Flow]:
+    """The flows of a PyMC formula string, a :class:`Flow` or a list of them.
+
+    ``"a-b*k"``: ``a`` then ``k`` copies of ``b``, applied in that order.
+
+    Raises
+    ------
+    ValueError
+        For an unknown flow name or a bad repetition count.
+
+    Examples
+    --------
+    >>> parse_formula("radial*2")
+    [Radial(), Radial()]
+    >>> parse_formula([Scale(), Loc()])
+    [Scale(), Loc()]
+    """
+    if isinstance(flow, Flow):
+        return [flow]
+    if isinstance(flow, str):
+        out: list[Flow] = []
+        for part in flow.replace(" ", "").split("-"):
+            name, _, times = part.partition("*")
+            cls = FLOWS.get(name.lower())
+            if cls is None:
+                raise ValueError(
+                    f"unknown flow {name!r} in formula {flow!r}; flows: {sorted(FLOWS)}"
+                )
+            try:
+                k = int(times) if times else 1
+            except ValueError:
+                k = 0
+            if k < 1:
+                raise ValueError(f"bad repetition {part!r} in formula {flow!r}")
+            out += [cls() for _ in range(k)]
+        return out
+    if isinstance(flow, list | tuple) and flow:
+        return [f for item in flow for f in parse_formula(item)]
+    raise ValueError(f"flow must be a formula string, a Flow or a list, got {flow!r}")
