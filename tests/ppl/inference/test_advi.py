@@ -204,7 +204,7 @@ def test_minibatch_scales_the_likelihood():
 def test_errors():
     model = _std_normal_model(1)
     with pytest.raises(ValueError, match="unknown method"):
-        ppl.fit(10, method="svgd", model=model)
+        ppl.fit(10, method="svgdd", model=model)
     with pytest.raises(ValueError, match="obj_n_mc"):
         ppl.fit(10, obj_n_mc=0, model=model)
     with pytest.raises(KeyError, match="'y' is neither a free variable"):

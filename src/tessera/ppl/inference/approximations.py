@@ -288,6 +288,11 @@ class Approximation:
             for label in _entry_labels(rv.name, values[rv.name].shape[1:])
         ]
 
+    def sample_flat_logq(self, draws: int, random_seed: Any = None):
+        """``(draws, n)`` flat draws and ``log q`` of each (for importance
+        weights ``log p - log q`` and their Pareto ``k``)."""
+        raise NotImplementedError(f"{type(self).__name__} has no density")
+
     def sample_node(self, node, size: int | None = None):
         """A graph drawing ``node`` under the approximation.
 
@@ -344,6 +349,15 @@ class Approximation:
         return f"<{type(self).__name__} over {self.size} unconstrained values>"
 
 
+def _gaussian_logq(z, mean, L):
+    """``log N(z; mean, L L^T)`` of the rows of ``z``."""
+    from scipy.linalg import solve_triangular
+
+    u = solve_triangular(L, (z - mean).T, lower=True).T
+    logdet = 2.0 * np.log(np.abs(np.diag(L))).sum()
+    return -0.5 * ((u * u).sum(axis=1) + logdet + z.shape[1] * np.log(2 * np.pi))
+
+
 class MeanField(Approximation):
     """``N(mu, diag(softplus(rho)**2))``: independent Gaussians.
 
@@ -397,6 +411,10 @@ class MeanField(Approximation):
             (int(draws), self.size)
         )
         return np.asarray(self.mu.get_value(borrow=True)) + eps * self.std_flat
+
+    def sample_flat_logq(self, draws: int, random_seed: Any = None):
+        z = self.sample_flat(draws, random_seed)
+        return z, _gaussian_logq(z, self.mean_flat, np.diag(self.std_flat))
 
 
 class FullRank(Approximation):
@@ -458,3 +476,7 @@ class FullRank(Approximation):
             (int(draws), self.size)
         )
         return np.asarray(self.mu.get_value(borrow=True)) + eps @ self.L.T
+
+    def sample_flat_logq(self, draws: int, random_seed: Any = None):
+        z = self.sample_flat(draws, random_seed)
+        return z, _gaussian_logq(z, self.mean_flat, self.L)
