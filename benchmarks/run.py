@@ -30,7 +30,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 # the order of the report; other scripts found in the folder come after
-ORDER = ["overhead", "linalg", "rewrites", "scan", "distributions", "inference"]
+ORDER = ["overhead", "linalg", "rewrites", "scan", "distributions", "inference", "vi"]
 LIBRARIES = [
     "tessera",
     "numpy",

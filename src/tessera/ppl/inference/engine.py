@@ -329,7 +329,8 @@ class Inference:
 
         every = [int(getattr(cb, "every", 1) or 1) for cb in callbacks]
         size = min([CHUNK, *every]) if callbacks else CHUNK
-        size = max(1, min(size, n)) if n else 1
+        if n < size:  # a power of two: few distinct programs for short fits
+            size = 1 << max(0, int(np.ceil(np.log2(max(n, 1)))))
         carry = [jnp.asarray(v.get_value(borrow=True)) for v in self._state]
         prev = None  # (carry, block, k) of the previous chunk
         i = 0
