@@ -114,3 +114,38 @@ def test_gradient_with_respect_to_a_symbolic_n_steps_loop():
     g = ts.function([n, a], ts.grad(ys.sum(), a))
     # d/da sum_t a^t = sum_t t a^(t-1)
     np.testing.assert_allclose(g(4, 0.5), sum(t * 0.5 ** (t - 1) for t in range(1, 5)))
+
+
+def test_rnn_with_every_dim_unknown_values_and_gradient():
+    # inputs declared with no static shape (ts.matrix, ts.vector): the output
+    # types come from the step's static shapes, not its symbolic ones
+    W, x, h0 = ts.matrix("W"), ts.matrix("x"), ts.vector("h0")
+    hs, _ = ts.scan(
+        lambda xt, h, w: ts.tanh(w @ h + xt),
+        sequences=[x],
+        outputs_info=[h0],
+        non_sequences=[W],
+    )
+    assert hs.type.shape == (None, None)
+    rng = np.random.default_rng(0)
+    wv, xv, hv = 0.3 * rng.normal(size=(3, 3)), rng.normal(size=(5, 3)), np.zeros(3)
+
+    def reference(w):
+        h, out = hv, []
+        for t in range(5):
+            h = np.tanh(w @ h + xv[t])
+            out.append(h)
+        return np.stack(out)
+
+    np.testing.assert_allclose(ts.function([W, x, h0], hs)(wv, xv, hv), reference(wv))
+
+    def cost(w, xs, h):
+        return ts.scan(
+            lambda xt, hp, ww: ts.tanh(ww @ hp + xt),
+            sequences=[xs],
+            outputs_info=[h],
+            non_sequences=[w],
+        )[0].sum()
+
+    verify_grad(cost, [wv, xv, hv])
+    compare_backends(lambda w, xs, h: ts.grad(cost(w, xs, h), w), [wv, xv, hv])

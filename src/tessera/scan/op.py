@@ -226,7 +226,9 @@ class Scan(Op):
         types = []
         for j in range(info.n_mit):
             st, o = self.state_type(j), outs[j]
-            shape = tuple(a if a is not None else b for a, b in zip(st.shape, o.shape))
+            shape = tuple(
+                a if a is not None else b for a, b in zip(st.shape, o.type.shape)
+            )
             types.append(TensorType(st.dtype, (n_static, *shape)))
         for o in outs[info.n_mit : info.n_mit + info.n_nit]:
             types.append(TensorType(o.dtype, (n_static, *o.type.shape)))
