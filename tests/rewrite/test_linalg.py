@@ -89,6 +89,11 @@ CASES = {
         [],
         ["Cholesky"],
     ),
+    "outer product as matmul": (
+        lambda a, b: a[..., :, :1] @ b[..., :1, :],
+        ["MatMul"],
+        ["mul"],
+    ),
     "det of kron": (
         lambda a, b: L.det(L.kron(a, a[..., :2, :2])),
         [],

@@ -119,16 +119,19 @@ class _Code:
             "as an input of the function"
         )
 
-    def check_inputs(self, inputs: Sequence[Variable]) -> list[str]:
-        """Validate every argument (a cheap type test, then the full filter)."""
+    def check_inputs(self, inputs: Sequence[Variable], check: bool = True) -> list[str]:
+        """Validate every argument (a cheap type test, then the full filter),
+        unless ``check`` is False (a caller that passes values of the right
+        types already, such as a loop calling an inner graph)."""
         args = []
         for k, var in enumerate(inputs):
             name = f"i{k}"
             self.names[var] = name
             args.append(name)
-            self.ns[f"_dt{k}"] = getattr(var.type, "numpy_dtype", None)
-            self.ns[f"_filter{k}"] = _make_filter(var, k)
-            self.lines.append(_input_check(name, var, k))
+            if check:
+                self.ns[f"_dt{k}"] = getattr(var.type, "numpy_dtype", None)
+                self.ns[f"_filter{k}"] = _make_filter(var, k)
+                self.lines.append(_input_check(name, var, k))
         return args
 
     def read_shared(self, fg: FunctionGraph) -> None:
@@ -208,12 +211,15 @@ def numpy_link(
     n_outputs: int,
     update_targets: Sequence[SharedValue],
     single: bool = False,
+    check_inputs: bool = True,
 ):
     """Compile ``fg`` to a Python function.
 
     ``fg.outputs[:n_outputs]`` are returned (the value itself if ``single``,
     else a list);
     ``fg.outputs[n_outputs:]`` are the new values of ``update_targets``.
+    ``check_inputs=False`` leaves out the arguments' type checks, for
+    callers whose arguments have the inputs' types by construction.
     Returns ``(callable, source)``.
 
     Examples
@@ -227,7 +233,7 @@ def numpy_link(
     array([1., 1.])
     """
     code = _Code()
-    args = code.check_inputs(inputs)
+    args = code.check_inputs(inputs, check_inputs)
     code.read_shared(fg)
     code.call_nodes(fg)
     outs = code.output_exprs(fg.outputs[:n_outputs])
