@@ -265,3 +265,14 @@ def test_cholesky_gradient_with_unknown_shapes(lower, rng):
         grads.append(ts.function([x], ts.grad(cost, x))(a))
     np.testing.assert_allclose(grads[0], grads[1], rtol=1e-12)
     check_grad(lambda x: ts.linalg.cholesky(sym(x), lower=lower), [a[0]])
+
+
+@pytest.mark.parametrize("backend", ["numpy", "jax"])
+def test_cholesky_gradient_at_a_semidefinite_matrix_raises(backend):
+    # issue #23: the edge of the domain (singular, positive semidefinite) is a
+    # clear error, never a silent NaN
+    x = ts.tensor("x", shape=(2, 2, 2))
+    cost = ts.log(ts.linalg.diagonal(ts.linalg.cholesky(x))).sum()
+    f = ts.function([x], ts.grad(cost, x), backend=backend)
+    with pytest.raises(np.linalg.LinAlgError, match="not positive definite"):
+        f(np.stack([np.eye(2), np.ones((2, 2))]))

@@ -132,3 +132,12 @@ def test_cholesky_inverse_bad_input():
         ts.linalg.cholesky_inverse(ts.tensor("c", shape=(2, 3, 4)))
     with pytest.raises(ValueError, match="on_error"):
         ts.linalg.cholesky_inverse(np.eye(2), on_error="ignore")
+
+
+@pytest.mark.parametrize("backend", ["numpy", "jax"])
+def test_inv_gradient_at_a_singular_matrix_raises(backend):
+    # issue #23: the edge of the domain is a clear error, never a silent NaN
+    x = ts.tensor("x", shape=(2, 2, 2))
+    f = ts.function([x], ts.grad(ts.linalg.inv(x).sum(), x), backend=backend)
+    with pytest.raises(np.linalg.LinAlgError, match="singular"):
+        f(np.stack([np.eye(2), np.ones((2, 2))]))

@@ -102,3 +102,52 @@ def test_full_svd_of_rectangular_matrix_is_not_differentiable_through_u():
 def test_svd_wide_matrix_with_unknown_shape_is_a_clear_runtime_error(rng):
     with pytest.raises(ValueError, match=r"m >= n.*2x4"):
         evaluate(ts.linalg.svd, [rng.standard_normal((2, 4))], static=False)
+
+
+# --- repeated eigenvalues (issue #23) ------------------------------------------------
+
+
+def _exp_sym(x):
+    """``v exp(w) v^T``: through the eigenvectors of ``x``."""
+    w, v = ts.linalg.eigh(sym(x))
+    return (v * ts.exp(w)[..., None, :]) @ v.mT
+
+
+DEGENERATE = np.stack([np.eye(3), np.diag([1.0, 1.0, 2.0]), np.diag([2.0, 0.5, 2.0])])
+
+
+@pytest.mark.parametrize("backend", ["numpy", "jax"])
+def test_eigh_gradient_with_repeated_eigenvalues(backend):
+    x = ts.tensor("x", shape=DEGENERATE.shape)
+    w, v = ts.linalg.eigh(x)
+
+    def grad(cost):
+        return ts.function([x], ts.grad(cost, x), backend=backend)(DEGENERATE)
+
+    # through a symmetric function of the eigenvalues: exact (d tr(a^2) = 2a)
+    np.testing.assert_allclose(grad((w**2).sum()), 2 * DEGENERATE, atol=1e-12)
+    # through eigenvectors with a cotangent that vanishes in the eigenspace
+    # (v^T v = I): exact and finite
+    g = grad((v * v).sum() + w.sum())
+    np.testing.assert_allclose(g, np.broadcast_to(np.eye(3), g.shape), atol=1e-12)
+    # through eigenvectors of a repeated eigenvalue: undefined, a clear error
+    with pytest.raises(np.linalg.LinAlgError, match="repeated eigenvalues"):
+        grad((_exp_sym(x) * np.arange(9.0).reshape(3, 3)).sum())
+
+
+def test_eigh_gradient_error_names_the_batch_index():
+    a = np.stack([np.diag([1.0, 2.0, 3.0]), np.diag([1.0, 2.0, 1.0])])
+    x = ts.tensor("x", shape=a.shape)
+    f = ts.function([x], ts.grad((_exp_sym(x) * np.arange(9.0)[:3]).sum(), x))
+    with pytest.raises(np.linalg.LinAlgError, match=r"batch index \(1,\)"):
+        f(a)
+
+
+def test_eigh_gradient_near_repeated_eigenvalues_matches_finite_differences():
+    check_grad(_exp_sym, [np.diag([1.0, 1.0 + 1e-4, 2.0])], rtol=1e-4)
+
+
+def test_eigen_gaps_gradient(rng):
+    from tessera.ops.linalg.spectral import EigenGaps
+
+    check_grad(EigenGaps(), [np.array([0.5, 1.0, 2.5]), rng.standard_normal((3, 3))])

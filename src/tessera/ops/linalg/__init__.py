@@ -15,7 +15,7 @@ array([1., 2.])
 """
 
 from tessera.ops.linalg.decomposition import cholesky, lu_factor, qr
-from tessera.ops.linalg.determinant import det, slogdet
+from tessera.ops.linalg.determinant import adjugate, det, slogdet
 from tessera.ops.linalg.expm import expm
 from tessera.ops.linalg.inverse import cholesky_inverse, inv, pinv
 from tessera.ops.linalg.solve import cho_solve, lu_solve, solve, solve_triangular
@@ -33,6 +33,7 @@ from tessera.ops.linalg.structure import (
 )
 
 __all__ = [
+    "adjugate",
     "block_diag",
     "cho_solve",
     "cholesky",

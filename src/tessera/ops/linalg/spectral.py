@@ -1,7 +1,9 @@
 """Spectral decompositions: eigh, eigvalsh, svd.
 
 Kernels are the ``np.linalg`` gufuncs (batched natively). Gradients use the
-standard formulas, which assume distinct eigenvalues / singular values.
+standard formulas; eigh's raises a clear error, instead of giving NaN, where
+the eigenvectors of repeated eigenvalues make it undefined (see
+:func:`eigh`); svd's assumes distinct singular values.
 """
 
 from __future__ import annotations
@@ -55,6 +57,76 @@ def _inverse_gaps(w, eye):
     return 1.0 / (_row(w) - _col(w) + eye) - eye
 
 
+def tied_eigenvalues(w: np.ndarray) -> np.ndarray:
+    """(..., m, m) mask of pairs of eigenvalues equal to rounding (diagonal
+    included), relative to the largest magnitude of each matrix."""
+    scale = np.abs(w).max(axis=-1, initial=0.0)[..., None, None]
+    gap = np.abs(w[..., None, :] - w[..., :, None])
+    return gap <= 64 * np.finfo(w.dtype).eps * scale
+
+
+def untied_cotangent(k: np.ndarray, tied: np.ndarray) -> np.ndarray:
+    """Batch mask: a cotangent entry between two tied eigenvalues is not zero
+    (to rounding, relative to the largest entry of its matrix)."""
+    off = tied & ~np.eye(k.shape[-1], dtype=bool)
+    scale = np.abs(k).max(axis=(-2, -1), initial=0.0)[..., None, None]
+    return (off & (np.abs(k) > 64 * np.finfo(k.dtype).eps * scale)).any(axis=(-2, -1))
+
+
+REPEATED_MESSAGE = (
+    "eigh: the gradient through the eigenvectors is not defined at repeated "
+    "eigenvalues{where} (the eigenvectors of a repeated eigenvalue are any "
+    "basis of its eigenspace); differentiate a function of the eigenvalues "
+    "(eigvalsh), or move the matrix off the tie"
+)
+
+
+class EigenGaps(LinalgOp):
+    """``F o k`` for the eigh pullback, ``F[i, j] = 1 / (w[j] - w[i])``.
+
+    Between two equal eigenvalues (to rounding) ``F`` is undefined: a zero
+    entry of ``k`` there contributes 0 (the exact gradient), a nonzero one
+    raises ``numpy.linalg.LinAlgError`` naming the batch index, instead of
+    the NaN that ``1 / 0`` gave.
+
+    Examples
+    --------
+    >>> import tessera as ts
+    >>> EigenGaps()(ts.constant([1.0, 3.0]), ts.constant([[5.0, 2.0], [4.0, 5.0]])).eval()
+    array([[ 0.,  1.],
+           [-2.,  0.]])
+    """
+
+    __props__ = ()
+    signature = "(m),(m,m)->(m,m)"
+
+    def make_node(self, w, k) -> Apply:
+        w = core_input(self, w, 1, "eigenvalue vector")
+        k = core_input(self, k, 2, "cotangent")
+        return Apply(self, [w, k], [out_type(result_dtype(w, k), k.type.shape)])
+
+    def perform_batched(self, node, inputs, output_storage):
+        dt = node.outputs[0].type.numpy_dtype
+        w, k = as_float(inputs[0], dt), as_float(inputs[1], dt)
+        tied = tied_eigenvalues(w)
+        bad = untied_cotangent(
+            np.broadcast_to(k, np.broadcast_shapes(tied.shape, k.shape)), tied
+        )
+        if bad.any():
+            where = ""
+            if bad.ndim:
+                where = f" (batch index {tuple(int(i) for i in np.argwhere(bad)[0])})"
+            raise np.linalg.LinAlgError(REPEATED_MESSAGE.format(where=where))
+        gap = np.where(tied, 1.0, w[..., None, :] - w[..., :, None])
+        store(node, output_storage, np.where(tied, 0.0, k / gap))
+
+    def pullback(self, inputs, outputs, cotangents):
+        # d(k / (w_j - w_i)) = dk / gap - k (dw_j - dw_i) / gap^2
+        (w, k), (g,) = inputs, cotangents
+        h = self(w, self(w, g * k))
+        return [h.sum(axis=-1) - h.sum(axis=-2), self(w, g)]
+
+
 def _uplo(lower: bool) -> str:
     return "L" if lower else "U"
 
@@ -92,12 +164,13 @@ class Eigh(LinalgOp):
         store(node, output_storage, w, v)
 
     def pullback(self, inputs, outputs, cotangents):
-        # abar = V (diag(wbar) + F o (V^T Vbar)) V^T, symmetrized
+        # abar = V (diag(wbar) + F o (V^T Vbar)) V^T, symmetrized; repeated
+        # eigenvalues: see EigenGaps
         (w, v), (wbar, vbar) = outputs, cotangents
         eye = _eye_like(w)
         inner = None
         if _connected(vbar):
-            inner = _inverse_gaps(w, eye) * (mT(v) @ vbar)
+            inner = EigenGaps()(w, mT(v) @ vbar)
         if _connected(wbar):
             d = eye * _row(wbar)
             inner = d if inner is None else inner + d
@@ -143,7 +216,10 @@ def eigh(a, lower: bool = True) -> tuple[Variable, Variable]:
     ----------
     a : tensor_like, shape (..., m, m)
         Only the ``lower`` (or upper) triangle is read; gradients treat ``a``
-        as symmetric and assume distinct eigenvalues.
+        as symmetric. At repeated eigenvalues the eigenvectors are any basis
+        of the eigenspace: gradients through ``w`` stay exact, while a
+        gradient through ``v`` raises ``numpy.linalg.LinAlgError`` naming the
+        batch index (unless its cotangent vanishes within the eigenspace).
 
     Returns
     -------
@@ -322,4 +398,4 @@ def svd(a, full_matrices: bool = True, compute_uv: bool = True):
     return tuple(out) if compute_uv else out
 
 
-__all__ = ["SVD", "Eigh", "Eigvalsh", "eigh", "eigvalsh", "svd"]
+__all__ = ["SVD", "EigenGaps", "Eigh", "Eigvalsh", "eigh", "eigvalsh", "svd"]

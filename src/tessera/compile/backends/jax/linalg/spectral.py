@@ -5,9 +5,18 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import jax.numpy as jnp
+import numpy as np
+from numpy.linalg import LinAlgError
 
+from tessera.compile.backends.jax.dispatch import runtime_check
 from tessera.compile.backends.jax.linalg._base import check_tall, out_dtype, register
-from tessera.ops.linalg.spectral import SVD, Eigh, Eigvalsh
+from tessera.ops.linalg.spectral import (
+    REPEATED_MESSAGE,
+    SVD,
+    EigenGaps,
+    Eigh,
+    Eigvalsh,
+)
 
 
 @register(Eigh)
@@ -29,6 +38,26 @@ def _funcify_eigvalsh(op: Eigvalsh, node) -> Callable:
 
     def run(a):
         return jnp.linalg.eigh(jnp.asarray(a, dt), UPLO=uplo, symmetrize_input=False)[0]
+
+    return run
+
+
+@register(EigenGaps)
+def _funcify_eigen_gaps(op: EigenGaps, node) -> Callable:
+    dt = out_dtype(node)
+    tol = 64 * float(np.finfo(dt).eps)
+
+    def run(w, k):
+        # the NumPy reference's tie test (tied_eigenvalues, untied_cotangent)
+        w, k = jnp.asarray(w, dt), jnp.asarray(k, dt)
+        scale = jnp.max(jnp.abs(w), axis=-1, initial=0.0)[..., None, None]
+        gap = w[..., None, :] - w[..., :, None]
+        tied = jnp.abs(gap) <= tol * scale
+        off = tied & ~jnp.eye(k.shape[-1], dtype=bool)
+        kscale = jnp.max(jnp.abs(k), axis=(-2, -1), initial=0.0)[..., None, None]
+        bad = jnp.any(off & (jnp.abs(k) > tol * kscale), axis=(-2, -1))
+        runtime_check(~bad, LinAlgError(REPEATED_MESSAGE.format(where="")))
+        return jnp.where(tied, 0.0, k / jnp.where(tied, 1.0, gap))
 
     return run
 
