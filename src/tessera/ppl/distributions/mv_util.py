@@ -5,6 +5,9 @@
   a static size (LKJ's ``n``, StickBreakingWeights' ``K``, ZeroSumNormal's
   support shape), written with integer literals;
 * :func:`simplex_tol`: the tolerance of ``sum(x) == 1`` checks;
+* :func:`check_symmetric`: the build-time symmetry check of constant
+  covariance-type parameters (symbolic ones are read from their lower
+  triangle);
 * :func:`chol_param`, :func:`chol_logdet`, :func:`mahalanobis_sq`: the
   Cholesky-based building blocks of Gaussian-family log-densities, made of the
   batched :mod:`tessera.linalg` ops (batch dims broadcast, no Python loop);
@@ -32,6 +35,7 @@ __all__ = [
     "MvMixin",
     "chol_logdet",
     "chol_param",
+    "check_symmetric",
     "dim_float",
     "draw_shape",
     "embedded_dist",
@@ -110,6 +114,52 @@ def dim_float(x: Variable, axis: int) -> Any:
     return float(s) if isinstance(s, int | np.integer) else s.astype(x.dtype)
 
 
+SYMMETRY_RTOL = 1e-8
+
+
+def check_symmetric(who: str, name: str, value: Any) -> None:
+    """Raise a ValueError when a constant matrix parameter is not symmetric.
+
+    Covariance-type parameters (``cov``, ``tau``, ``scale``, ``V``, ...) are
+    factorized from their lower triangle; a constant that is not symmetric
+    (beyond ``SYMMETRY_RTOL`` times its largest entry) would be silently read
+    as another matrix, so it is an error naming the distribution, the
+    parameter and the first bad batch index. Symbolic values are not checked
+    (their lower triangle is read).
+
+    Examples
+    --------
+    >>> check_symmetric("MvNormal", "cov", [[1.0, 0.5], [0.5, 1.0]])
+    >>> check_symmetric("MvNormal", "cov", [[1.0, 0.5], [0.3, 1.0]])
+    Traceback (most recent call last):
+    ...
+    ValueError: MvNormal: cov is not symmetric (|cov - cov^T| = 0.2 at [0, 1], > 1e-08 times its largest entry); a constant covariance-type matrix must be symmetric (a symbolic one is read from its lower triangle)
+    """
+    if value is None:
+        return
+    val = get_static_value(value) if isinstance(value, Variable) else value
+    if val is None:
+        return
+    val = np.asarray(val)
+    if val.ndim < 2 or val.shape[-1] != val.shape[-2] or val.dtype.kind not in "fiu":
+        return
+    val = val.astype(np.float64, copy=False)
+    diff = np.abs(val - np.swapaxes(val, -1, -2))
+    scale = np.abs(val).max(axis=(-2, -1), initial=0.0)
+    bad = diff > SYMMETRY_RTOL * scale[..., None, None]
+    if not bad.any():
+        return
+    idx = tuple(int(i) for i in np.argwhere(bad)[0])
+    batch, (i, j) = idx[:-2], idx[-2:]
+    where = f" at batch index {batch}" if batch else ""
+    raise ValueError(
+        f"{who}: {name} is not symmetric{where} (|{name} - {name}^T| = "
+        f"{diff[idx]:.3g} at [{i}, {j}], > {SYMMETRY_RTOL:g} times its largest "
+        "entry); a constant covariance-type matrix must be symmetric (a symbolic "
+        "one is read from its lower triangle)"
+    )
+
+
 # --- Cholesky-based building blocks -------------------------------------------------
 def chol_param(
     who: str,
@@ -120,6 +170,8 @@ def chol_param(
 ) -> Variable:
     """The lower Cholesky factor from exactly one of ``cov``, ``chol``, ``tau``.
 
+    A constant ``cov`` or ``tau`` must be symmetric (:func:`check_symmetric`);
+    a symbolic one is read from its lower triangle.
     A covariance (or precision) that is not positive definite gives a factor
     of NaN for that batch element (``on_error="nan"``); the distributions'
     parameter conditions turn it into ``-inf`` log-density (or a build-time
@@ -143,6 +195,8 @@ def chol_param(
         )
     (name, value), kind = given[0], names.index(given[0][0])
     value = as_float(value)
+    if kind != 1:
+        check_symmetric(who, name, value)
     if value.ndim < 2:
         raise ValueError(
             f"{who}: {name} must be a (batch of) square matrices, got shape "

@@ -32,6 +32,7 @@ from tessera.ppl.distributions.base import Continuous
 from tessera.ppl.distributions.mv_util import (
     MvMixin,
     as_float,
+    check_symmetric,
     chol_is_valid,
     chol_logdet,
     chol_param,
@@ -82,6 +83,10 @@ class MatrixNormal(MvMixin, Continuous):
     and size-1 axes broadcast), exactly one of ``rowcov`` (U) or ``rowchol``
     and exactly one of ``colcov`` (V) or ``colchol``, each with any batch
     dims. Event shape ``(m, n)``.
+
+    A constant ``rowcov`` and ``colcov`` must be symmetric (to a relative 1e-8; an error
+    names the parameter and batch index when it is not); a symbolic one
+    is read from its lower triangle only.
 
     Examples
     --------
@@ -202,6 +207,10 @@ class KroneckerNormal(MvMixin, Continuous):
     ``sigma`` (not known to be 0) it uses the factors' eigendecompositions:
     the eigenvalues of the sum are :math:`\otimes_i \lambda_i + \sigma^2`.
 
+    A constant ``covs`` must be symmetric (to a relative 1e-8; an error
+    names the parameter and batch index when it is not); a symbolic one
+    is read from its lower triangle only.
+
     Examples
     --------
     >>> import numpy as np
@@ -236,6 +245,8 @@ class KroneckerNormal(MvMixin, Continuous):
             raise ValueError("KroneckerNormal: give exactly one of covs, chols, evds")
         if covs is not None:
             mats = [as_float(c) for c in covs]
+            for k, c in enumerate(mats):
+                check_symmetric(cls.__name__, f"covs[{k}]", c)
         elif chols is not None:
             mats = [as_float(c) for c in chols]
             mats = [matmul(c, swapaxes(c, -1, -2)) for c in mats]

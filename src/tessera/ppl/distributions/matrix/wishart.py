@@ -131,6 +131,10 @@ class Wishart(_WishartBase):
     ``(..., n, n)``. Event shape ``(n, n)``; default transform
     ``"positive_definite"`` (log-Cholesky coordinates).
 
+    A constant ``V`` must be symmetric (to a relative 1e-8; an error
+    names the parameter and batch index when it is not); a symbolic one
+    is read from its lower triangle only.
+
     Examples
     --------
     >>> import numpy as np
@@ -191,6 +195,10 @@ class InverseWishart(_WishartBase):
     Parameters: ``nu`` > n - 1 (batch-shaped) and exactly one of ``V`` (the
     scale matrix :math:`\Psi`) or ``chol`` (its lower Cholesky factor).
     Event shape ``(n, n)``.
+
+    A constant ``V`` must be symmetric (to a relative 1e-8; an error
+    names the parameter and batch index when it is not); a symbolic one
+    is read from its lower triangle only.
 
     Examples
     --------

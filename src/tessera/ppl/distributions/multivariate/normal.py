@@ -95,6 +95,10 @@ class MvNormal(MvMixin, Continuous):
     shape ``(..., n, n)``. Internally the distribution holds ``mu`` and the
     lower Cholesky factor of the covariance. Event shape ``(n,)``.
 
+    A constant ``cov`` and ``tau`` must be symmetric (to a relative 1e-8; an error
+    names the parameter and batch index when it is not); a symbolic one
+    is read from its lower triangle only.
+
     Examples
     --------
     >>> import numpy as np
@@ -154,6 +158,10 @@ class MvStudentT(MvMixin, Continuous):
     (default 0), and exactly one of ``scale`` (the scale matrix
     :math:`\Sigma`), ``chol`` (its lower Cholesky factor) or ``tau`` (its
     inverse). Event shape ``(n,)``.
+
+    A constant ``scale`` and ``tau`` must be symmetric (to a relative 1e-8; an error
+    names the parameter and batch index when it is not); a symbolic one
+    is read from its lower triangle only.
 
     Examples
     --------

@@ -18,7 +18,7 @@ from tessera.ops.shape import shape_i
 from tessera.ppl.distributions.base import Continuous
 from tessera.ppl.distributions.continuous.unbounded import Normal
 from tessera.ppl.distributions.multivariate.normal import MvNormal, MvStudentT
-from tessera.ppl.distributions.mv_util import MvMixin
+from tessera.ppl.distributions.mv_util import MvMixin, check_symmetric
 from tessera.ppl.distributions.timeseries.common import embed, resolve_steps
 from tessera.ppl.distributions.timeseries.random_walk import (
     RandomWalkRV,
@@ -83,6 +83,10 @@ class MvGaussianRandomWalk(WalkMaths, MvMixin, Continuous):
     used) and ``steps`` (a static int, or from ``shape[-2] - 1``). Batch
     dims of every parameter broadcast.
 
+    A constant ``cov`` and ``tau`` must be symmetric (to a relative 1e-8; an error
+    names the parameter and batch index when it is not); a symbolic one
+    is read from its lower triangle only.
+
     Examples
     --------
     >>> import numpy as np
@@ -116,6 +120,9 @@ class MvGaussianRandomWalk(WalkMaths, MvMixin, Continuous):
         rng: Any = None,
     ) -> Variable:
         """A walk of ``steps`` steps; ``shape`` (if given) is ``(..., steps + 1, n)``."""
+        # checked here so that an error names this distribution
+        check_symmetric(cls.__name__, "cov", cov)
+        check_symmetric(cls.__name__, "tau", tau)
         mu, L = MvNormal._canonical_params(mu, cov=cov, chol=chol, tau=tau, lower=lower)
         return _mv_walk(
             cls, MvGaussianRandomWalkRV, [mu, L], L, init_dist, steps, size, shape, rng
@@ -136,6 +143,10 @@ class MvStudentTRandomWalk(WalkMaths, MvMixin, Continuous):
     ``chol`` or ``tau`` of shape ``(..., n, n)``, ``init_dist`` (as for
     :class:`MvGaussianRandomWalk`) and ``steps``. A value has shape
     ``(..., T + 1, n)``; batch dims of every parameter broadcast.
+
+    A constant ``scale``, ``cov`` and ``tau`` must be symmetric (to a relative 1e-8; an error
+    names the parameter and batch index when it is not); a symbolic one
+    is read from its lower triangle only.
 
     Examples
     --------
@@ -175,6 +186,12 @@ class MvStudentTRandomWalk(WalkMaths, MvMixin, Continuous):
         """A walk of ``steps`` steps; ``shape`` (if given) is ``(..., steps + 1, n)``."""
         if scale is not None and cov is not None:
             raise ValueError("MvStudentTRandomWalk: give scale or cov, not both")
+        check_symmetric(
+            cls.__name__,
+            "scale" if cov is None else "cov",
+            scale if cov is None else cov,
+        )
+        check_symmetric(cls.__name__, "tau", tau)
         nu, mu, L = MvStudentT._convert_params(
             MvStudentT._canonical_params(
                 nu,
