@@ -283,7 +283,7 @@ def _inference_data(job: _Job, res: NutpieResult, compile_time, sampling_time):
         "backend": job.backend,
         "chain_method": job.chain_method,
     }
-    return posterior_from_flat(
+    idata = posterior_from_flat(
         job.model,
         res.draws,
         sample_stats=res.stats,
@@ -291,6 +291,12 @@ def _inference_data(job: _Job, res: NutpieResult, compile_time, sampling_time):
         warmup_sample_stats=res.warmup_stats,
         attrs=attrs,
     )
+    # Ctrl-C: the draws made so far (cut to the shortest chain, see
+    # nuts_result.join_chains, which warned with the draws per chain)
+    idata.sample_stats.attrs["interrupted"] = bool(res.interrupted)
+    if res.interrupted:
+        idata.sample_stats.attrs["draws_per_chain"] = list(res.chain_draws or ())
+    return idata
 
 
 def sample(
@@ -412,10 +418,18 @@ def sample(
         (``diverging``, ``step_size``, ``lp``, ...), ``observed_data``,
         ``constant_data``; attrs ``compile_time``, ``sampling_time`` (s) and
         ``backend`` (the one that ran). A ``MultiTrace`` when
-        ``return_inferencedata=False``.
+        ``return_inferencedata=False``. Ctrl-C while sampling stops the
+        chains (at their next draw with nutpie, their next chunk of steps
+        with BlackJAX) and returns the draws made so far, with a warning
+        giving the draws per chain and ``sample_stats.attrs["interrupted"]``
+        True: chains are cut to the shortest that has draws, chains with
+        none are dropped (a second Ctrl-C stops at once, keeping nothing).
 
     Raises
     ------
+    KeyboardInterrupt
+        Ctrl-C during warm-up (no chain has a draw to keep), after the
+        chains have stopped.
     ValueError
         Minibatches, a non-finite log-density at the initial point, or
         options that do not go together.

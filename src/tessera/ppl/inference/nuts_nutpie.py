@@ -25,15 +25,18 @@ True
 from __future__ import annotations
 
 import os
+import signal
 import sys
+import threading
 import time
 import warnings
 from collections.abc import Callable
+from contextlib import nullcontext
 from typing import Any
 
 import numpy as np
 
-from tessera.ppl.inference.nuts_result import NutpieResult
+from tessera.ppl.inference.nuts_result import NutpieResult, join_chains, sigint_flag
 
 __all__ = ["jax_runtime_started", "run_nutpie", "run_nutpie_processes"]
 
@@ -207,6 +210,10 @@ def run_nutpie(
     Returns
     -------
     NutpieResult
+        Ctrl-C stops the chains at their next draw and returns the draws
+        made so far (``interrupted`` set; see
+        :func:`~tessera.ppl.inference.nuts_result.join_chains`), or raises
+        ``KeyboardInterrupt`` when no chain had finished its warm-up.
 
     Examples
     --------
@@ -215,6 +222,41 @@ def run_nutpie(
     >>> res.stats["diverging"].shape
     (1, 50)
     """
+    res, interrupted = _run_nutpie(
+        logp_dlogp,
+        ndim,
+        draws=draws,
+        tune=tune,
+        chains=chains,
+        cores=cores,
+        seed=seed,
+        initial_point=initial_point,
+        progressbar=progressbar,
+        save_warmup=save_warmup,
+        **nutpie_kwargs,
+    )
+    return join_chains(res, interrupted=True) if interrupted else res
+
+
+def _run_nutpie(
+    logp_dlogp,
+    ndim,
+    *,
+    draws,
+    tune,
+    chains,
+    cores=None,
+    seed=None,
+    initial_point=None,
+    progressbar=False,
+    save_warmup=False,
+    stop=None,
+    on_progress=None,
+    **nutpie_kwargs,
+):
+    """:func:`run_nutpie`'s work: ``(result, False)``, or, when Ctrl-C (or
+    ``stop``, an event set by the caller) stopped the chains, ``(one-chain
+    results of the draws made so far, True)``."""
     import nutpie
 
     ndim = _check_sizes(ndim, draws, tune, chains)
@@ -239,12 +281,50 @@ def run_nutpie(
         blocking=False,
         **nutpie_kwargs,
     )
+    total = int(chains) * (int(draws) + int(tune))
     try:
-        _follow(sampler, int(chains) * (int(draws) + int(tune)), progressbar)
-    except BaseException:  # Ctrl-C while following: stop nutpie's threads
+        with sigint_flag() if stop is None else nullcontext(stop) as flag:
+            _follow(sampler, total, progressbar, stop=flag, on_progress=on_progress)
+    except BaseException:  # a second Ctrl-C, or an error: stop nutpie's threads
         sampler.cancel()
         raise
-    return _result(sampler.wait(), save_warmup)
+    if flag.is_set():
+        return _partial(sampler, ndim, save_warmup), True
+    return _result(sampler.wait(), save_warmup), False
+
+
+def _column(batch, name: str) -> np.ndarray:
+    import pyarrow
+
+    return np.asarray(pyarrow.array(batch.column(name)).to_numpy(False))
+
+
+def _partial(sampler, ndim: int, save_warmup: bool) -> list[NutpieResult]:
+    """Stop nutpie's chains; one result per chain of the draws made so far
+    (any number, zero included), read from nutpie's trace store."""
+    import pyarrow
+
+    sampler._sampler.abort()  # joins the chains' threads
+    draw_batches, stat_batches = sampler._sampler.take_results().get_arrow_trace()
+    parts = []
+    for draws, stats in zip(draw_batches, stat_batches):
+        flat = pyarrow.array(draws.column(_FLAT)).flatten()
+        flat = np.asarray(flat.to_numpy(False), dtype=np.float64).reshape(-1, ndim)
+        named = {
+            new: _column(stats, old)
+            for old, new in _STAT_NAMES.items()
+            if old in stats.schema.names
+        }
+        tuning = _column(stats, "tuning").astype(bool)
+        n_tune = int(tuning.sum())
+        part = NutpieResult(
+            flat[None, n_tune:], {k: v[None, n_tune:] for k, v in named.items()}
+        )
+        if save_warmup:
+            part.warmup_draws = flat[None, :n_tune]
+            part.warmup_stats = {k: v[None, :n_tune] for k, v in named.items()}
+        parts.append(part)
+    return parts
 
 
 def _finished(sampler) -> bool:
@@ -270,25 +350,40 @@ def _draws_so_far(sampler) -> tuple[int, int] | None:
     return n, div
 
 
-def _follow(sampler, total: int, enabled: bool, every: float = 0.25) -> None:
-    """Advance a progress bar of ``total`` draws while nutpie samples."""
-    if not enabled:
-        return
+def _follow(
+    sampler,
+    total: int,
+    enabled: bool,
+    every: float = 0.25,
+    *,
+    stop: threading.Event | None = None,
+    on_progress: Callable[[int], None] | None = None,
+) -> None:
+    """Wait until nutpie has finished or ``stop`` is set, advancing a
+    progress bar of ``total`` draws (``enabled``) and calling
+    ``on_progress(draws so far)``."""
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=total, desc="NUTS (nutpie)")
-    done = 0
+    stop = stop or threading.Event()
+    bar = tqdm(total=total, desc="NUTS (nutpie)", disable=not enabled)
+    done, wait = 0, 0.005
     try:
         while True:
             finished = _finished(sampler)
-            state = _draws_so_far(sampler)
+            state = None
+            if enabled or on_progress is not None:
+                state = _draws_so_far(sampler)
             if state is not None:
                 bar.set_postfix_str(f"{state[1]} divergences", refresh=False)
                 bar.update(max(0, min(total, state[0]) - done))
                 done = min(total, state[0])
-            if finished:
+                if on_progress is not None:
+                    on_progress(done)
+            if finished or stop.is_set():
                 break
-            time.sleep(every)
+            # short waits first: a short run ends soon after it finishes
+            stop.wait(wait)
+            wait = min(every, 2 * wait)
     finally:
         bar.close()
 
@@ -316,28 +411,113 @@ def jax_runtime_started() -> bool:
 _FORK_JOBS: dict[int, tuple] = {}
 
 
-def _fork_chain(job: tuple) -> NutpieResult:
-    key, seed = job
-    logp_dlogp, kwargs = _FORK_JOBS[key]
-    return run_nutpie(logp_dlogp, chains=1, cores=1, seed=seed, **kwargs)
+# seconds an interrupted chain process has to send the draws it has made
+_GRACE = 10.0
 
 
-def _concatenate_chains(parts: list[NutpieResult]) -> NutpieResult:
-    """One result from one-chain results, chains in order."""
+def _chain_process(key: int, chain: int, seed: int, conn, progress) -> None:
+    """A forked process's work: sample chain ``chain``, send the outcome of
+    :func:`_run_nutpie` (or the exception) through ``conn``."""
+    stop = threading.Event()
+    # Ctrl-C, forwarded by the parent or sent by a terminal to the whole
+    # process group (or both), stops the chain at its next draw: the parent
+    # collects what it has drawn
+    signal.signal(signal.SIGINT, lambda signum, frame: stop.set())
+    try:
+        logp_dlogp, kwargs = _FORK_JOBS[key]
 
-    def stack(arrays):
-        return np.concatenate(arrays, axis=0)
+        def report(n: int) -> None:
+            progress[chain] = n
 
-    out = NutpieResult(
-        stack([p.draws for p in parts]),
-        {k: stack([p.stats[k] for p in parts]) for k in parts[0].stats},
-    )
-    if parts[0].warmup_draws is not None:
-        out.warmup_draws = stack([p.warmup_draws for p in parts])
-        out.warmup_stats = {
-            k: stack([p.warmup_stats[k] for p in parts]) for k in parts[0].warmup_stats
-        }
-    return out
+        out = (
+            "ok",
+            _run_nutpie(
+                logp_dlogp,
+                chains=1,
+                cores=1,
+                seed=seed,
+                stop=stop,
+                on_progress=report,
+                **kwargs,
+            ),
+        )
+    except BaseException as e:  # noqa: BLE001 - the parent raises it
+        out = ("error", e)
+    try:
+        conn.send(out)
+    except Exception as e:  # noqa: BLE001 - an exception that does not pickle
+        conn.send(("error", RuntimeError(f"chain {chain}: {out[1]!r} ({e!r})")))
+    finally:
+        conn.close()
+
+
+def _interrupt(process) -> None:
+    try:
+        os.kill(process.pid, signal.SIGINT)
+    except (ProcessLookupError, TypeError):  # exited already / not started
+        pass
+
+
+def _run_processes(key: int, seeds: list[int], workers: int, bar) -> list:
+    """Run the chains, at most ``workers`` processes at a time; returns each
+    chain's :func:`_run_nutpie` outcome (None for a chain never started,
+    after Ctrl-C). Ctrl-C is forwarded to the running chains, which send
+    what they have drawn; none outlives this call."""
+    import multiprocessing as mp
+    from multiprocessing.connection import wait as wait_any
+
+    ctx = mp.get_context("fork")
+    progress = ctx.RawArray("q", len(seeds))
+    outcomes: list = [None] * len(seeds)
+    pending, running = list(range(len(seeds))), {}
+    deadline, shown = None, 0
+    with sigint_flag() as stop:
+        try:
+            while pending or running:
+                while pending and len(running) < workers and not stop.is_set():
+                    c = pending.pop(0)
+                    recv, send = ctx.Pipe(duplex=False)
+                    p = ctx.Process(
+                        target=_chain_process,
+                        args=(key, c, seeds[c], send, progress),
+                        daemon=True,
+                    )
+                    p.start()
+                    send.close()
+                    running[recv] = (c, p)
+                if stop.is_set() and deadline is None:
+                    pending.clear()
+                    for _, p in running.values():
+                        _interrupt(p)
+                    deadline = time.monotonic() + _GRACE
+                for conn in wait_any(list(running), timeout=0.1):
+                    c, p = running.pop(conn)
+                    try:
+                        status, value = conn.recv()
+                    except EOFError:
+                        status, value = (
+                            "error",
+                            RuntimeError(
+                                f"the process sampling chain {c} ended without a "
+                                f"result (exit code {p.join(1) or p.exitcode})"
+                            ),
+                        )
+                    conn.close()
+                    p.join()
+                    if status == "error":
+                        raise value
+                    outcomes[c] = value
+                n = sum(progress)
+                bar.update(max(0, n - shown))
+                shown = max(shown, n)
+                if deadline is not None and time.monotonic() > deadline:
+                    break  # a chain that does not stop: killed below
+        finally:
+            for conn, (_, p) in running.items():
+                p.kill()
+                p.join()
+                conn.close()
+    return outcomes
 
 
 def run_nutpie_processes(
@@ -359,7 +539,9 @@ def run_nutpie_processes(
     method (Linux, macOS) and a fork-safe backend (NumPy: JAX's threads do
     not survive a fork). A process that has started JAX's runtime is never
     forked: its chains run in threads, with a warning. The progress bar
-    (``progressbar``) advances as chains finish.
+    (``progressbar``) advances as the chains draw. Ctrl-C is forwarded to
+    the chain processes, which send the draws they have made (see
+    :func:`run_nutpie`); no process outlives the call.
 
     Examples
     --------
@@ -409,12 +591,19 @@ def run_nutpie_processes(
         disable=not progressbar,
     )
     try:
-        with mp.get_context("fork").Pool(max(1, min(int(cores), int(chains)))) as pool:
-            parts = []
-            for part in pool.imap(_fork_chain, [(key, int(s >> 1)) for s in seeds]):
-                parts.append(part)
-                bar.update(per_chain)
+        workers = max(1, min(int(cores), int(chains)))
+        outcomes = _run_processes(key, [int(s >> 1) for s in seeds], workers, bar)
     finally:
         bar.close()
         del _FORK_JOBS[key]
-    return _concatenate_chains(parts)
+    parts, interrupted = [], False
+    for outcome in outcomes:
+        if outcome is None:  # never started: no draws
+            interrupted = True
+            parts.append(NutpieResult(np.empty((1, 0, int(ndim))), {}))
+        elif outcome[1]:
+            interrupted = True
+            parts.extend(outcome[0])
+        else:
+            parts.append(outcome[0])
+    return join_chains(parts, interrupted=interrupted)
