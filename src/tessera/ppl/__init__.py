@@ -75,6 +75,7 @@ from tessera.ppl.inference import (  # noqa: E402
     flows,
     pathfinder,
     sample,
+    sample_many,
     sgd,
 )
 
@@ -100,6 +101,7 @@ __all__ += [
     "find_MAP",
     "fit",
     "sample",
+    "sample_many",
     "sgd",
 ]
 

@@ -16,6 +16,11 @@
   :mod:`.nuts_blackjax` (BlackJAX's NUTS traced with the model into JAX),
   both returning :mod:`.nuts_result`; :mod:`.adaptation` is the warm-up;
   :mod:`.convergence` warns of divergences, r_hat and low ESS after it;
+* :mod:`.many`: :func:`sample_many`, NUTS on one model for many datasets
+  in one vectorized program (:mod:`.many_data`: the models' structure and
+  the log-density of the data; :mod:`.many_combine`, :mod:`.many_dask`);
+  :mod:`.many_fit`: :func:`fit_many` (mean-field ADVI per dataset);
+  :mod:`.sbc`: :func:`sbc`, simulation-based calibration;
 * :mod:`.start`: checks and starting points shared by NUTS and MAP;
 * :mod:`.progress`: progress bars of fits and compile steps.
 
@@ -49,6 +54,7 @@ from tessera.ppl.inference.callbacks import (
 )
 from tessera.ppl.inference.empirical import Empirical
 from tessera.ppl.inference.engine import Inference
+from tessera.ppl.inference.many import sample_many
 from tessera.ppl.inference.map import find_MAP
 from tessera.ppl.inference.minibatch import Minibatch
 from tessera.ppl.inference.nfvi import NFVI, NormalizingFlow
@@ -81,5 +87,6 @@ __all__ = [
     "find_MAP",
     "fit",
     "sample",
+    "sample_many",
     "sgd",
 ]

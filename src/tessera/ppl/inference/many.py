@@ -1,0 +1,483 @@
+"""``ppl.sample_many``: NUTS on one model for many datasets, in one program.
+
+``build(data) -> Model`` is called for every dataset and the models are
+checked to share one structure before anything is compiled
+(:mod:`~tessera.ppl.inference.many_data`). The log-density is then
+compiled once, as a function of the data, and BlackJAX's NUTS with
+tessera's window adaptation (the per-chain transition of
+:mod:`~tessera.ppl.inference.nuts_blackjax`) runs for every dataset and
+chain under ``jax.vmap``: one XLA program for warm-up and sampling, run
+for chunks of datasets sized to memory.
+
+Seeds: dataset ``d`` runs with the seed ``seeds[d]`` of
+:func:`dataset_seeds` (``random_seed`` spawned, recorded in the result's
+``attrs["random_seed"]``): its starting points and random keys are those
+of ``ppl.sample(model_d, random_seed=seeds[d], chain_method="vectorized")``,
+so a dataset's fit can be rerun alone (the draws agree up to floating
+point rounding, which NUTS trajectories amplify over many steps).
+
+Memory: each dataset keeps ``chains * (tune + draws) * (ndim + 10)``
+float64 values on the host (draws and statistics); ``chunk_size=None``
+takes as many datasets per program as fit in :data:`MEMORY_FRACTION` of
+the available memory (psutil, else ``os.sysconf``), at most
+:data:`MAX_CHUNK`.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from tessera.ppl.inference.convergence import RHAT_MAX, SamplingWarning, rhat
+from tessera.ppl.inference.many_data import (
+    ManyDraws,
+    ManyLogp,
+    build_models,
+    data_arrays,
+    split_datasets,
+)
+from tessera.ppl.inference.start import starting_vector
+
+__all__ = ["MAX_CHUNK", "MEMORY_FRACTION", "dataset_seeds", "sample_many"]
+
+#: fraction of the available memory a chunk's draws may take
+MEMORY_FRACTION = 0.25
+#: most datasets in one program (beyond it, one program gains nothing on CPU)
+MAX_CHUNK = 1024
+
+
+def dataset_seeds(random_seed: Any, n: int) -> list[int]:
+    """The seed of each of ``n`` datasets (``random_seed`` spawned).
+
+    Examples
+    --------
+    >>> dataset_seeds(1, 3) == dataset_seeds(1, 3), len(set(dataset_seeds(1, 3)))
+    (True, 3)
+    """
+    ss = np.random.SeedSequence(random_seed)
+    return [int(s.generate_state(1, np.uint64)[0] >> 1) for s in ss.spawn(n)]
+
+
+def available_memory() -> int:
+    """Bytes of memory available (psutil, else ``os.sysconf``)."""
+    try:
+        import psutil
+
+        return int(psutil.virtual_memory().available)
+    except ImportError:  # pragma: no cover - psutil is usually there
+        return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+
+
+def auto_chunk_size(n: int, chains: int, steps: int, ndim: int) -> int:
+    """Datasets per program so that their draws take at most
+    :data:`MEMORY_FRACTION` of the available memory.
+
+    Examples
+    --------
+    >>> 1 <= auto_chunk_size(10_000, 4, 2000, 10) <= MAX_CHUNK
+    True
+    """
+    per_dataset = 8 * chains * steps * (ndim + 10) * 2  # device + host copies
+    fit = int(MEMORY_FRACTION * available_memory() // max(per_dataset, 1))
+    return max(1, min(n, MAX_CHUNK, fit))
+
+
+def _starts(models, f: ManyLogp, data, seeds, chains, jitter, initvals, retries):
+    """Each dataset's chains' starts (as ``ppl.sample`` picks them), with
+    their log-densities and gradients; ``None`` for a dataset without a
+    finite start."""
+    out = []
+    for d, seed in enumerate(seeds):
+        arrays = [a[d] for a in data]
+
+        def one(x, arrays=arrays):
+            return f(x, *arrays)
+
+        one.point_to_array = models[0].point_to_array
+        chain_seeds = np.random.SeedSequence(seed).generate_state(chains, np.uint64)
+        try:
+            x0 = np.stack(
+                [
+                    starting_vector(
+                        models[0], one, int(s >> 1), jitter, initvals, retries
+                    )
+                    for s in chain_seeds
+                ]
+            )
+        except ValueError:
+            out.append(None)
+            continue
+        values = [one(x) for x in x0]
+        out.append(
+            (x0, np.array([v[0] for v in values]), np.stack([v[1] for v in values]))
+        )
+    return out
+
+
+def _pad(a: np.ndarray, size: int) -> np.ndarray:
+    """``a`` with its first axis padded to ``size`` by repeating its last row."""
+    if len(a) == size:
+        return a
+    return np.concatenate([a, np.repeat(a[-1:], size - len(a), axis=0)])
+
+
+class _Program:
+    """The batched chunk program, compiled at its first call."""
+
+    def __init__(self, f: ManyLogp, settings: tuple, devices: Sequence | None):
+        import jax
+
+        from tessera.ppl.inference.nuts_blackjax import _require_blackjax
+        from tessera.ppl.inference.nuts_blackjax_many import many_chunk_fn
+
+        self.fn = jax.jit(many_chunk_fn(_require_blackjax(), f.logdensity, *settings))
+        self.sharding = None
+        if devices:
+            from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+            mesh = Mesh(np.asarray(list(devices)), ("dataset",))
+            self.sharding = NamedSharding(mesh, PartitionSpec("dataset"))
+        self.compiled = None
+
+    def put(self, tree):
+        import jax
+
+        if self.sharding is None:
+            return tree
+        return jax.device_put(tree, self.sharding)
+
+    def __call__(self, carry, keys, data, flags):
+        if self.compiled is None:
+            self.compiled = self.fn.lower(carry, keys, data, flags).compile()
+        return self.compiled(carry, keys, data, flags)
+
+
+def run_chunk(program: _Program, starts, data, keys, schedule, total: int, bar):
+    """One chunk of datasets through warm-up and sampling; outputs
+    ``(datasets, steps, chains, ...)``."""
+    import jax
+
+    from tessera.ppl.inference.nuts_blackjax_many import many_initial_carry
+
+    x0, lp, grad = starts
+    carry = program.put(many_initial_carry(x0, lp, grad))
+    data = program.put(tuple(data))
+    parts = []
+    length = schedule.shape[1]
+    for i in range(len(schedule)):
+        carry, out = program(carry, program.put(keys[:, i]), data, schedule[i])
+        parts.append(jax.device_get(out))
+        bar.update(min(length, total - i * length))
+    return jax.tree_util.tree_map(
+        lambda *a: np.concatenate(a, axis=1)[:, :total], *parts
+    )
+
+
+def _chunk_size(chunk_size, n, chains, steps, ndim, devices) -> int:
+    size = auto_chunk_size(n, chains, steps, ndim) if chunk_size is None else chunk_size
+    size = max(1, min(int(size), n))
+    if devices:  # a whole number of datasets per device
+        k = len(devices)
+        size = -(-size // k) * k
+    return size
+
+
+def sample_many(
+    build: Callable[[Any], Any],
+    datasets: Any,
+    *,
+    combine: bool = False,
+    chunk_size: int | None = None,
+    devices: Sequence | None = None,
+    executor: Any = None,
+    draws: int = 1000,
+    tune: int = 1000,
+    chains: int = 2,
+    random_seed: Any = None,
+    target_accept: float = 0.8,
+    max_treedepth: int = 10,
+    init: str = "jitter+adapt_diag",
+    initvals: dict | None = None,
+    jitter_max_retries: int = 10,
+    progressbar: bool = True,
+    compute_convergence_checks: bool = True,
+):
+    """NUTS on the same model for many datasets, compiled once, run as one
+    vectorized program per chunk of datasets.
+
+    Parameters
+    ----------
+    build : callable
+        ``build(data) -> Model`` for one dataset. Per-dataset arrays must
+        reach the model as observed data (``observed=``) or ``ppl.Data``:
+        those become inputs of the compiled program; any other constant
+        differing between datasets is an error.
+    datasets : sequence, or array / dict of arrays with a leading dataset axis
+        What ``build`` takes, one per dataset.
+    combine : bool
+        One InferenceData with a ``dataset`` dimension instead of a list.
+    chunk_size : int, optional
+        Datasets per program run; default from the memory (see the module
+        notes).
+    devices : sequence of jax devices, optional
+        Shard the dataset axis over them (a 1-D ``jax.sharding`` mesh).
+    executor : dask.distributed.Client, optional
+        Ship chunks of datasets to the cluster's workers (see
+        :mod:`~tessera.ppl.inference.many_dask`).
+    draws, tune, chains, random_seed, target_accept, max_treedepth : optional
+        As in :func:`~tessera.ppl.sample`; the seeds policy is in the
+        module notes.
+    init : {"jitter+adapt_diag", "adapt_diag"}
+    initvals : dict, optional
+        Starting values for every dataset and chain.
+    jitter_max_retries : int
+    progressbar : bool
+    compute_convergence_checks : bool
+        One :class:`SamplingWarning` naming the datasets with divergences
+        and those with r_hat above 1.01.
+
+    Returns
+    -------
+    list of arviz.InferenceData, or arviz.InferenceData
+        One per dataset (``None`` for a dataset whose log-density is not
+        finite at any start: reported by a warning naming its index, the
+        others still run); with ``combine=True`` one InferenceData whose
+        variables have a leading ``dataset`` dimension (those datasets'
+        draws are NaN), ``attrs["failed_datasets"]`` listing them.
+
+    Raises
+    ------
+    StructureError
+        Datasets whose models differ in structure (before compiling).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tessera import ppl
+    >>> def build(y):
+    ...     with ppl.Model() as m:
+    ...         mu = ppl.Normal("mu", 0.0, 10.0)
+    ...         ppl.Normal("y", mu, 1.0, observed=y)
+    ...     return m
+    >>> ys = np.array([[0.0, 1.0], [4.0, 6.0]])
+    >>> res = ppl.sample_many(build, ys, draws=300, tune=300, random_seed=1,
+    ...                       progressbar=False)
+    >>> [round(float(r.posterior["mu"].mean()), 0) for r in res]
+    [0.0, 5.0]
+    """
+    from tessera.compile.backends import get_backend
+
+    if init not in ("jitter+adapt_diag", "adapt_diag", "auto"):
+        raise ValueError(f"sample_many: init={init!r} is not supported")
+    datasets = split_datasets(datasets)
+    models = build_models(build, datasets)  # structure checked before compiling
+    if executor is not None:
+        from tessera.ppl.inference.many_dask import sample_many_dask
+
+        return sample_many_dask(
+            executor,
+            build,
+            datasets,
+            models,
+            combine=combine,
+            chunk_size=chunk_size,
+            draws=draws,
+            tune=tune,
+            chains=chains,
+            random_seed=random_seed,
+            target_accept=target_accept,
+            max_treedepth=max_treedepth,
+            init=init,
+            initvals=initvals,
+            jitter_max_retries=jitter_max_retries,
+            progressbar=progressbar,
+            compute_convergence_checks=compute_convergence_checks,
+        )
+    seeds = dataset_seeds(random_seed, len(models))
+    flat, stats, timings = sample_flat(
+        models,
+        seeds,
+        chunk_size=chunk_size,
+        devices=devices,
+        draws=draws,
+        tune=tune,
+        chains=chains,
+        target_accept=target_accept,
+        max_treedepth=max_treedepth,
+        jitter=init != "adapt_diag",
+        initvals=initvals,
+        retries=jitter_max_retries,
+        progressbar=progressbar,
+    )
+    get_backend("jax")
+    return results(
+        models,
+        flat,
+        stats,
+        seeds,
+        combine,
+        timings,
+        max_treedepth,
+        compute_convergence_checks,
+    )
+
+
+def sample_flat(
+    models: list,
+    seeds: list[int],
+    *,
+    chunk_size=None,
+    devices=None,
+    draws=1000,
+    tune=1000,
+    chains=2,
+    target_accept=0.8,
+    max_treedepth=10,
+    jitter=True,
+    initvals=None,
+    retries=10,
+    progressbar=False,
+    on_chunk=None,
+) -> tuple[list, list, dict]:
+    """Flat draws ``(chains, draws, ndim)`` and statistics of every model
+    (``None`` for one without a finite start), and the timings."""
+    from tqdm.auto import tqdm
+
+    from tessera.compile.backends import get_backend
+    from tessera.ppl.inference.nuts_blackjax_many import (
+        many_schedule_and_keys,
+        many_stats,
+    )
+
+    get_backend("jax").load()  # float64 in JAX
+    draws, tune, chains = int(draws), int(tune), int(chains)
+    if draws < 1 or tune < 1:
+        raise ValueError(f"draws and tune must be positive, got {draws}, {tune}")
+    from tessera.ppl.inference.nuts import _int_seed
+
+    # the run seeds of ppl.sample(random_seed=seeds[d])
+    seeds = [_int_seed(s) for s in seeds]
+    t0 = time.perf_counter()
+    f = ManyLogp(models[0])
+    data = [np.stack(a) for a in zip(*(data_arrays(m) for m in models))]
+    starts = _starts(models, f, data, seeds, chains, jitter, initvals, retries)
+    failed = [d for d, s in enumerate(starts) if s is None]
+    if failed:
+        warnings.warn(
+            f"sample_many: datasets {failed} have no start with a finite "
+            "log-density and gradient; they are skipped (None in the results)",
+            SamplingWarning,
+            stacklevel=3,
+        )
+    ok = [d for d, s in enumerate(starts) if s is not None]
+    flat: list = [None] * len(models)
+    stats: list = [None] * len(models)
+    if not ok:
+        return flat, stats, {"compile": time.perf_counter() - t0, "run": 0.0}
+    total = tune + draws
+    size = _chunk_size(chunk_size, len(ok), chains, total, f.size, devices)
+    settings = (int(max_treedepth), float(target_accept))
+    program = _Program(f, settings, devices)
+    schedule, _ = many_schedule_and_keys(tune, draws, chains, [0])
+    bar = tqdm(total=total * len(ok), desc="NUTS (many)", disable=not progressbar)
+    t_compile = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    try:
+        for lo in range(0, len(ok), size):
+            idx = ok[lo : lo + size]
+            _, keys = many_schedule_and_keys(
+                tune, draws, chains, [seeds[d] for d in idx]
+            )
+            st = [np.stack([starts[d][k] for d in idx]) for k in range(3)]
+            st = [_pad(a, size) for a in st]
+            chunk_data = [_pad(a[idx], size) for a in data]
+            out = run_chunk(
+                program, st, chunk_data, _pad(keys, size), schedule, total, bar
+            )
+            pos, info, lps, steps = out
+            pos = np.swapaxes(pos, 1, 2)  # (datasets, chains, steps, ndim)
+            st_all = many_stats(info, lps, steps, max_treedepth, slice(tune, None))
+            for j, d in enumerate(idx):
+                flat[d] = np.ascontiguousarray(pos[j, :, tune:])
+                stats[d] = {k: v[j] for k, v in st_all.items()}
+            if on_chunk is not None:
+                on_chunk(idx)
+    finally:
+        bar.close()
+    return flat, stats, {"compile": t_compile, "run": time.perf_counter() - t0}
+
+
+def _convergence(names: list[str], posts: list, stats: list) -> dict[str, list]:
+    """Datasets with divergences and with r_hat above the limit."""
+    div, high = [], []
+    for d, (post, st) in enumerate(zip(posts, stats)):
+        if post is None:
+            continue
+        if int(np.sum(st["diverging"])) > 0:
+            div.append(d)
+        chains = next(iter(post.values())).shape[0] if post else 0
+        for n in names:
+            x = np.asarray(post[n])
+            r = rhat(x) if chains >= 2 and x.shape[1] >= 4 else np.nan
+            r = np.asarray(r)
+            if np.any(r[np.isfinite(r)] > RHAT_MAX):
+                high.append(d)
+                break
+    return {"divergences": div, "rhat": high}
+
+
+def warn_many(found: dict[str, list]) -> list[str]:
+    """One :class:`SamplingWarning` naming the datasets with problems."""
+    msgs = []
+    if found["divergences"]:
+        msgs.append(f"datasets {found['divergences']} had divergences after tuning")
+    if found["rhat"]:
+        msgs.append(
+            f"datasets {found['rhat']} have r_hat above {RHAT_MAX} for some parameters"
+        )
+    if msgs:
+        warnings.warn(
+            "sample_many: " + "; ".join(msgs) + ". Increase `target_accept`, "
+            "draw more or reparameterize.",
+            SamplingWarning,
+            stacklevel=3,
+        )
+    return msgs
+
+
+def results(models, flat, stats, seeds, combine, timings, max_treedepth, check):
+    """The InferenceData of each dataset (or all combined)."""
+    from tessera.ppl.model.idata import to_inference_data
+
+    to_values = ManyDraws(models[0])
+    posts = [
+        None if x is None else to_values(x, *data_arrays(m))
+        for m, x in zip(models, flat)
+    ]
+    failed = [d for d, p in enumerate(posts) if p is None]
+    attrs = {
+        "compile_time": timings["compile"],
+        "sampling_time": timings["run"],
+        "sampler": "blackjax NUTS (sample_many)",
+        "backend": "jax",
+    }
+    if check:
+        found = _convergence([rv.name for rv in models[0].free_RVs], posts, stats)
+        warn_many(found)
+    if combine:
+        from tessera.ppl.inference.many_combine import combine_results
+
+        return combine_results(models[0], posts, stats, seeds, failed, attrs)
+    return [
+        None
+        if p is None
+        else to_inference_data(
+            m, posterior=p, sample_stats=s, attrs={**attrs, "random_seed": seed}
+        )
+        for m, p, s, seed in zip(models, posts, stats, seeds)
+    ]

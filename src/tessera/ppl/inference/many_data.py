@@ -1,0 +1,357 @@
+"""One model, many datasets: the models' common structure, and the model's
+log-density compiled once as a function of its data.
+
+:func:`build_models` calls the user's ``build(data)`` for every dataset and
+checks, before anything is compiled, that the models have the same
+structure (free variables, their shapes and transforms, the shapes of the
+observed and ``ppl.Data`` arrays, and every other constant of the
+log-density). The *data* of a model are the arrays of its observed
+variables and of its ``ppl.Data`` variables (:func:`data_arrays`).
+:class:`ManyLogp` rebuilds the first model's flat log-density and gradient
+graph with those arrays as explicit inputs and compiles it once for JAX, so
+that ``jax.vmap`` maps it over a dataset axis; :class:`ManyDraws` maps flat
+draws to the posterior's variables (deterministics that read the data
+included) the same way, for the NumPy backend.
+
+Examples
+--------
+>>> import numpy as np
+>>> from tessera import ppl
+>>> def build(y):
+...     with ppl.Model() as m:
+...         mu = ppl.Normal("mu", 0.0, 10.0)
+...         ppl.Normal("y", mu, 1.0, observed=y)
+...     return m
+>>> models = build_models(build, [np.zeros(3), np.ones(3)])
+>>> [a.tolist() for a in data_arrays(models[1])]
+[[1.0, 1.0, 1.0]]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from tessera.graph.basic import Constant, SharedValue
+from tessera.graph.traversal import clone_replace, graph_inputs
+from tessera.ops.type import TensorType
+
+__all__ = [
+    "ManyDraws",
+    "ManyLogp",
+    "StructureError",
+    "build_models",
+    "data_arrays",
+    "data_variables",
+    "split_datasets",
+]
+
+
+class StructureError(ValueError):
+    """Datasets whose models differ in structure (found before compiling).
+
+    Examples
+    --------
+    >>> issubclass(StructureError, ValueError)
+    True
+    """
+
+
+def split_datasets(datasets: Any) -> list:
+    """The datasets as a list: a sequence of arrays or dicts, or one array
+    (or a dict of arrays) with a leading dataset axis.
+
+    Examples
+    --------
+    >>> len(split_datasets(np.zeros((4, 3)))), len(split_datasets([1, 2]))
+    (4, 2)
+    >>> split_datasets({"y": np.zeros((2, 3)), "x": np.ones((2, 3))})[1]["x"]
+    array([1., 1., 1.])
+    """
+    if isinstance(datasets, np.ndarray):
+        if datasets.ndim < 1:
+            raise ValueError("datasets: one array needs a leading dataset axis")
+        return list(datasets)
+    if isinstance(datasets, Mapping):
+        arrays = {k: np.asarray(v) for k, v in datasets.items()}
+        lengths = {k: (len(v) if v.ndim else None) for k, v in arrays.items()}
+        if len(set(lengths.values())) != 1 or None in lengths.values():
+            raise ValueError(
+                "datasets: a dict of arrays needs the same leading dataset axis "
+                f"on every array, got lengths {lengths}"
+            )
+        n = next(iter(lengths.values()))
+        return [{k: v[i] for k, v in arrays.items()} for i in range(n)]
+    out = list(datasets)
+    if not out:
+        raise ValueError("datasets: no datasets given")
+    return out
+
+
+def data_variables(model: Any) -> list[tuple[str, Any]]:
+    """``(name, variable)`` of every array that is data: each observed
+    variable's value (a constant or a ``ppl.Data``) and each ``ppl.Data``."""
+    out, seen = [], set()
+    for rv in model.observed_RVs:
+        v = model.rvs_to_values[rv]
+        if isinstance(v, Constant | SharedValue) and id(v) not in seen:
+            seen.add(id(v))
+            out.append((rv.name if isinstance(v, Constant) else v.name, v))
+    for v in model.data_vars:
+        if id(v) not in seen:
+            seen.add(id(v))
+            out.append((v.name, v))
+    return out
+
+
+def _value(v: Any) -> np.ndarray:
+    return np.asarray(v.get_value() if isinstance(v, SharedValue) else v.data)
+
+
+def data_arrays(model: Any) -> tuple[np.ndarray, ...]:
+    """The arrays of :func:`data_variables`, in that order."""
+    return tuple(_value(v) for _, v in data_variables(model))
+
+
+def _other_constants(model: Any) -> list[np.ndarray]:
+    """The constants of the log-density and the deterministics that are not
+    data, in graph order."""
+    from tessera.ppl.model.compile import model_logp
+
+    data = {id(v) for _, v in data_variables(model)}
+    return [
+        np.asarray(v.data)
+        for v in graph_inputs([model_logp(model), *model.deterministics])
+        if isinstance(v, Constant) and id(v) not in data
+    ]
+
+
+def _signature(model: Any) -> dict[str, Any]:
+    """What must agree between the models, by the name it is reported as."""
+    sig: dict[str, Any] = {"free variables": [rv.name for rv in model.free_RVs]}
+    layout = model.flat_layout()
+    for name, shape in zip(layout.names, layout.shapes):
+        sig[f"free variable {name!r} (shape)"] = shape
+    for rv in model.free_RVs:
+        t = model.rvs_to_transforms.get(rv)
+        sig[f"free variable {rv.name!r} (transform)"] = type(t).__name__
+    for name, v in data_variables(model):
+        arr = _value(v)
+        sig[f"data {name!r} (shape)"] = arr.shape
+        sig[f"data {name!r} (dtype)"] = arr.dtype.kind
+    return sig
+
+
+def build_models(build: Callable[[Any], Any], datasets: Sequence) -> list:
+    """``build(data)`` for every dataset, checked to give one structure.
+
+    Raises
+    ------
+    StructureError
+        Naming the first dataset whose model differs from dataset 0's and
+        the variable (or data array) that differs.
+    """
+    models, first, consts = [], None, None
+    for i, data in enumerate(datasets):
+        model = build(data)
+        if not hasattr(model, "free_RVs"):
+            raise TypeError(
+                f"build(datasets[{i}]) returned {type(model).__name__}, not a Model"
+            )
+        sig = _signature(model)
+        if first is None:
+            first, consts = sig, _other_constants(model)
+        elif sig != first:
+            for key in list(first) + [k for k in sig if k not in first]:
+                if first.get(key) != sig.get(key):
+                    raise StructureError(
+                        f"dataset {i}: {key} is {sig.get(key)!r}, but "
+                        f"{first.get(key)!r} in dataset 0; every dataset must "
+                        "give a model of the same structure"
+                    )
+        else:
+            _check_constants(i, consts, _other_constants(model))
+        models.append(model)
+    return models
+
+
+def _same(a: np.ndarray, b: np.ndarray) -> bool:
+    if a.shape != b.shape or a.dtype != b.dtype:
+        return False
+    if a.dtype.kind in "fc":
+        return bool(np.array_equal(a, b, equal_nan=True))
+    return bool(np.all(a == b))
+
+
+def _check_constants(i: int, first: list, other: list) -> None:
+    same = len(first) == len(other) and all(_same(a, b) for a, b in zip(first, other))
+    if not same:
+        raise StructureError(
+            f"dataset {i}: the model's log-density or deterministics have "
+            "constants that differ "
+            "from dataset 0's outside its observed and ppl.Data arrays; pass "
+            "per-dataset arrays as observed= or ppl.Data (only those are "
+            "replaced per dataset)"
+        )
+
+
+def _flat_graph(model: Any, outputs: list, x: Any) -> tuple[list, list]:
+    """``outputs`` with the flat vector ``x`` and one input per data array
+    in place of the value variables and the data; returns them and the
+    data inputs."""
+    from tessera.ppl.model.compile import _continuous_values
+    from tessera.ppl.model.flat import _flat_input_replacements
+
+    values = _continuous_values(model)
+    repl = _flat_input_replacements(model.flat_layout(), values, x)
+    inputs = []
+    for name, v in data_variables(model):
+        arr = _value(v)
+        inp = TensorType(str(arr.dtype), arr.shape)(name=name)
+        repl[v] = inp
+        inputs.append(inp)
+    return clone_replace(outputs, repl), inputs
+
+
+class ManyLogp:
+    """The model's log-density and gradient ``f(x, *data)``, compiled once
+    for the JAX backend, with the data arrays as inputs.
+
+    Attributes
+    ----------
+    fn : tessera.Function
+        ``fn(x, *data) -> [logp, grad]``.
+    size : int
+        The flat vector's length.
+
+    Examples
+    --------
+    >>> from tessera import ppl
+    >>> with ppl.Model() as m:
+    ...     mu = ppl.Normal("mu", 0.0, 1.0)
+    ...     y = ppl.Normal("y", mu, 1.0, observed=[1.0, 2.0])
+    >>> f = ManyLogp(m)
+    >>> lp, g = f(np.zeros(1), np.array([1.0, 2.0]))
+    >>> g.tolist()
+    [3.0]
+    """
+
+    def __init__(self, model: Any):
+        from tessera.compile.function import function
+        from tessera.ppl.model.compile import model_dlogp, model_logp
+
+        self.model = model
+        self.size = model.flat_layout().size
+        x = TensorType("float64", (self.size,))(name="x")
+        outs, inputs = _flat_graph(model, [model_logp(model), model_dlogp(model)], x)
+        self.fn = function([x, *inputs], outs, backend="jax")
+        self._logdensity = None
+        self._both = None
+
+    def __call__(self, x: np.ndarray, *data: np.ndarray) -> tuple[float, np.ndarray]:
+        lp, g = self.both(x, *data)
+        return float(lp), np.asarray(g, dtype=np.float64)
+
+    @property
+    def both(self) -> Callable:
+        """``(x, *data) -> (logp, grad)`` jitted, ``logp = -inf`` and a zero
+        gradient where either is not finite or a run-time check fails."""
+        if self._both is None:
+            import jax
+            import jax.numpy as jnp
+
+            traceable = self.fn.traceable
+
+            @jax.jit
+            def both(x, *data):
+                (lp, g), ok = traceable(x, *data)
+                good = jnp.isfinite(lp) & jnp.all(jnp.isfinite(g))
+                if ok is not None:
+                    good = good & ok
+                return jnp.where(good, lp, -jnp.inf), jnp.where(good, g, 0.0)
+
+            self._both = both
+        return self._both
+
+    @property
+    def logdensity(self) -> Callable:
+        """A JAX ``(x, *data) -> logp`` whose gradient in ``x`` is tessera's."""
+        if self._logdensity is None:
+            import jax
+
+            both = self.both
+
+            @jax.custom_vjp
+            def logdensity(x, *data):
+                return both(x, *data)[0]
+
+            def fwd(x, *data):
+                lp, g = both(x, *data)
+                return lp, (g, data)
+
+            def bwd(res, cotangent):
+                g, data = res
+                return (cotangent * g, *(_zero_cotangent(d) for d in data))
+
+            logdensity.defvjp(fwd, bwd)
+            self._logdensity = logdensity
+        return self._logdensity
+
+
+def _zero_cotangent(a: Any) -> Any:
+    import jax
+    import jax.numpy as jnp
+
+    if jnp.issubdtype(a.dtype, jnp.inexact):
+        return jnp.zeros_like(a)
+    return np.zeros(a.shape, dtype=jax.dtypes.float0)
+
+
+class ManyDraws:
+    """Flat draws ``(..., n)`` of one dataset to the posterior's variables
+    (free variables constrained, deterministics), compiled once for every
+    dataset (the NumPy backend), ``f(draws, *data) -> {name: array}``.
+
+    Examples
+    --------
+    >>> from tessera import ppl
+    >>> with ppl.Model() as m:
+    ...     s = ppl.HalfNormal("s", 1.0)
+    ...     y = ppl.Normal("y", 0.0, s, observed=[1.0])
+    ...     d = ppl.Deterministic("d", s * y.sum())
+    >>> out = ManyDraws(m)(np.zeros((2, 3, 1)), np.array([4.0]))
+    >>> out["s"].shape, float(out["d"][0, 0])
+    ((2, 3), 4.0)
+    """
+
+    def __init__(self, model: Any, var_names: Sequence[str] | None = None):
+        from tessera.compile.function import function
+        from tessera.ops.vectorize import vectorize_graph
+        from tessera.ppl.model.compile import replace_rvs_by_values
+
+        if var_names is None:
+            var_names = [v.name for v in model.unobserved_RVs]
+        self.var_names = list(var_names)
+        self.size = model.flat_layout().size
+        outs = replace_rvs_by_values(model, [model[n] for n in self.var_names])
+        x = TensorType("float64", (self.size,))(name="x")
+        outs, inputs = _flat_graph(model, outs, x)
+        xs = TensorType("float64", (None, self.size))(name="xs")
+        batched = vectorize_graph(outs, {x: xs}) if outs else []
+        self._core_ndim = [o.ndim for o in outs]
+        self.fn = function([xs, *inputs], batched)
+
+    def __call__(self, samples: np.ndarray, *data: np.ndarray) -> dict:
+        samples = np.asarray(samples, dtype=np.float64)
+        lead = samples.shape[:-1]
+        flat = samples.reshape((-1, self.size))
+        res = self.fn(flat, *data) if self.var_names else []
+        out = {}
+        for name, r, nd in zip(self.var_names, res, self._core_ndim):
+            r = np.asarray(r)
+            if r.ndim == nd:  # does not depend on the draws
+                r = np.broadcast_to(r, (flat.shape[0],) + r.shape)
+            out[name] = np.ascontiguousarray(r).reshape(lead + r.shape[1:])
+        return out

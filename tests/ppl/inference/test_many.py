@@ -1,0 +1,202 @@
+"""ppl.sample_many / ppl.fit_many: many datasets, one compiled program."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from tessera import ppl
+from tessera.ppl.inference.convergence import SamplingWarning
+from tessera.ppl.inference.many_data import StructureError
+
+PRIOR_SD, SIGMA = 10.0, 1.0
+
+
+def build_normal(y):
+    with ppl.Model() as m:
+        mu = ppl.Normal("mu", 0.0, PRIOR_SD)
+        ppl.Normal("y", mu, SIGMA, observed=y)
+    return m
+
+
+def exact(y):
+    """Posterior mean and sd of the normal mean with known sigma."""
+    prec = 1 / PRIOR_SD**2 + len(y) / SIGMA**2
+    return (np.sum(y) / SIGMA**2) / prec, prec**-0.5
+
+
+YS = np.random.default_rng(0).normal(size=(4, 12)) + 3.0 * np.arange(4)[:, None]
+KW = dict(draws=400, tune=400, chains=2, random_seed=3, progressbar=False)
+
+
+@pytest.fixture(scope="module")
+def fits():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SamplingWarning)
+        return ppl.sample_many(build_normal, YS, **KW)
+
+
+def test_posteriors_match_the_exact_ones(fits):
+    assert len(fits) == len(YS)
+    for idata, y in zip(fits, YS):
+        mean, sd = exact(y)
+        draws = idata.posterior["mu"].values
+        assert draws.shape == (2, 400)
+        assert abs(draws.mean() - mean) < 0.25 * sd
+        assert abs(draws.std() - sd) < 0.2 * sd
+
+
+def test_each_dataset_equals_its_single_fit(fits):
+    """The seeds policy: dataset d is ppl.sample(random_seed=seeds[d],
+    chain_method="vectorized") of its own model."""
+    d = 2
+    seed = fits[d].posterior.attrs["random_seed"]
+    single = ppl.sample(
+        model=build_normal(YS[d]),
+        chain_method="vectorized",
+        compute_convergence_checks=False,
+        **{**KW, "random_seed": seed},
+    )
+    np.testing.assert_allclose(
+        fits[d].posterior["mu"].values, single.posterior["mu"].values, atol=1e-8
+    )
+
+
+@pytest.mark.parametrize(
+    "datasets",
+    [list(YS[:3]), {"y": YS[:3]}],
+    ids=["list", "dict-with-dataset-axis"],
+)
+def test_dataset_forms_and_chunks_give_the_same_draws(fits, datasets):
+    def build(data):
+        return build_normal(data["y"] if isinstance(data, dict) else data)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SamplingWarning)
+        res = ppl.sample_many(build, datasets, chunk_size=2, **KW)
+    for a, b in zip(res, fits[:3]):
+        np.testing.assert_allclose(
+            a.posterior["mu"].values, b.posterior["mu"].values, atol=1e-8
+        )
+
+
+def test_combine_layout():
+    coords = {"obs": range(5)}
+
+    def build(y):
+        with ppl.Model(coords=coords) as m:
+            mu = ppl.Normal("mu", 0.0, 10.0, shape=2)
+            obs = ppl.Normal("y", mu[0], 1.0, observed=y, dims="obs")
+            ppl.Deterministic("total", mu.sum() + obs.sum())
+        return m
+
+    ys = np.arange(15.0).reshape(3, 5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SamplingWarning)
+        idata = ppl.sample_many(build, ys, combine=True, **{**KW, "draws": 50})
+    post = idata.posterior
+    assert post["mu"].dims == ("dataset", "chain", "draw", "mu_dim_0")
+    assert post["mu"].shape == (3, 2, 50, 2)
+    assert list(post["dataset"].values) == [0, 1, 2]
+    assert idata.sample_stats["diverging"].dims == ("dataset", "chain", "draw")
+    # the deterministic reads each dataset's own data
+    got = post["total"] - post["mu"].sum("mu_dim_0")
+    np.testing.assert_allclose(got.mean(("chain", "draw")), ys.sum(axis=1))
+    assert idata.attrs["failed_datasets"] == []
+
+
+def test_data_variables_are_per_dataset():
+    def build(data):
+        with ppl.Model() as m:
+            x = ppl.Data("x", data["x"])
+            b = ppl.Normal("b", 0.0, 10.0)
+            ppl.Normal("y", b * x, 0.1, observed=data["y"])
+        return m
+
+    x = np.linspace(1, 2, 8)
+    datasets = [{"x": x * (k + 1), "y": 2.0 * k * x * (k + 1)} for k in range(3)]
+    res = ppl.sample_many(build, datasets, **{**KW, "draws": 200})
+    means = [float(r.posterior["b"].mean()) for r in res]
+    np.testing.assert_allclose(means, [0.0, 2.0, 4.0], atol=0.05)
+    np.testing.assert_allclose(res[2].constant_data["x"].values, x * 3)
+
+
+def _bad_shape(data):
+    with ppl.Model() as m:
+        mu = ppl.Normal("mu", 0.0, 1.0, shape=len(data))
+        ppl.Normal("y", mu, 1.0, observed=data)
+    return m
+
+
+def _bad_deterministic(data):
+    m = build_normal(data)
+    with m:
+        ppl.Deterministic("d", m["mu"] + ppl.math.sum(data))
+    return m
+
+
+def _bad_constant(data):
+    with ppl.Model() as m:
+        mu = ppl.Normal("mu", float(data[0]), 1.0)
+        ppl.Normal("y", mu, 1.0, observed=data)
+    return m
+
+
+@pytest.mark.parametrize(
+    ("build", "datasets", "match"),
+    [
+        (build_normal, [np.zeros(3), np.zeros(3), np.zeros(4)], r"dataset 2: data 'y'"),
+        (_bad_shape, [np.zeros(3), np.zeros(2)], r"dataset 1: free variable 'mu'"),
+        (_bad_constant, [np.zeros(3), np.ones(3)], r"dataset 1: .*constants"),
+        (_bad_deterministic, [np.zeros(3), np.ones(3)], r"dataset 1: .*constants"),
+    ],
+    ids=["observed-shape", "free-shape", "hidden-constant", "deterministic"],
+)
+def test_structure_mismatch_is_rejected_before_compiling(
+    build, datasets, match, monkeypatch
+):
+    from tessera.ppl.inference import many_data
+
+    def no_compile(*a, **k):
+        raise AssertionError("compiled before checking the structure")
+
+    monkeypatch.setattr(many_data.ManyLogp, "__init__", no_compile)
+    with pytest.raises(StructureError, match=match):
+        ppl.sample_many(build, datasets, **KW)
+
+
+def test_non_finite_start_is_reported_by_index():
+    def build(y):
+        with ppl.Model() as m:
+            s = ppl.HalfNormal("s", 1.0)
+            ppl.HalfNormal("y", s, observed=y)
+        return m
+
+    ys = np.array([[1.0, 2.0], [1.0, -1.0], [0.5, 0.2]])  # dataset 1: y < 0
+    with pytest.warns(SamplingWarning, match=r"datasets \[1\] have no start"):
+        res = ppl.sample_many(build, ys, **{**KW, "draws": 100})
+    assert res[1] is None
+    assert res[0] is not None and res[2] is not None
+    assert np.isfinite(res[2].posterior["s"].values).all()
+    with pytest.warns(SamplingWarning, match=r"datasets \[1\]"):
+        combined = ppl.sample_many(build, ys, combine=True, **{**KW, "draws": 100})
+    assert combined.attrs["failed_datasets"] == [1]
+    assert np.isnan(combined.posterior["s"].sel(dataset=1)).all()
+    assert np.isfinite(combined.posterior["s"].sel(dataset=2)).all()
+
+
+def test_convergence_warning_names_the_datasets():
+    """A funnel with few tuning steps diverges; the warning names datasets."""
+
+    def build(y):
+        with ppl.Model() as m:
+            tau = ppl.HalfCauchy("tau", 5.0)
+            theta = ppl.Normal("theta", 0.0, tau, shape=8)
+            ppl.Normal("y", theta, 15.0, observed=y)
+        return m
+
+    ys = np.zeros((2, 8))
+    with pytest.warns(SamplingWarning, match=r"datasets \[0, 1\] had divergences"):
+        ppl.sample_many(build, ys, **{**KW, "draws": 200, "tune": 30})
