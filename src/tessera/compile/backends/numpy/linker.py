@@ -84,14 +84,46 @@ def _make_filter(var: Variable, k: int):
     label = var.name or f"#{k}"
     t = var.type
 
+    what = f"{t.dtype}{shape_str(t.shape)}" if isinstance(t, TensorType) else t
+    # float16/float32 inputs: a wider value may overflow to inf when cast
+    narrow_float = (
+        isinstance(t, TensorType)
+        and t.numpy_dtype.kind == "f"
+        and t.numpy_dtype.itemsize < 8
+    )
+
     def filt(value):
+        # the slow path only: the generated code calls this for a value that
+        # is not already an ndarray of the input's dtype and shape
         try:
-            return t.filter(value, name=label)
+            with np.errstate(over="ignore"):
+                out = t.filter(value, name=label)
         except (TypeError, ValueError) as e:
-            what = f"{t.dtype}{shape_str(t.shape)}" if isinstance(t, TensorType) else t
             raise type(e)(f"{e} (input {k} {label!r} of type {what})") from None
+        if narrow_float and out is not value:
+            _check_float_range(value, out, k, label, what)
+        return out
 
     return filt
+
+
+def _check_float_range(value, out: np.ndarray, k: int, label: str, what) -> None:
+    """Refuse a float input that became inf in a narrower float dtype
+    (1e300 into float32) instead of computing with the inf."""
+    src = np.asarray(value)
+    if src.dtype.kind not in "fiu" or (
+        src.dtype.kind == "f" and src.dtype.itemsize <= out.dtype.itemsize
+    ):
+        return
+    overflow = np.isinf(out) & np.isfinite(src)
+    if overflow.any():
+        where = np.argwhere(overflow)
+        at = f" at index {tuple(int(i) for i in where[0])}" if out.ndim else ""
+        big = float(src[tuple(where[0])] if out.ndim else src)
+        raise ValueError(
+            f"input {k} {label!r} of type {what}: the value {big:g}{at} is outside "
+            f"the range of {out.dtype} (largest {np.finfo(out.dtype).max:.4g})"
+        )
 
 
 class _Code:
