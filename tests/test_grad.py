@@ -317,3 +317,16 @@ def test_verify_grad_catches_a_wrong_gradient():
 
     with pytest.raises(AssertionError, match="gradients differ"):
         verify_grad(BadSquare(), [np.array([1.0, 2.0])])
+
+
+@pytest.mark.parametrize("wrt", [5.0, "x", None, np.ones(2)])
+@pytest.mark.parametrize("fn", [ts.grad, ts.jacobian, ts.hessian])
+def test_wrt_must_be_variables(fn, wrt):
+    # issue #23: ts.grad(cost, 5.0) said "'float' object is not iterable"
+    x = ts.scalar("x")
+    with pytest.raises(
+        TypeError, match=r"wrt must be a variable or a list of variables"
+    ):
+        fn(x**2, wrt)
+    with pytest.raises(TypeError, match=r"wrt must be variables, got float 5.0"):
+        fn(x**2, [x, 5.0])

@@ -117,6 +117,28 @@ def _blocked_path(w: Variable, cut: list[Variable], reach: set[Variable]):
     return disconnected
 
 
+def _wrt_list(who: str, wrt) -> tuple[bool, list]:
+    """``(single, list)`` of ``wrt``: a variable or a sequence of variables."""
+    if isinstance(wrt, Variable):
+        return True, [wrt]
+    from collections.abc import Iterable
+
+    if not isinstance(wrt, Iterable) or isinstance(wrt, str | bytes | np.ndarray):
+        raise TypeError(
+            f"{who}: wrt must be a variable or a list of variables, got "
+            f"{type(wrt).__name__} {wrt!r}; to differentiate at a value, make a "
+            "symbolic input (ts.scalar, ts.tensor), differentiate with respect to "
+            "it and evaluate at the value"
+        )
+    wrt = list(wrt)
+    for w in wrt:
+        if not isinstance(w, Variable):
+            raise TypeError(
+                f"{who}: wrt must be variables, got {type(w).__name__} {w!r}"
+            )
+    return False, wrt
+
+
 def grad(
     cost: Variable,
     wrt: Variable | Sequence[Variable],
@@ -156,11 +178,8 @@ def grad(
         )
     if is_discrete(cost):
         raise TypeError(f"grad: cost {cost} has integer dtype {cost.dtype}")
-    single = isinstance(wrt, Variable)
-    wrt_list = [wrt] if single else list(wrt)
+    single, wrt_list = _wrt_list("grad", wrt)
     for w in wrt_list:
-        if not isinstance(w, Variable):
-            raise TypeError(f"grad: wrt entries must be variables, got {w!r}")
         if is_discrete(w):
             raise TypeError(
                 f"grad: cannot differentiate with respect to {w} of dtype {w.dtype}"
@@ -220,8 +239,7 @@ def jacobian(expression: Variable, wrt, disconnected: str = "raise"):
     from tessera.ops.vectorize import vectorize_graph
 
     expression = as_tensor(expression)
-    single = isinstance(wrt, Variable)
-    wrt_list = [wrt] if single else list(wrt)
+    single, wrt_list = _wrt_list("jacobian", wrt)
     if expression.ndim == 0:
         rows = grad(expression, wrt_list, disconnected=disconnected)
         return rows[0] if single else rows
@@ -269,8 +287,7 @@ def hessian(cost: Variable, wrt, disconnected: str = "raise"):
     array([[ 6.,  0.],
            [ 0., 12.]])
     """
-    single = isinstance(wrt, Variable)
-    wrt_list = [wrt] if single else list(wrt)
+    single, wrt_list = _wrt_list("hessian", wrt)
     gs = grad(cost, wrt_list, disconnected=disconnected)
     out = [jacobian(g, w, disconnected="zero") for g, w in zip(gs, wrt_list)]
     return out[0] if single else out

@@ -221,3 +221,18 @@ def test_data_keyword_errors_and_mutable():
             ppl.Data("b", np.zeros(2), shape=(2,))
         with pytest.raises(TypeError, match="needs a pandas or xarray value"):
             ppl.Data("c", np.zeros(2), infer_dims_and_coords=True)
+
+
+def test_set_data_with_nan_raises_for_any_data():
+    # issue #23: NaN in data that is not observed (a covariate) made the
+    # log-density NaN silently
+    with ppl.Model() as m:
+        x = ppl.Data("x", np.arange(3.0))
+        y = ppl.Data("y", np.arange(3.0))
+        b = ppl.Normal("b", 0.0, 1.0)
+        ppl.Normal("lik", b * x, 1.0, observed=y)
+    with pytest.raises(ValueError, match=r"set_data: Data 'x' contains 1 NaN values"):
+        ppl.set_data({"x": [1.0, np.nan, 2.0]}, model=m)
+    with pytest.raises(ValueError, match="observed data of 'lik' contains 1 NaN"):
+        ppl.set_data({"y": [1.0, np.nan, 2.0]}, model=m)
+    np.testing.assert_array_equal(x.get_value(), np.arange(3.0))  # unchanged

@@ -69,6 +69,9 @@ def test_discrete_values_cannot_be_transformed():
         (np.array([1.0, np.nan, 2.0]), r"observed data of 'y' contains 1 NaN"),
         (np.ma.masked_array([1.0, 2.0], mask=[0, 1]), "'y' is a masked array"),
         (np.array(["a", None], dtype=object), "'y': cannot convert"),
+        # issue #23: strings name the variable
+        (["a", "b"], "observed data of 'y' must be numbers .*, got strings"),
+        ("abc", "observed data of 'y' must be numbers .*, got strings"),
     ],
 )
 def test_bad_observed_data(observed, match):
@@ -123,6 +126,54 @@ def test_initval_is_checked():
     with ppl.Model():
         with pytest.raises(ValueError, match=r"'x': initval of shape \(4,\)"):
             ppl.Normal("x", 0.0, 1.0, shape=3, initval=np.zeros(4))
+
+
+# issue #23: an initval outside the support or of the wrong shape raises,
+# naming the variable (point_logps gave nan)
+BAD_INITVALS = [
+    (
+        lambda: ppl.HalfNormal("s", 1.0, initval=-1.0),
+        "outside the support of HalfNormal",
+    ),
+    (
+        lambda: ppl.HalfNormal("s", 1.0, shape=3, initval=[1.0, -1.0, 2.0]),
+        r"outside the support of HalfNormal \(first at index \(1,\)\)",
+    ),
+    (lambda: ppl.Uniform("s", 0.0, 1.0, initval=2.0), "outside the support of Uniform"),
+    (lambda: ppl.Beta("s", 1.0, 1.0, initval=1.5), "outside the support of Beta"),
+    (lambda: ppl.Exponential("s", 1.0, initval=0.0), "outside the support"),
+    (
+        lambda: ppl.Dirichlet("s", np.ones(3), initval=[0.5, 0.6, 0.2]),
+        "outside the support of Dirichlet",
+    ),
+    (lambda: ppl.Normal("s", 0.0, 1.0, initval=np.nan), "initval is not finite"),
+    (
+        lambda: ppl.Normal("s", 0.0, 1.0, shape=3, initval=np.zeros((2, 3))),
+        r"initval of shape \(2, 3\) does not broadcast to its shape \(3,\)",
+    ),
+    (
+        lambda: ppl.Normal("s", 0.0, 1.0, observed=[1.0], initval=1.0),
+        "initval applies to free variables",
+    ),
+]
+
+
+@pytest.mark.parametrize("make, match", BAD_INITVALS)
+def test_bad_initval_raises_naming_the_variable(make, match):
+    with ppl.Model():
+        with pytest.raises(ValueError, match=rf"variable 's': .*{match}"):
+            make()
+
+
+def test_good_initvals_are_used():
+    with ppl.Model() as m:
+        ppl.HalfNormal("s", 1.0, initval=2.0)
+        ppl.Normal("x", 0.0, 1.0, shape=3, initval=0.5)  # broadcast
+        mu = ppl.Normal("mu", 0.0, 1.0)
+        ppl.Normal("y", mu, 1.0, initval=0.3)  # symbolic parameters: not checked
+    logps = m.point_logps()
+    assert all(np.isfinite(v) for v in logps.values())
+    np.testing.assert_allclose(m.initial_point()["x"], [0.5, 0.5, 0.5])
 
 
 def test_default_transform_bounds_may_be_graphs_of_other_variables():

@@ -312,6 +312,11 @@ class Model:
         dims = self._check_dims(name, dims)
         obs_var, obs_shape = None, None
         if observed is not None:
+            if initval is not None:
+                raise ValueError(
+                    f"variable {name!r}: initval applies to free variables; an "
+                    "observed variable's value is its data"
+                )
             obs_var, obs_shape = observed_input(self, name, cls, observed)
         shape = self._draw_shape(name, dims, shape, size, obs_shape)
         try:
@@ -355,7 +360,7 @@ class Model:
                 "already used"
             )
         if initval is not None:
-            self.rvs_to_initial_values[rv] = _check_initval(name, rv, initval)
+            self.rvs_to_initial_values[rv] = _check_initval(name, rv, initval, t)
         self._add(name, rv, "free", dims)
         self._value_names.add(value.name)
         self.free_RVs.append(rv)

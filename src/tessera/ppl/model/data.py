@@ -163,8 +163,9 @@ def set_data(
     Raises
     ------
     ValueError
-        Unknown name, a different number of dims, NaN in observed data, data
-        sharing a dim that disagree on its length, a labelled dim whose
+        Unknown name, a different number of dims, NaN (in observed data or
+        not: the log-density would be NaN), data sharing a dim that disagree
+        on its length, a labelled dim whose
         length changes without new coords, or a dim whose length is fixed in
         variables created before it was tied to data.
 
@@ -237,6 +238,13 @@ def _checked_arrays(model: Model, new_data: Mapping[str, Any]) -> dict:
             )
         if name in model._observed_data:
             check_no_nan(model._observed_data[name], arr)
+        elif arr.dtype.kind == "f" and np.isnan(arr).any():
+            bad = np.isnan(arr)
+            raise ValueError(
+                f"set_data: Data {name!r} contains {int(bad.sum())} NaN values "
+                f"(first at index {np.argwhere(bad)[:3].tolist()}); missing values "
+                "are not supported"
+            )
         arrays[name] = arr
     return arrays
 

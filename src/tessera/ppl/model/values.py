@@ -55,6 +55,12 @@ def observed_array(
     arr = np.asarray(observed)
     if arr.dtype == object:
         raise TypeError(f"observed data of {name!r}: cannot convert to numbers")
+    if arr.dtype.kind not in "biuf":
+        what = "strings" if arr.dtype.kind in "US" else f"dtype {arr.dtype}"
+        raise TypeError(
+            f"observed data of {name!r} must be numbers (booleans, integers or "
+            f"floats), got {what}"
+        )
     check_no_nan(name, arr)
     if out_dtype is None:
         from tessera.config import config
@@ -293,15 +299,83 @@ def _value_variable(name: str, rv: Variable, t: Transform | None) -> Variable:
     return TensorType(rv.dtype, shape)(name=f"{name}_{t.name}__")
 
 
-def _check_initval(name: str, rv: Variable, initval: Any) -> np.ndarray:
-    arr = np.asarray(initval, dtype=rv.dtype)
-    try:
-        np.broadcast_shapes(
-            arr.shape, tuple(1 if s is None else s for s in rv.type.shape)
+def _check_initval(
+    name: str, rv: Variable, initval: Any, t: Transform | None = None
+) -> np.ndarray:
+    """``initval`` of free variable ``name`` as an array, checked.
+
+    It must broadcast to the variable's shape (without growing it), be
+    finite, and, where the distribution's parameters are constants, lie in
+    the support and map to a finite unconstrained value through ``t``;
+    each failure raises a ValueError naming the variable.
+    """
+    if isinstance(initval, Variable):
+        raise TypeError(
+            f"variable {name!r}: initval must be an array, got the variable {initval}"
         )
+    try:
+        arr = np.asarray(initval, dtype=rv.dtype)
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"variable {name!r}: initval {initval!r} cannot be converted to {rv.dtype}"
+        ) from None
+    static = tuple(1 if s is None else s for s in rv.type.shape)
+    try:
+        shape = np.broadcast_shapes(arr.shape, static)
     except ValueError:
+        shape = None
+    if (
+        shape is None
+        or len(shape) != len(static)
+        or any(s is not None and d != s for d, s in zip(shape, rv.type.shape))
+    ):
         raise ValueError(
             f"variable {name!r}: initval of shape {arr.shape} does not broadcast "
             f"to its shape {shape_str(rv.type.shape)}"
-        ) from None
+        )
+    if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
+        raise ValueError(f"variable {name!r}: initval is not finite: {arr!r}")
+    _check_initval_support(name, rv, arr, t)
     return arr
+
+
+def _check_initval_support(
+    name: str, rv: Variable, arr: np.ndarray, t: Transform | None
+) -> None:
+    """Raise if ``arr`` is outside the support of ``rv`` (known statically)."""
+    from tessera.ops.basic import constant
+    from tessera.ops.static import get_static_value
+    from tessera.ppl.distributions.base import dist_of
+
+    node = rv.owner
+    try:
+        dist = dist_of(rv)
+    except (TypeError, ValueError, AttributeError):
+        return
+    value = constant(arr)
+    try:
+        mask = dist.node_support_mask(node.op, value, node.inputs[2:])
+    except (TypeError, ValueError, NotImplementedError):
+        mask = None
+    inside = None if mask is None else get_static_value(mask)
+    if inside is not None and not np.all(inside):
+        where = ""
+        if np.ndim(inside):
+            bad = np.argwhere(~np.broadcast_to(inside, np.shape(inside)))
+            where = f" (first at index {tuple(int(i) for i in bad[0])})"
+        raise ValueError(
+            f"variable {name!r}: initval is outside the support of "
+            f"{dist.__name__}{where}"
+        )
+    if t is None or arr.dtype.kind != "f":
+        return
+    try:
+        forward = get_static_value(t.forward(value))
+    except (TypeError, ValueError, NotImplementedError):
+        return
+    if forward is not None and not np.all(np.isfinite(forward)):
+        raise ValueError(
+            f"variable {name!r}: initval is outside the support of "
+            f"{dist.__name__} (its {t.name} transform maps it to a non-finite "
+            "value)"
+        )
