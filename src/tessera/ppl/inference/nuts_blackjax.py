@@ -34,12 +34,13 @@ import time
 import weakref
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 
 import numpy as np
 
 from tessera.compile.backends import get_backend
 from tessera.ppl.inference.adaptation import adapt_init, adapt_update, window_schedule
-from tessera.ppl.inference.nuts_result import NutpieResult
+from tessera.ppl.inference.nuts_result import NutpieResult, join_chains, sigint_flag
 from tessera.ppl.progress import stage
 
 __all__ = ["jax_logdensity", "run_blackjax"]
@@ -258,9 +259,17 @@ def _compile_chunk(chunk, runs, schedule, logdensity, settings: tuple):
     return programs[key]
 
 
-def _run_chains(chunk_c, runs, schedule, total: int, bar, vectorized, cores):
+class _Stopped(list):
+    """:func:`_run_chains`'s outputs when ``stop`` cut the run short: one
+    output ``(steps, chains, ...)`` per program (None for a program that ran
+    no chunk), the steps finished before it stopped."""
+
+
+def _run_chains(chunk_c, runs, schedule, total: int, bar, vectorized, cores, stop=None):
     """Run each program's chunks, the programs in threads (one per chain) or
-    alone (vectorized); returns the outputs ``(steps, chains, ...)``."""
+    alone (vectorized); returns the outputs ``(steps, chains, ...)``, or,
+    when the event ``stop`` was set, a :class:`_Stopped` of the steps run
+    (each program stops at its next chunk boundary)."""
     import jax
 
     lock = threading.Lock()
@@ -270,28 +279,44 @@ def _run_chains(chunk_c, runs, schedule, total: int, bar, vectorized, cores):
         carry, keys = args
         parts = []
         for i in range(len(schedule)):
+            if stop is not None and stop.is_set():
+                break
             carry, out = chunk_c(carry, keys[i], schedule[i])
             parts.append(jax.device_get(out))
             with lock:
                 bar.update(min(length, total - i * length))
+        if not parts:
+            return None
         # the last chunk may run past the draws: drop those steps
         return jax.tree_util.tree_map(lambda *a: np.concatenate(a)[:total], *parts)
 
     if vectorized:
-        return run(runs[0])
-    # XLA releases the GIL while a program runs: one thread per chain (up to
-    # the cores) samples them in parallel
-    workers = min(len(runs), cores or os.cpu_count() or 1)
-    with ThreadPoolExecutor(workers) as pool:
-        outs = list(pool.map(run, runs))
-    return jax.tree_util.tree_map(lambda *a: np.stack(a, axis=1), *outs)
+        outs = [run(runs[0])]
+    else:
+        # XLA releases the GIL while a program runs: one thread per chain (up
+        # to the cores) samples them in parallel
+        workers = min(len(runs), cores or os.cpu_count() or 1)
+        with ThreadPoolExecutor(workers) as pool:
+            outs = list(pool.map(run, runs))
+        outs = [
+            None if o is None else jax.tree_util.tree_map(lambda a: a[:, None], o)
+            for o in outs
+        ]
+    if stop is not None and stop.is_set():
+        return _Stopped(outs)
+    if vectorized:
+        return outs[0]
+    return jax.tree_util.tree_map(lambda *a: np.concatenate(a, axis=1), *outs)
 
 
-def _compile_and_run(chunk, runs, schedule, total, cores, progressbar, cache_key):
+def _compile_and_run(
+    chunk, runs, schedule, total, cores, progressbar, cache_key, interruptible=False
+):
     """Compile the program, run the chains; returns their outputs and the
     seconds spent compiling (``"compile"``) and running (``"run"``).
     ``cache_key`` is ``(logdensity, settings)``: what the program depends on
-    besides the shapes."""
+    besides the shapes. ``interruptible``: Ctrl-C stops the chains at their
+    next chunk boundary, the outputs then a :class:`_Stopped`."""
     logdensity, settings = cache_key
     vectorized = settings[-1]
     t0 = time.perf_counter()
@@ -302,7 +327,10 @@ def _compile_and_run(chunk, runs, schedule, total, cores, progressbar, cache_key
     bar = _progress_bar(total * (1 if vectorized else len(runs)), progressbar)
     try:
         t0 = time.perf_counter()
-        out = _run_chains(chunk_c, runs, schedule, total, bar, vectorized, cores)
+        with sigint_flag() if interruptible else nullcontext() as stop:
+            out = _run_chains(
+                chunk_c, runs, schedule, total, bar, vectorized, cores, stop
+            )
         t_run = time.perf_counter() - t0
     finally:
         bar.close()
@@ -377,7 +405,11 @@ def run_blackjax(
         ArviZ (``diverging``, ``tree_depth``, ``n_steps``, ``step_size``,
         ``lp``, ``energy``, ``acceptance_rate``, ``reached_max_treedepth``);
         ``timings`` holds the seconds spent compiling (``"compile"``) and
-        running (``"run"``) the sampler.
+        running (``"run"``) the sampler. Ctrl-C stops the chains at their
+        next chunk of steps (about a twentieth of the run) and returns the
+        draws made so far (``interrupted`` set, see
+        :func:`~tessera.ppl.inference.nuts_result.join_chains`), or raises
+        ``KeyboardInterrupt`` when no chain had finished its warm-up.
 
     Examples
     --------
@@ -401,8 +433,41 @@ def run_blackjax(
     carry = _initial_carry(blackjax, logdensity, x0, x0_values, inverse_mass_matrix)
     runs = _chain_runs(carry, keys, chains, vectorized)
     out, timings = _compile_and_run(
-        chunk, runs, schedule, tune + draws, cores, progressbar, (logdensity, settings)
+        chunk,
+        runs,
+        schedule,
+        tune + draws,
+        cores,
+        progressbar,
+        (logdensity, settings),
+        interruptible=True,
     )
-    res = _result(out, tune, max_treedepth, save_warmup)
+    if isinstance(out, _Stopped):
+        res = _stopped_result(out, x0.shape, tune, max_treedepth, save_warmup)
+    else:
+        res = _result(out, tune, max_treedepth, save_warmup)
     res.timings = timings
     return res
+
+
+def _stopped_result(outs, shape, tune, max_treedepth, save_warmup) -> NutpieResult:
+    """The draws of a run stopped by Ctrl-C (see
+    :func:`~tessera.ppl.inference.nuts_result.join_chains`)."""
+    parts = []
+    for out in outs:
+        if out is None:  # a chain that ran no chunk
+            parts.append(NutpieResult(np.empty((1, 0, shape[1])), {}))
+            continue
+        res = _result(out, tune, max_treedepth, save_warmup)
+        # one part per chain, so that join_chains counts each chain's draws
+        for c in range(res.draws.shape[0]):
+            part = NutpieResult(
+                res.draws[c : c + 1], {k: v[c : c + 1] for k, v in res.stats.items()}
+            )
+            if save_warmup:
+                part.warmup_draws = res.warmup_draws[c : c + 1]
+                part.warmup_stats = {
+                    k: v[c : c + 1] for k, v in res.warmup_stats.items()
+                }
+            parts.append(part)
+    return join_chains(parts, interrupted=True)
