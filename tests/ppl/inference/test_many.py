@@ -200,3 +200,21 @@ def test_convergence_warning_names_the_datasets():
     ys = np.zeros((2, 8))
     with pytest.warns(SamplingWarning, match=r"datasets \[0, 1\] had divergences"):
         ppl.sample_many(build, ys, **{**KW, "draws": 200, "tune": 30})
+
+
+def test_fit_many_matches_the_exact_posteriors_and_ppl_fit():
+    res = ppl.fit_many(build_normal, YS, n=4000, random_seed=0)
+    assert res.mean_flat.shape == (len(YS), 1) and res.hist.shape == (len(YS), 4000)
+    d = 1
+    with build_normal(YS[d]):
+        single = ppl.fit(4000, random_seed=0, progressbar=False)
+    for k, y in enumerate(YS):
+        mean, sd = exact(y)
+        assert abs(res.mean_flat[k, 0] - mean) < 0.1 * sd
+        assert abs(res.std_flat[k, 0] - sd) < 0.15 * sd
+    assert abs(res.mean_flat[d, 0] - single.mean_flat[0]) < 0.15 * exact(YS[d])[1]
+    draws = res.sample(200, random_seed=1)
+    assert draws[3].posterior["mu"].shape == (1, 200)
+    assert abs(float(draws[3].posterior["mu"].mean()) - exact(YS[3])[0]) < 0.5
+    with pytest.raises(ValueError, match="only 'advi'"):
+        ppl.fit_many(build_normal, YS, method="fullrank_advi")

@@ -55,6 +55,7 @@ from tessera.ppl.inference.callbacks import (
 from tessera.ppl.inference.empirical import Empirical
 from tessera.ppl.inference.engine import Inference
 from tessera.ppl.inference.many import sample_many
+from tessera.ppl.inference.many_fit import fit_many
 from tessera.ppl.inference.map import find_MAP
 from tessera.ppl.inference.minibatch import Minibatch
 from tessera.ppl.inference.nfvi import NFVI, NormalizingFlow
@@ -86,6 +87,7 @@ __all__ = [
     "adam",
     "find_MAP",
     "fit",
+    "fit_many",
     "sample",
     "sample_many",
     "sgd",

@@ -264,11 +264,11 @@ def sample_many(
     ...         mu = ppl.Normal("mu", 0.0, 10.0)
     ...         ppl.Normal("y", mu, 1.0, observed=y)
     ...     return m
-    >>> ys = np.array([[0.0, 1.0], [4.0, 6.0]])
+    >>> ys = np.array([[-1.0, 1.0], [4.0, 6.0]])
     >>> res = ppl.sample_many(build, ys, draws=300, tune=300, random_seed=1,
     ...                       progressbar=False)
-    >>> [round(float(r.posterior["mu"].mean()), 0) for r in res]
-    [0.0, 5.0]
+    >>> [abs(round(float(r.posterior["mu"].mean()))) for r in res]
+    [0, 5]
     """
     from tessera.compile.backends import get_backend
 
