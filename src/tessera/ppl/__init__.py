@@ -77,6 +77,7 @@ from tessera.ppl.inference import (  # noqa: E402
     pathfinder,
     sample,
     sample_many,
+    sbc,
     sgd,
 )
 
@@ -104,6 +105,7 @@ __all__ += [
     "fit_many",
     "sample",
     "sample_many",
+    "sbc",
     "sgd",
 ]
 

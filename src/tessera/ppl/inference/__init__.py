@@ -62,6 +62,7 @@ from tessera.ppl.inference.nfvi import NFVI, NormalizingFlow
 from tessera.ppl.inference.nuts import sample
 from tessera.ppl.inference.optimizers import adagrad_window, adam, sgd
 from tessera.ppl.inference.pathfinder import pathfinder
+from tessera.ppl.inference.sbc import SBCResult, sbc
 from tessera.ppl.inference.svgd import ASVGD, SVGD
 
 __all__ = [
@@ -90,5 +91,7 @@ __all__ = [
     "fit_many",
     "sample",
     "sample_many",
+    "sbc",
+    "SBCResult",
     "sgd",
 ]

@@ -59,7 +59,12 @@ def dataset_seeds(random_seed: Any, n: int) -> list[int]:
     >>> dataset_seeds(1, 3) == dataset_seeds(1, 3), len(set(dataset_seeds(1, 3)))
     (True, 3)
     """
-    ss = np.random.SeedSequence(random_seed)
+    if isinstance(random_seed, np.random.SeedSequence):
+        ss = random_seed
+    elif isinstance(random_seed, np.random.Generator):
+        ss = np.random.SeedSequence(int(random_seed.integers(2**63)))
+    else:
+        ss = np.random.SeedSequence(random_seed)
     return [int(s.generate_state(1, np.uint64)[0] >> 1) for s in ss.spawn(n)]
 
 
@@ -87,7 +92,7 @@ def auto_chunk_size(n: int, chains: int, steps: int, ndim: int) -> int:
     return max(1, min(n, MAX_CHUNK, fit))
 
 
-def _starts(models, f: ManyLogp, data, seeds, chains, jitter, initvals, retries):
+def _starts(model, f: ManyLogp, data, seeds, chains, jitter, initvals, retries):
     """Each dataset's chains' starts (as ``ppl.sample`` picks them), with
     their log-densities and gradients; ``None`` for a dataset without a
     finite start."""
@@ -98,14 +103,12 @@ def _starts(models, f: ManyLogp, data, seeds, chains, jitter, initvals, retries)
         def one(x, arrays=arrays):
             return f(x, *arrays)
 
-        one.point_to_array = models[0].point_to_array
+        one.point_to_array = model.point_to_array
         chain_seeds = np.random.SeedSequence(seed).generate_state(chains, np.uint64)
         try:
             x0 = np.stack(
                 [
-                    starting_vector(
-                        models[0], one, int(s >> 1), jitter, initvals, retries
-                    )
+                    starting_vector(model, one, int(s >> 1), jitter, initvals, retries)
                     for s in chain_seeds
                 ]
             )
@@ -300,7 +303,8 @@ def sample_many(
         )
     seeds = dataset_seeds(random_seed, len(models))
     flat, stats, timings = sample_flat(
-        models,
+        models[0],
+        stacked_data(models),
         seeds,
         chunk_size=chunk_size,
         devices=devices,
@@ -327,8 +331,14 @@ def sample_many(
     )
 
 
+def stacked_data(models: list) -> list[np.ndarray]:
+    """Every data array of the models, stacked over a leading dataset axis."""
+    return [np.stack(a) for a in zip(*(data_arrays(m) for m in models))]
+
+
 def sample_flat(
-    models: list,
+    model: Any,
+    data: list[np.ndarray],
     seeds: list[int],
     *,
     chunk_size=None,
@@ -344,8 +354,11 @@ def sample_flat(
     progressbar=False,
     on_chunk=None,
 ) -> tuple[list, list, dict]:
-    """Flat draws ``(chains, draws, ndim)`` and statistics of every model
-    (``None`` for one without a finite start), and the timings."""
+    """Flat draws ``(chains, draws, ndim)`` and statistics of every dataset
+    (``None`` for one without a finite start), and the timings.
+
+    ``data`` holds the arrays of ``data_arrays(model)`` stacked over the
+    datasets; dataset ``d`` runs with ``seeds[d]``."""
     from tqdm.auto import tqdm
 
     from tessera.compile.backends import get_backend
@@ -363,9 +376,8 @@ def sample_flat(
     # the run seeds of ppl.sample(random_seed=seeds[d])
     seeds = [_int_seed(s) for s in seeds]
     t0 = time.perf_counter()
-    f = ManyLogp(models[0])
-    data = [np.stack(a) for a in zip(*(data_arrays(m) for m in models))]
-    starts = _starts(models, f, data, seeds, chains, jitter, initvals, retries)
+    f = ManyLogp(model)
+    starts = _starts(model, f, data, seeds, chains, jitter, initvals, retries)
     failed = [d for d, s in enumerate(starts) if s is None]
     if failed:
         warnings.warn(
@@ -375,8 +387,8 @@ def sample_flat(
             stacklevel=3,
         )
     ok = [d for d, s in enumerate(starts) if s is not None]
-    flat: list = [None] * len(models)
-    stats: list = [None] * len(models)
+    flat: list = [None] * len(seeds)
+    stats: list = [None] * len(seeds)
     if not ok:
         return flat, stats, {"compile": time.perf_counter() - t0, "run": 0.0}
     total = tune + draws
