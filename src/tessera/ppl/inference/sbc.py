@@ -19,7 +19,7 @@ Examples
 >>> from tessera import ppl
 >>> with ppl.Model() as m:
 ...     mu = ppl.Normal("mu", 0.0, 1.0)
-...     ppl.Normal("y", mu, 1.0, observed=np.zeros(3))
+...     y = ppl.Normal("y", mu, 1.0, observed=np.zeros(3))
 >>> res = ppl.sbc(m, 20, draws=100, tune=100, random_seed=1)
 >>> res.ranks["mu"].dims, int(res.max_rank)
 (('simulation',), 100)
