@@ -25,6 +25,7 @@ CASES = [
     ("minibatch_regression.py", []),
     ("hierarchical.py", []),
     ("stochastic_volatility.py", ["stochastic_volatility.png"]),
+    ("many_models.py", ["many_models_sbc.png"]),
 ]
 
 
