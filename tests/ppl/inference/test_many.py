@@ -218,3 +218,52 @@ def test_fit_many_matches_the_exact_posteriors_and_ppl_fit():
     assert abs(float(draws[3].posterior["mu"].mean()) - exact(YS[3])[0]) < 0.5
     with pytest.raises(ValueError, match="only 'advi'"):
         ppl.fit_many(build_normal, YS, method="fullrank_advi")
+
+
+SHARDED = """
+import numpy as np, jax
+from tessera import ppl
+from tessera.ppl.inference import many
+
+assert len(jax.devices()) == 4, jax.devices()
+seen = []
+call = many._Program.__call__
+
+def spy(self, carry, keys, data, flags):
+    seen.append(len(data[0].sharding.device_set))
+    return call(self, carry, keys, data, flags)
+
+def build(y):
+    with ppl.Model() as m:
+        mu = ppl.Normal("mu", 0.0, 10.0)
+        s = ppl.HalfNormal("s", 2.0)
+        ppl.Normal("y", mu, s, observed=y)
+    return m
+
+ys = np.random.default_rng(0).normal(size=(6, 10)) + np.arange(6)[:, None]
+kw = dict(draws=100, tune=100, random_seed=7, progressbar=False, combine=True,
+          compute_convergence_checks=False)
+a = ppl.sample_many(build, ys, **kw)
+many._Program.__call__ = spy
+b = ppl.sample_many(build, ys, devices=jax.devices(), **kw)
+assert set(seen) == {4}, seen
+np.testing.assert_allclose(a.posterior["mu"].values, b.posterior["mu"].values,
+                           rtol=1e-9, atol=1e-9)
+print("SHARDED-OK")
+"""
+
+
+def test_devices_shard_the_datasets_and_give_the_same_draws():
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=4")
+    proc = subprocess.run(
+        [sys.executable, "-c", SHARDED],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert "SHARDED-OK" in proc.stdout, proc.stderr[-3000:]
