@@ -39,10 +39,21 @@ class Config:
         setting this attribute or the environment variable).
     jax_cache_dir_chosen : bool
         Whether ``jax_cache_dir`` was set by the user rather than defaulted.
+    creation_trace : bool
+        Record, for every Apply node, the file and line of the user code
+        that built it (the first stack frame outside tessera), named when
+        the node fails at run time. Default True; ``TESSERA_CREATION_TRACE=0``
+        turns it off.
     """
 
     def __init__(self) -> None:
         self._floatX = "float64"
+        self.creation_trace = os.environ.get("TESSERA_CREATION_TRACE", "1") not in (
+            "0",
+            "",
+            "false",
+            "False",
+        )
         self._jax_cache_dir, self.jax_cache_dir_chosen = _default_jax_cache_dir()
 
     @property

@@ -9,10 +9,43 @@ to its position among the node's outputs; a graph input has ``owner=None``.
 from __future__ import annotations
 
 import itertools
+import os
+import sys
 from collections.abc import Sequence
 from typing import Any
 
+from tessera.config import config
+
 _ids = itertools.count()
+# frames in files under this folder are tessera's own
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+
+def creation_trace(skip: int = 1) -> tuple[str, int, str] | None:
+    """``(file, line, function)`` of the first stack frame outside tessera
+    (the user code that is building a graph), or None (``config.creation_trace``
+    off, or no such frame). Only the frame's location is kept.
+
+    Examples
+    --------
+    >>> creation_trace()[2]
+    '<module>'
+    """
+    if not config.creation_trace:
+        return None
+    f = sys._getframe(skip)
+    while f is not None and f.f_code.co_filename.startswith(_PACKAGE_DIR):
+        f = f.f_back
+    if f is None:
+        return None
+    return f.f_code.co_filename, f.f_lineno, f.f_code.co_name
+
+
+def format_trace(trace: tuple[str, int, str] | None) -> str:
+    """``"file:line (in function)"`` of a :func:`creation_trace`."""
+    if trace is None:
+        return "unknown (config.creation_trace is off, or built inside tessera)"
+    return f"{trace[0]}:{trace[1]} (in {trace[2]})"
 
 
 class Type:
@@ -151,10 +184,18 @@ class Apply:
         Its inputs.
     output_types : sequence of Type
         Types of the outputs; the outputs are created here and owned by this node.
+
+    Attributes
+    ----------
+    trace : tuple or None
+        Where the user's code built the node (:func:`creation_trace`);
+        clones keep the original's, so errors of compiled functions can
+        name the line that built the failing node.
     """
 
     def __init__(self, op, inputs: Sequence[Variable], output_types: Sequence[Type]):
         self.op = op
+        self.trace = creation_trace(2)
         self.inputs = list(inputs)
         for i in self.inputs:
             if not isinstance(i, Variable):
@@ -172,7 +213,9 @@ class Apply:
 
     def clone_with_new_inputs(self, inputs: Sequence[Variable]) -> Apply:
         """Re-apply the op to new inputs (types are re-inferred)."""
-        return self.op.make_node(*inputs)
+        node = self.op.make_node(*inputs)
+        node.trace = self.trace
+        return node
 
     def __repr__(self) -> str:
         return f"{self.op}({', '.join(map(repr, self.inputs))})"

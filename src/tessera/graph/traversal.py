@@ -105,6 +105,7 @@ def clone_get_equiv(
         if all(a is b for a, b in zip(new_inputs, node.inputs)):
             if clone_nodes:
                 new_node = Apply(node.op, new_inputs, [o.type for o in node.outputs])
+                new_node.trace = node.trace  # where the user built it
             else:
                 new_node = node
         else:

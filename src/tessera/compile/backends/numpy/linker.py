@@ -15,7 +15,7 @@ import numpy as np
 
 from tessera.compile.backends.numpy import tuning
 from tessera.compile.backends.numpy.dispatch import numpy_funcify
-from tessera.graph.basic import Constant, SharedValue, Variable
+from tessera.graph.basic import Constant, SharedValue, Variable, format_trace
 from tessera.graph.fg import FunctionGraph
 from tessera.ops.shape import BroadcastTo
 from tessera.ops.type import TensorType, shape_str
@@ -135,6 +135,29 @@ class _Code:
         self.names: dict[Variable, str] = {}
         self.lines: list[str] = []
         self.n_const = 0
+        # index in `lines` -> (node, the names of its inputs' values)
+        self.node_at: dict[int, tuple] = {}
+
+    def source(self, args: Sequence[str]) -> tuple[str, dict[int, tuple]]:
+        """The function's source, its body in one ``try`` (free when nothing
+        fails) whose handler names the failing node; and the map from a
+        line number of the source to its node."""
+        lines, by_line, n = [], {}, 3  # the body starts on line 3
+        for k, text in enumerate(self.lines):
+            if k in self.node_at:
+                by_line[n] = self.node_at[k]
+            n += text.count("\n")
+            lines.append("".join("    " + t for t in text.splitlines(True)))
+        src = (
+            f"def compiled_fn({', '.join(args)}):\n    try:\n"
+            + "".join(lines)
+            + "    except Exception as _e:\n"
+            + "        _new = _node_error(_e)\n"
+            + "        if _new is _e:\n"
+            + "            raise\n"
+            + "        raise _new from None\n"
+        )
+        return src, by_line
 
     def ref(self, var: Variable) -> str:
         """The name of ``var``'s value in the generated code."""
@@ -197,6 +220,10 @@ class _Code:
                     in_names += f", out={self.ref(reuse)}"
                 if _owns_result(fg, node.outputs[0]):
                     owned.add(node.outputs[0])
+            self.node_at[len(self.lines)] = (
+                node,
+                [self.ref(i) for i in node.inputs],
+            )
             self.lines.append(f"    {', '.join(out_names)} = {fname}({in_names})\n")
 
     def output_exprs(self, outputs: Sequence[Variable]) -> list[str]:
@@ -272,6 +299,53 @@ def numpy_link(
     code.write_updates(update_targets, fg.outputs[n_outputs:], fg.outputs[:n_outputs])
     result = outs[0] if single else f"[{', '.join(outs)}]"
     code.lines.append(f"    return {result}\n")
-    src = f"def compiled_fn({', '.join(args)}):\n" + "".join(code.lines)
+    src, by_line = code.source(args)
+    code.ns["_node_error"] = lambda e: node_error(e, by_line)
     exec(compile(src, "<tessera-compiled>", "exec"), code.ns)
     return code.ns["compiled_fn"], src
+
+
+def _describe(name: str, var: Variable, frame_locals: dict, ns: dict) -> str:
+    value = frame_locals.get(name, ns.get(name))
+    label = var.name if var.name is not None else repr(var)
+    if isinstance(var, Constant):
+        label = f"constant {label}"
+    if value is None:
+        return f"{label} (not computed)"
+    shape = getattr(value, "shape", None)
+    dtype = getattr(value, "dtype", type(value).__name__)
+    return f"{label}: {dtype}, shape {tuple(shape) if shape is not None else '?'}"
+
+
+def node_error(e: BaseException, by_line: dict[int, tuple]) -> BaseException:
+    """``e`` raised by a generated function, as the same exception type with
+    the failing node described: its op, its inputs' names and run-time
+    shapes, and where the user built it; ``e`` itself when no node failed
+    (an input check) or a compiled function inside already said it."""
+    tb = e.__traceback__
+    if tb is None or getattr(e, "_tessera_node", False):
+        return e
+    entry = by_line.get(tb.tb_lineno)
+    if entry is None:
+        return e
+    node, in_names = entry
+    frame = tb.tb_frame
+    inputs = "\n".join(
+        f"    {k}: {_describe(n, v, frame.f_locals, frame.f_globals)}"
+        for k, (n, v) in enumerate(zip(in_names, node.inputs))
+    )
+    context = (
+        f"Apply node that caused the error: {node.op}\n"
+        f"  inputs:\n{inputs}\n"
+        f"  created at: {format_trace(getattr(node, 'trace', None))}"
+    )
+    try:
+        new = type(e)(f"{e}\n{context}")
+    except Exception:  # noqa: BLE001 - a type that takes other arguments
+        new = None
+    if new is None or type(new) is not type(e):
+        e.add_note(context)
+        e._tessera_node = True
+        return e
+    new._tessera_node = True
+    return new.with_traceback(tb)
