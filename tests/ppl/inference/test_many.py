@@ -267,3 +267,74 @@ def test_devices_shard_the_datasets_and_give_the_same_draws():
         timeout=300,
     )
     assert "SHARDED-OK" in proc.stdout, proc.stderr[-3000:]
+
+
+DASK = """
+import os, sys, warnings
+import numpy as np
+from distributed import Client, LocalCluster, get_worker
+from tessera import ppl
+from tessera.ppl.inference.many_dask import ChunkFailedError, ChunkFailedWarning
+
+MARK = sys.argv[1]  # exists once the chunk with dataset 3 has failed
+
+def build(y):
+    try:
+        get_worker()
+        in_worker = True
+    except ValueError:
+        in_worker = False
+    # dataset 3 fails once on a worker, dataset 4 (y[0] == -99) always
+    if in_worker and y[0] == 99.0 and not os.path.exists(MARK):
+        open(MARK, "w").close()
+        raise RuntimeError("worker hiccup")
+    if in_worker and y[0] == -99.0:
+        raise RuntimeError("broken dataset")
+    with ppl.Model() as m:
+        mu = ppl.Normal("mu", 0.0, 10.0)
+        ppl.Normal("y", mu, 1.0, observed=y)
+    return m
+
+if __name__ == "__main__":
+    ys = np.random.default_rng(0).normal(size=(5, 4))
+    ys[3, 0] = 99.0
+    kw = dict(draws=100, tune=100, random_seed=3, progressbar=False,
+              compute_convergence_checks=False, combine=True)
+    local = ppl.sample_many(build, ys, **kw)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                      dashboard_address=None) as cluster, Client(cluster) as client:
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            got = ppl.sample_many(build, ys, executor=client, chunk_size=2, **kw)
+        retried = [str(x.message) for x in w if x.category is ChunkFailedWarning]
+        assert len(retried) == 1 and "datasets [2, 3]" in retried[0], retried
+        np.testing.assert_allclose(local.posterior["mu"].values,
+                                   got.posterior["mu"].values, atol=1e-9)
+        ys[4, 0] = -99.0
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                ppl.sample_many(build, ys, executor=client, chunk_size=2, **kw)
+        except ChunkFailedError as e:
+            assert e.datasets == [4], e.datasets
+            print("DASK-OK")
+"""
+
+
+def test_dask_executor_retries_a_failed_chunk_once_and_never_drops_one(tmp_path):
+    pytest.importorskip(
+        "distributed", reason="needs dask.distributed (the 'distributed' extra)"
+    )
+    import subprocess
+    import sys
+
+    script = tmp_path / "dask_many.py"
+    script.write_text(DASK)
+    proc = subprocess.run(
+        [sys.executable, str(script), str(tmp_path / "failed-once")],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert "DASK-OK" in proc.stdout, proc.stderr[-3000:]
