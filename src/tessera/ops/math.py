@@ -138,8 +138,12 @@ logit = _define(
 )
 log1mexp = _define(
     "log1mexp",
+    # each branch sees only arguments in its own range, so the branch not
+    # taken warns of nothing (log1mexp(0) = -inf still warns, as log(0) does)
     lambda x: np.where(
-        x < -_m.log(2.0), np.log1p(-np.exp(x)), np.log(-np.expm1(np.minimum(x, 0)))
+        x < -_m.log(2.0),
+        np.log1p(-np.exp(np.minimum(x, -_m.log(2.0)))),
+        np.log(-np.expm1(np.clip(x, -_m.log(2.0), 0))),
     ),
     1,
     lambda i, o, g: [-g / expm1(-i[0])],

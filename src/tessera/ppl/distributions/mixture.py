@@ -373,8 +373,13 @@ class _ZeroInflated(NonNegativeDiscrete):
 
     @classmethod
     def _logcdf(cls, value, psi, *params):
-        lc = tm.logaddexp(
-            tm.log1p(-psi), tm.log(psi) + cls.base._logcdf(value, *params)
+        # log(1 - psi + psi F): near F = 1 as log1p(psi (F - 1)), whose
+        # expm1 keeps the upper tail's digits
+        lf = cls.base._logcdf(value, *params)
+        lc = tm.where(
+            tm.lt(lf, -1.0),
+            tm.logaddexp(tm.log1p(-psi), tm.log(psi) + lf),
+            tm.log1p(psi * tm.expm1(tm.maximum(lf, -1.0))),
         )
         return tm.where(tm.lt(value, 0), NEG_INF, lc)
 

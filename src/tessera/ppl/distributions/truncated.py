@@ -33,6 +33,7 @@ from tessera.ppl.distributions.base import (
     register_op,
 )
 from tessera.ppl.distributions.dist_math import (
+    LOG_2,
     NEG_INF,
     clamp_logcdf,
     in_closed,
@@ -327,7 +328,13 @@ class TruncatedNormal(Continuous):
             num = tm.log_ndtr(z)
         else:
             num = log_diff_ndtr((lower - mu) / sigma, z)
-        lc = num - cls._log_normalizer(mu, sigma, lower, upper)
+        log_norm = cls._log_normalizer(mu, sigma, lower, upper)
+        lc = num - log_norm
+        if not _static_inf(upper, 1):
+            # above the median, log(1 - P(X > x)) keeps the digits that
+            # num - log_norm loses as both near the same value
+            log_sf = log_diff_ndtr(z, (upper - mu) / sigma) - log_norm
+            lc = tm.where(tm.lt(lc, -LOG_2), lc, tm.log1mexp(tm.minimum(log_sf, 0.0)))
         return clamp_logcdf(lc, value, lower, upper)
 
     @classmethod

@@ -93,8 +93,12 @@ class Beta(UnitContinuous):
 
     @classmethod
     def _logcdf(cls, value, alpha, beta):
+        # log(I_x) loses the upper tail (I_x rounds to 1): log1p(-I_{1-x}(b, a))
         x = tm.clip(value, 0.0, 1.0)
-        return clamp_logcdf(tm.log(tm.betainc(alpha, beta, x)), value, 0.0, 1.0)
+        p = tm.betainc(alpha, beta, x)
+        q = tm.betainc(beta, alpha, 1.0 - x)
+        lc = tm.where(tm.lt(p, 0.5), tm.log(p), tm.log1p(-q))
+        return clamp_logcdf(lc, value, 0.0, 1.0)
 
     @classmethod
     def _moment(cls, alpha, beta):

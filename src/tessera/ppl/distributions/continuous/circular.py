@@ -11,7 +11,8 @@ import math
 
 from tessera.ops import math as tm
 from tessera.ppl.distributions.base import Continuous
-from tessera.ppl.distributions.dist_math import NEG_INF, vonmises_cdf
+from tessera.ppl.distributions.dist_math import NEG_INF, logdiffexp
+from tessera.ppl.distributions.logcdf_kernels import vonmises_logcdf
 from tessera.ppl.distributions.params import positive_params
 from tessera.random.op import RandomVariable
 
@@ -67,16 +68,31 @@ class VonMises(Continuous):
 
     @classmethod
     def _logcdf(cls, value, mu, kappa):
-        # P(X <= x) of the angle on [-pi, pi]: G(x - mu) - G(-pi - mu), with G
-        # the CDF of the centred angle extended by one per turn
-        x = tm.clip(value, -math.pi, math.pi)
+        # P(X <= x) of the angle on [-pi, pi] is the mass of the centred
+        # angle on [a, b], a = wrap(-pi - mu), b = wrap(x - mu), written so
+        # that nothing cancels: G(b) - G(a) below the mode, Q(a) - Q(b) above
+        # it (Q(t) = G(-t)), Q(a) + G(b) when the interval wraps around
+        def wrap(t):
+            return t - 2.0 * math.pi * tm.floor((t + math.pi) / (2.0 * math.pi))
 
-        def turns(t):
-            k = tm.floor((t + math.pi) / (2.0 * math.pi))
-            return vonmises_cdf(t - 2.0 * math.pi * k, kappa) + k
+        def log_g(t):
+            return vonmises_logcdf(t, kappa)
 
-        lc = tm.log(turns(x - mu) - turns(-math.pi - mu))
-        return tm.where(tm.lt(value, -math.pi), NEG_INF, lc)
+        def log_q(t):
+            return vonmises_logcdf(-t, kappa)
+
+        edge = tm.logical_or(tm.le(value, -math.pi), tm.ge(value, math.pi))
+        x = tm.where(edge, 0.0, value)  # the edges are set below; no NaN
+        a, b = wrap(-math.pi - mu), wrap(x - mu)
+        lo, hi = tm.minimum(a, b), tm.maximum(a, b)
+        inside = tm.where(
+            tm.lt(lo, 0.0),
+            logdiffexp(log_g(hi), log_g(lo)),
+            logdiffexp(log_q(lo), log_q(hi)),
+        )
+        lc = tm.where(tm.lt(a, b), inside, tm.logaddexp(log_q(a), log_g(b)))
+        lc = tm.where(tm.le(value, -math.pi), NEG_INF, lc)
+        return tm.where(tm.ge(value, math.pi), 0.0, lc)
 
     @classmethod
     def _moment(cls, mu, kappa):

@@ -70,7 +70,13 @@ class HalfNormal(PositiveContinuous):
 
     @classmethod
     def _logcdf(cls, value, sigma):
-        return tm.log(tm.erf(tm.maximum(value, 0.0) / (sigma * math.sqrt(2.0))))
+        # log(erf) loses the upper tail (erf rounds to 1): log1p(-erfc) there
+        z = tm.maximum(value, 0.0) / (sigma * math.sqrt(2.0))
+        return tm.where(
+            tm.lt(z, 1.0),
+            tm.log(tm.erf(tm.minimum(z, 1.0))),
+            tm.log1p(-tm.erfc(tm.maximum(z, 1.0))),
+        )
 
     @classmethod
     def _moment(cls, sigma):
@@ -113,8 +119,21 @@ class HalfStudentT(PositiveContinuous):
 
     @classmethod
     def _logcdf(cls, value, nu, sigma):
+        # 1 - 2 P(T > z) cancels for small z: there the CDF is
+        # I_{z^2 / (nu + z^2)}(1/2, nu/2), and 2 z f(0) below 1e-100 (where
+        # z^2 underflows; the relative error is z^2)
         z = tm.maximum(value, 0.0) / sigma
-        return tm.log1p(-2.0 * studentt_tail(z, nu))
+        zs = tm.clip(z, 1e-100, 1.0)
+        small = tm.log(tm.betainc(0.5, 0.5 * nu, zs * zs / (nu + zs * zs)))
+        tiny = (
+            LOG_2
+            + tm.log(tm.maximum(z, 1e-300))
+            + tm.gammaln(0.5 * (nu + 1.0))
+            - tm.gammaln(0.5 * nu)
+            - 0.5 * tm.log(nu * math.pi)
+        )
+        large = tm.log1p(-2.0 * studentt_tail(tm.maximum(z, 1.0), nu))
+        return tm.where(tm.lt(z, 1e-100), tiny, tm.where(tm.lt(z, 1.0), small, large))
 
     @classmethod
     def _moment(cls, nu, sigma):

@@ -20,6 +20,8 @@ from tessera.ops.basic import as_tensor
 from tessera.ppl.distributions.base import Continuous
 from tessera.ppl.distributions.dist_math import (
     LOG_2,
+    log_gammainc,
+    log_gammaincc,
     normal_logpdf,
 )
 from tessera.ppl.distributions.params import (
@@ -154,7 +156,7 @@ class Gamma(PositiveContinuous):
 
     @classmethod
     def _logcdf(cls, value, alpha, beta):
-        return tm.log(tm.gammainc(alpha, beta * tm.maximum(value, 0.0)))
+        return log_gammainc(alpha, beta * tm.maximum(value, 0.0))
 
     @classmethod
     def _moment(cls, alpha, beta):
@@ -217,7 +219,7 @@ class InverseGamma(_StrictlyPositive):
 
     @classmethod
     def _logcdf(cls, value, alpha, beta):
-        return tm.log(tm.gammaincc(alpha, beta / tm.maximum(value, 0.0)))
+        return log_gammaincc(alpha, beta / tm.maximum(value, 0.0))
 
     @classmethod
     def _moment(cls, alpha, beta):
@@ -260,7 +262,7 @@ class ChiSquared(PositiveContinuous):
 
     @classmethod
     def _logcdf(cls, value, nu):
-        return tm.log(tm.gammainc(nu / 2.0, tm.maximum(value, 0.0) / 2.0))
+        return log_gammainc(nu / 2.0, tm.maximum(value, 0.0) / 2.0)
 
     @classmethod
     def _moment(cls, nu):
@@ -405,8 +407,9 @@ class Pareto(Continuous):
 
     @classmethod
     def _logcdf(cls, value, alpha, m):
+        # log(m / x) = -log1p((x - m) / m): exact near x = m
         x = tm.maximum(value, m)
-        return tm.log1mexp(alpha * (tm.log(m) - tm.log(x)))
+        return tm.log1mexp(-alpha * tm.log1p((x - m) / m))
 
     @classmethod
     def _moment(cls, alpha, m):

@@ -21,6 +21,7 @@ from tessera.ppl.distributions.dist_math import (
     logdiffexp,
     normal_logpdf,
 )
+from tessera.ppl.distributions.logcdf_kernels import skewnorm_logcdf
 from tessera.ppl.distributions.params import positive_params, sigma_from
 from tessera.random.op import RandomVariable
 
@@ -73,8 +74,9 @@ class SkewNormal(Continuous):
 
     @classmethod
     def _logcdf(cls, value, mu, sigma, alpha):
-        z = (value - mu) / sigma
-        return tm.log(tm.ndtr(z) - 2.0 * tm.owens_t(z, alpha))
+        # Phi(z) - 2 T(z, alpha) cancels in the lower tail: computed in log
+        # space (see logcdf_kernels)
+        return skewnorm_logcdf((value - mu) / sigma, alpha)
 
     @classmethod
     def _moment(cls, mu, sigma, alpha):

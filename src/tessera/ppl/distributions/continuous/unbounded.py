@@ -169,7 +169,12 @@ class Cauchy(Continuous):
 
     @classmethod
     def _logcdf(cls, value, alpha, beta):
-        return tm.log(0.5 + tm.arctan((value - alpha) / beta) / math.pi)
+        # 1/2 + arctan(z) / pi cancels for z << 0: arctan(-1/z) / pi there,
+        # and 1 - arctan(1/z) / pi above
+        z = (value - alpha) / beta
+        lower = tm.log(tm.arctan(-1.0 / tm.minimum(z, -1e-300)) / math.pi)
+        upper = tm.log1p(-tm.arctan(1.0 / tm.maximum(z, 1e-300)) / math.pi)
+        return tm.where(tm.lt(z, 0.0), lower, upper)
 
     @classmethod
     def _moment(cls, alpha, beta):

@@ -19,6 +19,7 @@ from tessera.ppl.distributions.base import Discrete
 from tessera.ppl.distributions.dist_math import (
     NEG_INF,
     log_binom,
+    log_gammaincc,
     logcdf_by_summation,
 )
 from tessera.ppl.distributions.params import p_from_logit, positive, probability
@@ -101,7 +102,10 @@ class Binomial(NonNegativeDiscrete):
     @classmethod
     def _logcdf(cls, value, n, p):
         k = tm.clip(tm.floor(value), 0, tm.maximum(n - 1, 0))
-        lc = tm.log(tm.betainc(n - k, k + 1.0, 1.0 - p))
+        # above the median log1p(-P(X > k)) keeps the upper tail's digits
+        lo = tm.betainc(n - k, k + 1.0, 1.0 - p)
+        up = tm.betainc(k + 1.0, n - k, p)
+        lc = tm.where(tm.lt(lo, 0.5), tm.log(lo), tm.log1p(-up))
         return tm.where(tm.lt(value, 0), NEG_INF, tm.where(tm.ge(value, n), 0.0, lc))
 
     @classmethod
@@ -164,7 +168,8 @@ class BetaBinomial(NonNegativeDiscrete):
     @classmethod
     def _logcdf(cls, value, alpha, beta, n):
         x = tm.minimum(value, n)
-        lc = logcdf_by_summation(_masked_logp(cls), x, alpha, beta, n)
+        # a sum of rounded masses may pass 1 by an ulp: a log-CDF stays <= 0
+        lc = tm.minimum(logcdf_by_summation(_masked_logp(cls), x, alpha, beta, n), 0.0)
         return tm.where(tm.lt(value, 0), NEG_INF, tm.where(tm.ge(value, n), 0.0, lc))
 
     @classmethod
@@ -211,7 +216,7 @@ class Poisson(NonNegativeDiscrete):
     @classmethod
     def _logcdf(cls, value, mu):
         k = tm.maximum(tm.floor(value), 0)
-        lc = tm.log(tm.gammaincc(k + 1.0, mu))
+        lc = log_gammaincc(k + 1.0, mu)
         return tm.where(tm.lt(value, 0), NEG_INF, lc)
 
     @classmethod
@@ -279,7 +284,9 @@ class NegativeBinomial(NonNegativeDiscrete):
     @classmethod
     def _logcdf(cls, value, n, p):
         k = tm.maximum(tm.floor(value), 0)
-        lc = tm.log(tm.betainc(n, k + 1.0, p))
+        lo = tm.betainc(n, k + 1.0, p)
+        up = tm.betainc(k + 1.0, n, 1.0 - p)
+        lc = tm.where(tm.lt(lo, 0.5), tm.log(lo), tm.log1p(-up))
         return tm.where(tm.lt(value, 0), NEG_INF, lc)
 
     @classmethod
@@ -398,7 +405,7 @@ class HyperGeometric(Discrete):
     def _logcdf(cls, value, N, k, n):
         hi = tm.minimum(k, n)
         x = tm.minimum(value, hi)
-        lc = logcdf_by_summation(_masked_logp(cls), x, N, k, n)
+        lc = tm.minimum(logcdf_by_summation(_masked_logp(cls), x, N, k, n), 0.0)
         lo = tm.maximum(0, n - N + k)
         return tm.where(tm.lt(value, lo), NEG_INF, tm.where(tm.ge(value, hi), 0.0, lc))
 
