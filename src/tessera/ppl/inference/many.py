@@ -457,7 +457,7 @@ def warn_many(found: dict[str, list]) -> list[str]:
             "sample_many: " + "; ".join(msgs) + ". Increase `target_accept`, "
             "draw more or reparameterize.",
             SamplingWarning,
-            stacklevel=3,
+            stacklevel=4,
         )
     return msgs
 
