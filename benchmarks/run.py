@@ -1,7 +1,8 @@
 """Run every benchmark and write the report ``docs/benchmarks.md``.
 
 Each benchmark script in this folder (``overhead.py``, ``linalg.py``,
-``rewrites.py``, ``scan.py``, ``distributions.py``, ``inference.py``, and any other
+``rewrites.py``, ``scan.py``, ``distributions.py``, ``inference.py``, ``vi.py``,
+``many_models.py``, and any other
 ``*.py`` not starting with ``_``) runs in its own interpreter, one after the
 other, so that they do not share caches or threads; each prints Markdown
 tables of medians and ratios (PyMC, PyTensor and NumPyro columns appear
@@ -30,7 +31,16 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 # the order of the report; other scripts found in the folder come after
-ORDER = ["overhead", "linalg", "rewrites", "scan", "distributions", "inference", "vi"]
+ORDER = [
+    "overhead",
+    "linalg",
+    "rewrites",
+    "scan",
+    "distributions",
+    "inference",
+    "vi",
+    "many_models",
+]
 LIBRARIES = [
     "tessera",
     "numpy",
