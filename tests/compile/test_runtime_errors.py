@@ -34,37 +34,65 @@ def _index():
     return [x, i], out * 2.0, line, [np.zeros(3), np.int64(7)]
 
 
-# (failure, graph builder, exception type, op name, "name: dtype, shape" parts)
+def _cholesky():
+    a = ts.tensor("a", shape=(None, None, 3, 3))
+    out, line = ts.linalg.cholesky(a), _line()
+    bad = np.broadcast_to(np.eye(3), (2, 4, 3, 3)).copy()
+    bad[1, 2] = -np.eye(3)
+    return [a], out, line, [bad]
+
+
+# (failure, graph builder, op name, "name: dtype, shape" parts, and by
+# backend the exception type, or None where the backend does not fail:
+# JAX clamps an index out of bounds)
 CASES = [
     (
         "broadcast",
         _broadcast,
-        ValueError,
         "add",
         ["x: float64, shape (3,)", "y: float64, shape (4,)"],
+        {"numpy": ValueError, "jax": TypeError},
     ),
-    ("reshape", _reshape, ValueError, "Reshape", ["x: float64, shape (5,)"]),
+    (
+        "reshape",
+        _reshape,
+        "Reshape",
+        ["x: float64, shape (5,)"],
+        {"numpy": ValueError, "jax": TypeError},
+    ),
     (
         "index",
         _index,
-        IndexError,
         "Subtensor",
         ["x: float64, shape (3,)", "i: int64, shape ()"],
+        {"numpy": IndexError, "jax": None},
     ),
+    (
+        "cholesky",
+        _cholesky,
+        "Cholesky",
+        ["a: float64, shape (2, 4, 3, 3)", "batch index (1, 2)"],
+        {"numpy": np.linalg.LinAlgError, "jax": np.linalg.LinAlgError},
+    ),
+]
+PARAMS = [
+    pytest.param(builder, op, parts, backend, excs[backend], id=f"{name}-{backend}")
+    for name, builder, op, parts, excs in CASES
+    for backend in ("numpy", "jax")
+    if excs[backend] is not None
 ]
 
 
-@pytest.mark.parametrize(
-    "builder, exc, op, inputs", [c[1:] for c in CASES], ids=[c[0] for c in CASES]
-)
-def test_numpy_error_names_node_inputs_and_user_line(builder, exc, op, inputs):
+@pytest.mark.parametrize("builder, op, parts, backend, exc", PARAMS)
+def test_error_names_node_inputs_and_user_line(builder, op, parts, backend, exc):
     ins, out, line, values = builder()
-    f = ts.function(ins, out)
+    f = ts.function(ins, out, backend=backend)
     with pytest.raises(exc) as info:
         f(*values)
     msg = str(info.value)
-    assert "Apply node that caused the error: " + op in msg, msg
-    for part in inputs:
+    assert "Apply node that caused the error: " in msg, msg
+    assert op in msg.split("Apply node that caused the error: ")[1].splitlines()[0]
+    for part in parts:
         assert part in msg, msg
     assert f"{__file__}:{line}" in msg, msg
 

@@ -41,6 +41,58 @@ def creation_trace(skip: int = 1) -> tuple[str, int, str] | None:
     return f.f_code.co_filename, f.f_lineno, f.f_code.co_name
 
 
+def node_context(node: Apply, values: Sequence[Any] | None = None) -> str:
+    """What an error of ``node`` should say about it: its op, its inputs'
+    names with the run-time dtypes and shapes of ``values`` (one per input,
+    None where unknown), and where the user built it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import tessera as ts
+    >>> x = ts.tensor("x", shape=(None,))
+    >>> print(node_context((x + 1).owner, [np.zeros(3), None]).splitlines()[2])
+        0: x: float64, shape (3,)
+    """
+    values = list(values) if values is not None else [None] * len(node.inputs)
+    lines = [f"Apply node that caused the error: {node.op}", "  inputs:"]
+    for k, (var, value) in enumerate(zip(node.inputs, values)):
+        label = var.name if var.name is not None else repr(var)
+        if isinstance(var, Constant):
+            label = f"constant {label}"
+        if value is None:
+            lines.append(f"    {k}: {label}")
+            continue
+        shape = getattr(value, "shape", None)
+        dtype = getattr(value, "dtype", type(value).__name__)
+        shape = tuple(shape) if shape is not None else "?"
+        lines.append(f"    {k}: {label}: {dtype}, shape {shape}")
+    lines.append(f"  created at: {format_trace(getattr(node, 'trace', None))}")
+    return "\n".join(lines)
+
+
+def with_context(e: BaseException, context: str, first_line: str | None = None):
+    """``e`` as an exception of its type whose message ends with ``context``
+    (``first_line``, if given, replaces its own message), or ``e`` itself
+    with ``context`` as a note where its type takes other arguments.
+
+    Examples
+    --------
+    >>> str(with_context(ValueError("bad"), "more")).splitlines()
+    ['bad', 'more']
+    """
+    head = str(e) if first_line is None else first_line
+    try:
+        new = type(e)(f"{head}\n{context}")
+    except Exception:  # noqa: BLE001 - a type that takes other arguments
+        new = None
+    if new is None or type(new) is not type(e):
+        e.add_note(context)
+        new = e
+    new._tessera_node = True
+    return new
+
+
 def format_trace(trace: tuple[str, int, str] | None) -> str:
     """``"file:line (in function)"`` of a :func:`creation_trace`."""
     if trace is None:

@@ -121,13 +121,24 @@ class _TraceChecks(threading.local):
 _TRACE = _TraceChecks()
 
 
-def runtime_check(ok, error: Exception) -> None:
+class Check(tuple):
+    """One recorded run-time check: the pair ``(ok, error)``, and ``where``,
+    the unreduced flags (batch shape) that locate a failure, or None."""
+
+    where = None
+
+
+def runtime_check(ok, error: Exception, where=None) -> None:
     """Raise ``error`` after the call if ``ok`` (a traced boolean array) is not all true.
 
     A lowering cannot raise on traced values, so it records the condition;
     the compiled function reduces it with ``all``, returns it with the
     results and raises on the host before any update is written. Outside a
-    JAX-backend trace the condition is checked at once.
+    JAX-backend trace the condition is checked at once. ``where`` (boolean,
+    of the batch shape; default ``ok`` itself when it has dims) locates the
+    failure: the error then names the first batch index where it is false.
+    It is computed only when a call has failed (the program that runs on
+    every call does not return it, so XLA leaves it out).
 
     Examples
     --------
@@ -143,7 +154,9 @@ def runtime_check(ok, error: Exception) -> None:
         if not np.all(np.asarray(ok)):
             raise error
         return
-    _TRACE.checks.append((ok, error))
+    check = Check((ok, error))
+    check.where = where
+    _TRACE.checks.append(check)
 
 
 @contextmanager

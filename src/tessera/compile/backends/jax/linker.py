@@ -41,7 +41,14 @@ from tessera.compile.backends.jax.plan import (
     run_step,
     var_name,
 )
-from tessera.graph.basic import Apply, Constant, SharedValue, Variable
+from tessera.graph.basic import (
+    Apply,
+    Constant,
+    SharedValue,
+    Variable,
+    node_context,
+    with_context,
+)
 from tessera.graph.fg import FunctionGraph
 
 
@@ -168,8 +175,11 @@ def _layout(fg: FunctionGraph, nodes, inputs, n_outputs, update_targets) -> Layo
 
 def _make_traced(steps: Sequence[Step], layout: Layout, check_errors: list):
     """The graph as a JAX function ``traced(in_vals, shared_vals, keys) ->
-    (results, flags)``; ``flags`` stacks the run-time checks (None without
-    any), whose errors each trace records in ``check_errors``."""
+    (results, flags, wheres)``; ``flags`` stacks the run-time checks (None
+    without any), ``wheres`` their unreduced flags that locate a failure
+    (None where a check has none), and each trace records every check's
+    ``(error, node context)`` in ``check_errors``. An error while tracing
+    a node (shapes that do not fit) names the node."""
     const_values, tensor_inputs = layout.const_values, layout.tensor_inputs
     shared_t, rng_roots = layout.shared_t, layout.rng_roots
     jax_outputs = layout.jax_outputs
@@ -180,16 +190,48 @@ def _make_traced(steps: Sequence[Step], layout: Layout, check_errors: list):
         env.update(zip(shared_t, shared_vals))
         for root, key in zip(rng_roots, keys):
             env[root] = jrandom.wrap_key(key)
+        contexts: list[str] = []
         with recorded_checks() as checks:
             for step in steps:
-                args = [env[v] for v in step.node.inputs]
-                env.update(zip(step.node.outputs, run_step(step, args)))
+                node = step.node
+                args = [env[v] for v in node.inputs]
+                before = len(checks)
+                try:
+                    outs = run_step(step, args)
+                except Exception as e:
+                    if getattr(e, "_tessera_node", False):
+                        raise
+                    raise with_context(e, node_context(node, args)) from None
+                if len(checks) > before:
+                    contexts += [node_context(node, args)] * (len(checks) - before)
+                env.update(zip(node.outputs, outs))
         # every trace of one graph records the same checks in the same order
-        check_errors[:] = [err for _, err in checks]
+        check_errors[:] = [(c[1], ctx) for c, ctx in zip(checks, contexts)]
         flags = jnp.stack([jnp.all(ok) for ok, _ in checks]) if checks else None
-        return [jnp.asarray(env[v]) for v in jax_outputs], flags
+        wheres = [_where(c) for c in checks]
+        return [jnp.asarray(env[v]) for v in jax_outputs], flags, wheres
 
     return traced
+
+
+def _where(check):
+    """The flags that locate a failure of ``check``: the lowering's, else
+    the condition itself when it has dims."""
+    if getattr(check, "where", None) is not None:
+        return check.where
+    ok = check[0]
+    return ok if getattr(ok, "ndim", 0) > 0 else None
+
+
+def _failed(error: Exception, context: str, where) -> Exception:
+    """The error of a failed check, naming its node and, when ``where``
+    tells, the first batch index where it failed."""
+    head = str(error)
+    if where is not None:
+        bad = np.argwhere(~np.asarray(where, dtype=bool))
+        if bad.size:
+            head += f" (first at batch index {tuple(int(i) for i in bad[0])})"
+    return with_context(error, context, head)
 
 
 def _make_traceable(traced: Callable, layout: Layout) -> Callable:
@@ -205,7 +247,7 @@ def _make_traceable(traced: Callable, layout: Layout) -> Callable:
                 "JAX backend: a function with random draws or updates has no "
                 "pure traceable form"
             )
-        results, flags = traced(list(in_vals), [v._value for v in shared_t], [])
+        results, flags, _ = traced(list(in_vals), [v._value for v in shared_t], [])
         ok = jnp.all(flags) if flags is not None else jnp.asarray(True)
         return results[:n_out_t], ok
 
@@ -217,7 +259,7 @@ def _make_flat(traced: Callable) -> Callable:
         # positional arguments and a flat tuple of results, the reduced flag
         # last when the graph has checks: JAX's C++ dispatch handles these
         # with less work per call than nested lists
-        results, flags = traced(list(in_vals), [], [])
+        results, flags, _ = traced(list(in_vals), [], [])
         if flags is None:
             return tuple(results)
         return (*results, jnp.all(flags))
@@ -230,7 +272,7 @@ def _make_checked(traced: Callable) -> Callable:
         # one boolean scalar to read on the host per call: reading it costs a
         # few microseconds, the stacked flags more; on failure, `jitted`
         # (same inputs, same keys: same values) tells which check failed
-        results, flags = traced(in_vals, shared_vals, keys)
+        results, flags, _ = traced(in_vals, shared_vals, keys)
         return results, (jnp.all(flags) if flags is not None else None)
 
     return checked
@@ -274,13 +316,14 @@ def jax_link(
     inputs = list(inputs)
     layout = _layout(fg, nodes, inputs, n_outputs, update_targets)
     filters = [make_filter(v, inputs.index(v)) for v in layout.tensor_inputs]
-    check_errors: list[Exception] = []
+    check_errors: list[tuple[Exception, str]] = []
     traced = _make_traced(steps, layout, check_errors)
     jitted = jax.jit(traced)
 
     def failed_check(in_vals, shared_vals, keys) -> Exception:
-        _, flags = jitted(in_vals, shared_vals, keys)
-        return check_errors[int(np.argmin(np.asarray(flags)))]
+        _, flags, wheres = jitted(in_vals, shared_vals, keys)
+        k = int(np.argmin(np.asarray(flags)))
+        return _failed(*check_errors[k], wheres[k])
 
     if layout.plain:
         # the same steps without the bookkeeping of generators, updates and

@@ -15,7 +15,13 @@ import numpy as np
 
 from tessera.compile.backends.numpy import tuning
 from tessera.compile.backends.numpy.dispatch import numpy_funcify
-from tessera.graph.basic import Constant, SharedValue, Variable, format_trace
+from tessera.graph.basic import (
+    Constant,
+    SharedValue,
+    Variable,
+    node_context,
+    with_context,
+)
 from tessera.graph.fg import FunctionGraph
 from tessera.ops.shape import BroadcastTo
 from tessera.ops.type import TensorType, shape_str
@@ -305,18 +311,6 @@ def numpy_link(
     return code.ns["compiled_fn"], src
 
 
-def _describe(name: str, var: Variable, frame_locals: dict, ns: dict) -> str:
-    value = frame_locals.get(name, ns.get(name))
-    label = var.name if var.name is not None else repr(var)
-    if isinstance(var, Constant):
-        label = f"constant {label}"
-    if value is None:
-        return f"{label} (not computed)"
-    shape = getattr(value, "shape", None)
-    dtype = getattr(value, "dtype", type(value).__name__)
-    return f"{label}: {dtype}, shape {tuple(shape) if shape is not None else '?'}"
-
-
 def node_error(e: BaseException, by_line: dict[int, tuple]) -> BaseException:
     """``e`` raised by a generated function, as the same exception type with
     the failing node described: its op, its inputs' names and run-time
@@ -330,22 +324,6 @@ def node_error(e: BaseException, by_line: dict[int, tuple]) -> BaseException:
         return e
     node, in_names = entry
     frame = tb.tb_frame
-    inputs = "\n".join(
-        f"    {k}: {_describe(n, v, frame.f_locals, frame.f_globals)}"
-        for k, (n, v) in enumerate(zip(in_names, node.inputs))
-    )
-    context = (
-        f"Apply node that caused the error: {node.op}\n"
-        f"  inputs:\n{inputs}\n"
-        f"  created at: {format_trace(getattr(node, 'trace', None))}"
-    )
-    try:
-        new = type(e)(f"{e}\n{context}")
-    except Exception:  # noqa: BLE001 - a type that takes other arguments
-        new = None
-    if new is None or type(new) is not type(e):
-        e.add_note(context)
-        e._tessera_node = True
-        return e
-    new._tessera_node = True
-    return new.with_traceback(tb)
+    values = [frame.f_locals.get(n, frame.f_globals.get(n)) for n in in_names]
+    new = with_context(e, node_context(node, values))
+    return new if new is e else new.with_traceback(tb)

@@ -47,6 +47,8 @@ def _funcify_cholesky(op: Cholesky, node) -> Callable:
             runtime_check(
                 jnp.all(finite),
                 LinAlgError("cholesky: a matrix of the batch is not positive definite"),
+                # which matrix: computed only once a call has failed
+                where=jnp.all(finite, axis=-1),
             )
             return out
         bad = ~jnp.all(finite, axis=-1)
