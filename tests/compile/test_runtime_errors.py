@@ -6,6 +6,8 @@ import sys
 
 import numpy as np
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 import tessera as ts
 
@@ -118,3 +120,52 @@ def test_input_check_errors_are_left_alone():
     with pytest.raises(ValueError) as info:
         f(np.zeros(4))
     assert "Apply node" not in str(info.value)
+
+
+# properties: on both backends, a run-time broadcast clash names the same op
+# and the inputs' run-time shapes, a failed Cholesky the same batch index
+SETTINGS = settings(max_examples=15, deadline=None)
+
+
+@SETTINGS
+@given(
+    st.lists(st.integers(1, 3), min_size=0, max_size=2),
+    st.integers(2, 4),
+    st.integers(2, 4),
+    st.sampled_from(["add", "mul", "sub"]),
+)
+def test_runtime_broadcast_clash_named_alike_on_both_backends(lead, p, q, name):
+    assume(p != q)
+    x = ts.tensor("x", shape=(None,) * (len(lead) + 1))
+    y = ts.tensor("y", shape=(None,))
+    out = getattr(ts, name)(x, y)
+    a, b = np.zeros((*lead, p)), np.zeros(q)
+    heads = []
+    for backend in ("numpy", "jax"):
+        with pytest.raises((ValueError, TypeError)) as info:
+            ts.function([x, y], out, backend=backend)(a, b)
+        msg = str(info.value)
+        heads.append(msg.split("Apply node that caused the error: ")[1].split("\n")[0])
+        assert f"x: float64, shape {(*lead, p)}" in msg, msg
+        assert f"y: float64, shape {(q,)}" in msg, msg
+    assert heads[0] == heads[1] and name in heads[0]
+
+
+@SETTINGS
+@given(
+    st.lists(st.integers(1, 3), min_size=1, max_size=3).flatmap(
+        lambda shape: st.tuples(
+            st.just(tuple(shape)),
+            st.tuples(*[st.integers(0, s - 1) for s in shape]),
+        )
+    )
+)
+def test_failed_cholesky_batch_index_alike_on_both_backends(case):
+    batch, bad = case
+    a = ts.tensor("a", shape=(None,) * len(batch) + (2, 2))
+    values = np.broadcast_to(np.eye(2), (*batch, 2, 2)).copy()
+    values[bad] = -np.eye(2)
+    for backend in ("numpy", "jax"):
+        with pytest.raises(np.linalg.LinAlgError) as info:
+            ts.function([a], ts.linalg.cholesky(a), backend=backend)(values)
+        assert f"batch index {bad}" in str(info.value), (backend, str(info.value))
