@@ -178,6 +178,9 @@ def _sample_nutpie(job: _Job) -> NutpieResult:
     )
     size = job.logp_dlogp.size
     if job.chain_method == "processes":
+        # each forked process asks for its own chain's start (the counter
+        # above is copied into every process, so it would give all of them
+        # the same one)
         return run_nutpie_processes(
             job.logp_dlogp,
             size,
@@ -185,6 +188,7 @@ def _sample_nutpie(job: _Job) -> NutpieResult:
             cores=job.cores,
             seed=job.seed,
             progressbar=job.progressbar,
+            chain_initial_point=lambda seed, chain: _start(job, chain, seed),
             **kwargs,
         )
     return run_nutpie(

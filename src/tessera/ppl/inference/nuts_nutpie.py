@@ -425,6 +425,10 @@ def _chain_process(key: int, chain: int, seed: int, conn, progress) -> None:
     signal.signal(signal.SIGINT, lambda signum, frame: stop.set())
     try:
         logp_dlogp, kwargs = _FORK_JOBS[key]
+        kwargs = dict(kwargs)
+        start = kwargs.pop("chain_initial_point", None)
+        if start is not None:  # this chain's own start, not chain 0's
+            kwargs["initial_point"] = lambda s: start(s, chain)
 
         def report(n: int) -> None:
             progress[chain] = n
@@ -538,7 +542,10 @@ def run_nutpie_processes(
     is inherited through ``fork``, not recompiled. Needs the ``fork`` start
     method (Linux, macOS) and a fork-safe backend (NumPy: JAX's threads do
     not survive a fork). A process that has started JAX's runtime is never
-    forked: its chains run in threads, with a warning. The progress bar
+    forked: its chains run in threads, with a warning. A keyword
+    ``chain_initial_point`` (``(seed, chain) -> starting vector``) gives
+    each process its chain's start (``initial_point`` is called in the
+    process, which does not know its chain). The progress bar
     (``progressbar``) advances as the chains draw. Ctrl-C is forwarded to
     the chain processes, which send the draws they have made (see
     :func:`run_nutpie`); no process outlives the call.
@@ -555,6 +562,7 @@ def run_nutpie_processes(
     """
     import multiprocessing as mp
 
+    chain_initial_point = kwargs.pop("chain_initial_point", None)
     if jax_runtime_started():
         # a fork would copy JAX's thread pools without their threads (JAX
         # warns of a likely deadlock): nutpie's threads instead
@@ -581,7 +589,10 @@ def run_nutpie_processes(
         )
     seeds = np.random.SeedSequence(int(seed)).generate_state(int(chains), np.uint64)
     key = id(logp_dlogp)
-    _FORK_JOBS[key] = (logp_dlogp, {"ndim": ndim, **kwargs})
+    _FORK_JOBS[key] = (
+        logp_dlogp,
+        {"ndim": ndim, "chain_initial_point": chain_initial_point, **kwargs},
+    )
     per_chain = int(kwargs.get("draws", 1000)) + int(kwargs.get("tune", 1000))
     from tqdm.auto import tqdm
 
