@@ -77,8 +77,9 @@ def sigint_flag(*, second_raises: bool = True) -> Iterator[threading.Event]:
     The caller polls the event and stops its chains where it can. A second
     Ctrl-C, a second or more after the first, raises ``KeyboardInterrupt``
     at once (``second_raises``; one signal sent twice, as ``timeout`` does
-    to its command and its process group, counts once). Outside the main thread, or where SIGINT is ignored,
-    nothing is installed and the event is never set.
+    to its command and its process group, counts once). Outside the main
+    thread, or where SIGINT is ignored, nothing is installed and the event
+    is never set.
 
     Examples
     --------
