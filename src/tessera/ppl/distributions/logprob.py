@@ -46,6 +46,9 @@ class CheckParameterValue(Op):
     """
 
     __props__ = ("msg",)
+    # it raises for invalid parameters: NumPy's warnings about computing
+    # with them first are noise (see tessera.compile.function.quiet_masked)
+    guards_invalid_values = True
 
     def __init__(self, msg: str):
         self.msg = msg
