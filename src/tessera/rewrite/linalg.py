@@ -2,6 +2,8 @@
 
 - ``log(det(X))``: from a Cholesky factor or triangular matrix, the sum of
   the log of its diagonal; otherwise from ``slogdet``;
+- ``(x / det(A)) * adjugate(A) -> x * inv(A)`` (the gradient of ``log det``,
+  which then shares the forward pass's inverse);
 - ``det`` of a triangular matrix (or of ``L L^T``) from the diagonal;
 - ``inv(A) @ b -> solve(A, b)``;
 - ``solve`` with a triangular ``A`` -> ``solve_triangular``; with
@@ -21,7 +23,7 @@ from tessera.graph.basic import Variable
 from tessera.ops.blockwise import Blockwise
 from tessera.ops.elemwise import Elemwise
 from tessera.ops.linalg.decomposition import Cholesky, CholeskyPullback
-from tessera.ops.linalg.determinant import Det
+from tessera.ops.linalg.determinant import Adjugate, Det
 from tessera.ops.linalg.inverse import Inv
 from tessera.ops.linalg.solve import Solve
 from tessera.ops.linalg.structure import AllocDiag, ExtractDiag, Triangle
@@ -125,6 +127,46 @@ def log_det(fg, node):
         return [m.log(_diag(x)).sum(axis=-1)]
     sign, logabs = slogdet(x)
     return [logabs + m.log(sign)]
+
+
+@node_rewriter([Elemwise], tags=TAGS)
+def adjugate_over_det(fg, node):
+    """``(x / det(A)) * adjugate(A)^(T) -> x * inv(A)^(T)``.
+
+    The gradient of ``log(det(A))`` is ``adjugate(A)^T / det(A)``: where
+    ``det(A) = 0`` both forms are inf or NaN, elsewhere they are equal, and
+    ``inv`` costs less than the SVD behind ``adjugate`` (and may be the
+    forward pass's own).
+    """
+    from tessera.ops.linalg import inv
+    from tessera.ops.linalg._base import mT
+
+    if not _is_elemwise(node, "mul") or len(node.inputs) != 2:
+        return None
+    for k in (0, 1):
+        scale, other = node.inputs[k], node.inputs[1 - k]
+        transposed = matrix_transpose_of(other)
+        adj_node = producer(other if transposed is None else transposed, Adjugate)
+        if adj_node is None:
+            continue
+        a = adj_node.inputs[0]
+        expand, s = None, scale
+        if s.owner is not None and isinstance(s.owner.op, ExpandDims):
+            expand, s = s.owner.op, s.owner.inputs[0]
+        if s.owner is None or not _is_elemwise(s.owner, "true_div"):
+            continue
+        x, d = s.owner.inputs
+        det_node = producer(d, Det)
+        if det_node is None or det_node.inputs[0] is not a or x.ndim != s.ndim:
+            continue
+        x = x if expand is None else expand(x)
+        inverse = inv(a, on_error="nan")
+        out = x * (inverse if transposed is None else mT(inverse))
+        old = node.outputs[0]
+        if out.type.dtype != old.type.dtype or out.ndim != old.ndim:
+            return None
+        return [out]
+    return None
 
 
 @node_rewriter([Det, Blockwise], tags=TAGS)

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_continuous import CASES as CONTINUOUS
-from test_discrete import CASES as DISCRETE
 
 import tessera as ts
 from tessera import ppl
@@ -342,6 +340,11 @@ def _base_id(key: str) -> str:
 
 
 def test_every_logcdf_in_the_tables_has_an_mpmath_entry():
+    # imported here: a module-level list of cases would be collected again
+    # by tests that gather the case tables of this folder
+    from test_continuous import CASES as CONTINUOUS
+    from test_discrete import CASES as DISCRETE
+
     checked = {_base_id(k) for k in CONT} | {_base_id(k) for k in DISC}
     want = {c.id for c in CONTINUOUS + DISCRETE if c.logcdf}
     assert want <= checked, sorted(want - checked)
