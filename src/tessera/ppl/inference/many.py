@@ -273,8 +273,6 @@ def sample_many(
     >>> [abs(round(float(r.posterior["mu"].mean()))) for r in res]
     [0, 5]
     """
-    from tessera.compile.backends import get_backend
-
     if init not in ("jitter+adapt_diag", "adapt_diag", "auto"):
         raise ValueError(f"sample_many: init={init!r} is not supported")
     datasets = split_datasets(datasets)
@@ -318,7 +316,6 @@ def sample_many(
         retries=jitter_max_retries,
         progressbar=progressbar,
     )
-    get_backend("jax")
     return results(
         models,
         flat,
@@ -472,6 +469,8 @@ def results(models, flat, stats, seeds, combine, timings, max_treedepth, check):
         for m, x in zip(models, flat)
     ]
     failed = [d for d, p in enumerate(posts) if p is None]
+    if combine and len(failed) == len(posts):
+        raise ValueError("sample_many: no dataset has a finite start")
     attrs = {
         "compile_time": timings["compile"],
         "sampling_time": timings["run"],

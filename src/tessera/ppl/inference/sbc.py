@@ -58,6 +58,14 @@ class SBCResult:
         ``L``, the number of thinned draws per simulation.
     failed : list of int
         Simulations without a finite start (left out of ``ranks``).
+
+    Examples
+    --------
+    >>> import xarray as xr
+    >>> ranks = xr.Dataset({"mu": ("simulation", np.arange(100) % 11)})
+    >>> res = SBCResult(ranks=ranks, truths=ranks, max_rank=10)
+    >>> res.within_bands()
+    {'mu': True}
     """
 
     ranks: Any
