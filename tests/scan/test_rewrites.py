@@ -1,6 +1,7 @@
 """Each Scan rewrite changes the graph as it says and keeps the values."""
 
 import numpy as np
+import pytest
 
 import tessera as ts
 from tessera.graph.traversal import toposort
@@ -91,3 +92,67 @@ def test_recurrent_output_read_by_a_kept_one_stays():
     (node,) = _scans(f)
     assert node.op.info.n_mit == 1
     np.testing.assert_array_equal(f(np.array([1.0, 2.0, 3.0])), [0.0, 10.0, 30.0])
+
+
+def _bptt_grad_w(x, h0, w):
+    """d/dW of sum_t sum(h_t), h_t = tanh(W h_{t-1} + x_t), by hand."""
+    hs = [h0]
+    for xt in x:
+        hs.append(np.tanh(w @ hs[-1] + xt))
+    gw, gh = np.zeros_like(w), np.zeros_like(h0)
+    for t in range(len(x), 0, -1):
+        ga = (1.0 + gh) * (1.0 - hs[t] ** 2)
+        gw += np.outer(ga, hs[t - 1])
+        gh = w.T @ ga
+    return gw
+
+
+def _accumulating_carries(node):
+    info = node.op.info
+    return node.op.inner_outputs[info.n_mit + info.n_nit :]
+
+
+@pytest.mark.parametrize("backend", ["numpy", "jax"])
+@pytest.mark.parametrize("n", [0, 1, 7])
+def test_summed_products_leave_the_loop(backend, n):
+    # backpropagation through time accumulates outer(g_t, h_{t-1}) into
+    # dW at every step; the rewrite keeps g_t and h_{t-1} and sums once
+    x = ts.tensor("x", shape=(None, 3))
+    h0 = ts.tensor("h0", shape=(3,))
+    w = ts.tensor("w", shape=(3, 3))
+    hs, _ = ts.scan(
+        lambda xt, h, w: ts.tanh(w @ h + xt),
+        sequences=[x],
+        outputs_info=[h0],
+        non_sequences=[w],
+    )
+    gw = ts.grad(hs.sum(), w)
+    f = ts.function([x, h0, w], gw, backend=backend)
+    back = [s for s in _scans(f) if s.op.info.name.startswith("grad_of")]
+    assert len(back) == 1
+    # only the (3,) cotangent owed to h_{t-1} is still carried, not a (3, 3) sum
+    assert [c.type.shape for c in _accumulating_carries(back[0])] == [(3,)]
+    rng = np.random.default_rng(n)
+    args = (
+        rng.standard_normal((n, 3)),
+        rng.standard_normal(3),
+        rng.standard_normal((3, 3)),
+    )
+    np.testing.assert_allclose(f(*args), _bptt_grad_w(*args), rtol=1e-12, atol=1e-14)
+
+
+def test_summed_products_wider_than_the_sum_stay_in_the_loop():
+    # d/dw of sum_t sum(tanh(w @ x_t^T)) adds (2, 8) @ (8, 5) at every step:
+    # the factors hold more than their (2, 5) product, so the sum stays
+    x = ts.tensor("x", shape=(None, 8, 5))
+    w = ts.tensor("w", shape=(2, 5))
+    ys, _ = ts.scan(
+        lambda xt, w: ts.tanh(w @ xt.T).sum(), sequences=[x], non_sequences=[w]
+    )
+    f = ts.function([x, w], ts.grad(ys.sum(), w))
+    back = [s for s in _scans(f) if s.op.info.name.startswith("grad_of")]
+    assert [c.type.shape for c in _accumulating_carries(back[0])] == [(2, 5)]
+    rng = np.random.default_rng(0)
+    xv, wv = rng.standard_normal((4, 8, 5)), rng.standard_normal((2, 5))
+    expect = sum((1 - np.tanh(wv @ m.T) ** 2) @ m for m in xv)
+    np.testing.assert_allclose(f(xv, wv), expect, rtol=1e-12)

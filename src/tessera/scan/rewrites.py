@@ -6,7 +6,11 @@
   using the other's results, become one loop (shared sequences and
   non-sequences are read once);
 * :func:`scan_remove_unused`: outputs nobody reads, and the inputs only
-  they needed, are dropped from the loop.
+  they needed, are dropped from the loop;
+* :func:`scan_sum_of_products`: a carry that sums one matrix product per
+  step (``acc + u @ v``, as the gradient of ``W @ h`` accumulates in
+  backpropagation through time) keeps the factors instead, and their sum
+  over the steps becomes one matrix product after the loop.
 
 All run in ``fast_run`` (tags ``canonicalize`` and ``scan``).
 """
@@ -150,6 +154,135 @@ def scan_remove_unused(fg, node):
         + [node.outputs[info.n_mit + info.n_nit + c] for c in car]
     )
     return dict(zip(old, new_node.outputs))
+
+
+# --- sums of products over the steps -----------------------------------------------
+def _product_factors(g: Variable):
+    """``(u, v)`` with ``g == u @ v`` for 2-d ``u`` and ``v``: a MatMul, or
+    the broadcast product of a column ``(m, 1)`` and a row ``(1, n)`` (what
+    ``outer_product_matmul`` makes of a matmul over a length of 1)."""
+    from tessera.ops.elemwise import Elemwise
+    from tessera.ops.products import MatMul
+
+    node = g.owner
+    if node is None or g.type.ndim != 2:
+        return None
+    if isinstance(node.op, MatMul):
+        u, v = node.inputs
+        if u.type.ndim == 2 and v.type.ndim == 2:
+            return u, v
+        return None
+    if (
+        isinstance(node.op, Elemwise)
+        and node.op.scalar_fn.name == "mul"
+        and len(node.inputs) == 2
+    ):
+        for u, v in (node.inputs, node.inputs[::-1]):
+            if (
+                u.type.ndim == 2
+                and v.type.ndim == 2
+                and u.type.shape[1] == 1
+                and v.type.shape[0] == 1
+            ):
+                return u, v
+    return None
+
+
+def _summable_carry(op: Scan, c: int):
+    """``(u, v)`` when carry ``c``'s step is ``acc + u @ v``, with ``acc``
+    read nowhere else, static shapes, and factors no larger per step than
+    the product (so keeping them for every step costs at most what one
+    stacked product would)."""
+    from tessera.ops.elemwise import Elemwise
+
+    info = op.info
+    ph = op.inner_groups()["carries"][c]
+    out = op.inner_outputs[info.n_mit + info.n_nit + c]
+    node = out.owner
+    if (
+        node is None
+        or not isinstance(node.op, Elemwise)
+        or node.op.scalar_fn.name != "add"
+        or len(node.inputs) != 2
+        or not isinstance(ph.type, TensorType)
+        or is_discrete(ph)
+        or out.type != ph.type
+    ):
+        return None
+    if node.inputs[0] is ph:
+        g = node.inputs[1]
+    elif node.inputs[1] is ph:
+        g = node.inputs[0]
+    else:
+        return None
+    if g.type != ph.type:
+        return None
+    readers = [n for n in toposort(op.inner_outputs, op.inner_inputs) if ph in n.inputs]
+    if readers != [node] or ph in op.inner_outputs:
+        return None
+    factors = _product_factors(g)
+    if factors is None:
+        return None
+    u, v = factors
+    (m, k), (k2, n) = u.type.shape, v.type.shape
+    if None in (m, k, n) or k != k2 or k * (m + n) > m * n:
+        return None
+    if u.type.dtype != ph.type.dtype or v.type.dtype != ph.type.dtype:
+        return None
+    return u, v
+
+
+@node_rewriter([Scan], tags=TAGS)
+def scan_sum_of_products(fg, node):
+    """``acc_t = acc_{t-1} + u_t @ v_t`` -> ``acc_0 + U @ V`` after the loop,
+    ``U`` the steps' ``u`` side by side and ``V`` the ``v`` stacked: one
+    large product instead of one small product and one add per step."""
+    from tessera.ops.products import matmul
+    from tessera.ops.shape import transpose
+
+    op: Scan = node.op
+    info = op.info
+    found = {c: _summable_carry(op, c) for c in range(info.n_carry)}
+    found = {c: f for c, f in found.items() if f is not None}
+    if not found:
+        return None
+    inner, outs = op.inner_groups(), op.inner_outputs
+    outer = Scan.outer_groups(info, node.inputs)
+    keep = [c for c in range(info.n_carry) if c not in found]
+    first_carry = info.n_mit + info.n_nit
+    factors = [x for c in found for x in found[c]]
+    new_outs = (
+        list(outs[:first_carry]) + factors + [outs[first_carry + c] for c in keep]
+    )
+    new_in = (
+        list(inner["seqs"])
+        + [p for ps in inner["taps"] for p in ps]
+        + [inner["carries"][c] for c in keep]
+        + list(inner["non_seqs"])
+    )
+    new_info = _with(info, n_nit=info.n_nit + len(factors), n_carry=len(keep))
+    new = Scan(new_in, new_outs, new_info).make_node(
+        outer["n_steps"],
+        *outer["seqs"],
+        *outer["inits"],
+        *[outer["carries"][c] for c in keep],
+        *outer["non_seqs"],
+    )
+    o = new.outputs
+    replace = dict(zip(node.outputs[:first_carry], o[:first_carry]))
+    stacked = iter(o[first_carry : first_carry + len(factors)])
+    for c in found:
+        us, vs = next(stacked), next(stacked)  # (T, m, k) and (T, k, n)
+        m, k = found[c][0].type.shape
+        n = found[c][1].type.shape[1]
+        wide = transpose(us, (1, 0, 2)).reshape((m, -1))  # (m, T k)
+        tall = vs.reshape((-1, n))  # (T k, n)
+        total = outer["carries"][c] + matmul(wide, tall)
+        replace[node.outputs[first_carry + c]] = total
+    rest = o[first_carry + len(factors) :]
+    for c, new_out in zip(keep, rest):
+        replace[node.outputs[first_carry + c]] = new_out
+    return replace
 
 
 # --- merging loops ----------------------------------------------------------------------
