@@ -2,10 +2,55 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from tessera.graph.basic import Apply, Variable
 from tessera.graph.traversal import clone_get_equiv, toposort
+
+Client = tuple[Apply | str, int]
+
+
+class ClientList(dict):
+    """The clients of one variable: ``(node, input_index)`` pairs in the
+    order they were added, with a list's reading interface (iteration,
+    ``len``, ``in``, ``append``, ``remove``, equality with a list) and
+    constant-time ``in``, ``append`` and ``remove``.
+
+    A plain list made every removal scan the clients of a variable; a
+    constant or an input read by thousands of nodes made rewriting a large
+    graph quadratic.
+
+    Examples
+    --------
+    >>> cl = ClientList([("output", 0)])
+    >>> cl.append(("output", 1)); cl.remove(("output", 0))
+    >>> cl == [("output", 1)], ("output", 1) in cl, len(cl)
+    (True, True, 1)
+    """
+
+    __slots__ = ()
+
+    def __init__(self, items: Iterable[Client] = ()):
+        super().__init__(dict.fromkeys(items))
+
+    def append(self, item: Client) -> None:
+        self[item] = None
+
+    def remove(self, item: Client) -> None:
+        del self[item]
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, list | tuple):
+            return list(self) == list(other)
+        return dict.__eq__(self, other)
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return repr(list(self))
 
 
 def _frontier(var: Variable, known: set) -> list[Variable]:
@@ -56,7 +101,7 @@ class FunctionGraph:
             outputs = [equiv[o] for o in outputs]
         self.inputs = list(inputs)
         self.outputs = list(outputs)
-        self.clients: dict[Variable, list[tuple[Apply | str, int]]] = {}
+        self.clients: dict[Variable, ClientList] = {}
         self.apply_nodes: set[Apply] = set()
         self.variables: set[Variable] = set()
         for v in self.inputs:
@@ -68,7 +113,7 @@ class FunctionGraph:
     def _add_variable(self, v: Variable) -> None:
         if v not in self.variables:
             self.variables.add(v)
-            self.clients.setdefault(v, [])
+            self.clients.setdefault(v, ClientList())
 
     def _import(self, var: Variable) -> None:
         # only the part of the graph not yet in the fgraph is walked
@@ -98,7 +143,7 @@ class FunctionGraph:
         for i, inp in enumerate(node.inputs):
             cl = self.clients.get(inp)
             if cl is not None and (node, i) in cl:
-                cl.remove((node, i))
+                del cl[(node, i)]
                 if not cl and inp.owner is not None:
                     self._prune(inp)
 
@@ -118,7 +163,7 @@ class FunctionGraph:
             else:
                 client.inputs[i] = new
             self.clients[new].append((client, i))
-        self.clients[old] = []
+        self.clients[old] = ClientList()
         self._prune(old)
 
     def toposort(self) -> list[Apply]:
