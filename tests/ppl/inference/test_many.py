@@ -65,21 +65,26 @@ def test_each_dataset_equals_its_single_fit(fits):
 
 
 @pytest.mark.parametrize(
-    "datasets",
-    [list(YS[:3]), {"y": YS[:3]}],
-    ids=["list", "dict-with-dataset-axis"],
+    "datasets, cores",
+    [(list(YS[:3]), 1), ({"y": YS[:3]}, 2)],
+    ids=["list-one-thread", "dict-with-dataset-axis-chunks-in-threads"],
 )
-def test_dataset_forms_and_chunks_give_the_same_draws(fits, datasets):
+def test_dataset_forms_chunks_and_threads_give_the_same_draws(fits, datasets, cores):
     def build(data):
         return build_normal(data["y"] if isinstance(data, dict) else data)
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SamplingWarning)
-        res = ppl.sample_many(build, datasets, chunk_size=2, **KW)
+        res = ppl.sample_many(build, datasets, chunk_size=2, cores=cores, **KW)
     for a, b in zip(res, fits[:3]):
         np.testing.assert_allclose(
             a.posterior["mu"].values, b.posterior["mu"].values, atol=1e-8
         )
+
+
+def test_cores_must_be_positive():
+    with pytest.raises(ValueError, match="cores must be at least 1, got 0"):
+        ppl.sample_many(build_normal, YS[:2], cores=0, **KW)
 
 
 def test_combine_layout():

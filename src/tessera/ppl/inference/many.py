@@ -21,14 +21,21 @@ float64 values on the host (draws and statistics); ``chunk_size=None``
 takes as many datasets per program as fit in :data:`MEMORY_FRACTION` of
 the available memory (psutil, else ``os.sysconf``), at most
 :data:`MAX_CHUNK`.
+
+Cores: XLA runs one vectorized NUTS program on about one core (its
+operations are small), so the chunks run in ``cores`` threads at once,
+sharing the compiled program; by default the datasets are split into at
+least one chunk per core.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 import time
 import warnings
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -181,8 +188,24 @@ def run_chunk(program: _Program, starts, data, keys, schedule, total: int, bar):
     )
 
 
-def _chunk_size(chunk_size, n, chains, steps, ndim, devices) -> int:
-    size = auto_chunk_size(n, chains, steps, ndim) if chunk_size is None else chunk_size
+def _workers(cores: int | None, devices) -> int:
+    """Threads running chunks at once: one with devices (the mesh spreads
+    each chunk), else ``cores`` (default: every CPU)."""
+    if devices:
+        return 1
+    if cores is None:
+        return os.cpu_count() or 1
+    if int(cores) < 1:
+        raise ValueError(f"sample_many: cores must be at least 1, got {cores}")
+    return int(cores)
+
+
+def _chunk_size(chunk_size, n, chains, steps, ndim, devices, workers=1) -> int:
+    if chunk_size is None:
+        # one chunk per thread at least, so that every thread has work
+        size = min(auto_chunk_size(n, chains, steps, ndim), -(-n // workers))
+    else:
+        size = chunk_size
     size = max(1, min(int(size), n))
     if devices:  # a whole number of datasets per device
         k = len(devices)
@@ -198,6 +221,7 @@ def sample_many(
     chunk_size: int | None = None,
     devices: Sequence | None = None,
     executor: Any = None,
+    cores: int | None = None,
     draws: int = 1000,
     tune: int = 1000,
     chains: int = 2,
@@ -232,6 +256,11 @@ def sample_many(
     executor : dask.distributed.Client, optional
         Ship chunks of datasets to the cluster's workers (see
         :mod:`~tessera.ppl.inference.many_dask`).
+    cores : int, optional
+        Threads running chunks at once (default: the CPU count; with
+        ``devices``, 1). With the default ``chunk_size`` the datasets are
+        split into at least this many chunks, so every core has work; the
+        results do not depend on the chunking (see the seeds policy).
     draws, tune, chains, random_seed, target_accept, max_treedepth : optional
         As in :func:`~tessera.ppl.sample`; the seeds policy is in the
         module notes.
@@ -315,6 +344,7 @@ def sample_many(
         initvals=initvals,
         retries=jitter_max_retries,
         progressbar=progressbar,
+        cores=cores,
     )
     return results(
         models,
@@ -350,12 +380,14 @@ def sample_flat(
     retries=10,
     progressbar=False,
     on_chunk=None,
+    cores=None,
 ) -> tuple[list, list, dict]:
     """Flat draws ``(chains, draws, ndim)`` and statistics of every dataset
     (``None`` for one without a finite start), and the timings.
 
     ``data`` holds the arrays of ``data_arrays(model)`` stacked over the
-    datasets; dataset ``d`` runs with ``seeds[d]``."""
+    datasets; dataset ``d`` runs with ``seeds[d]``. Chunks run in ``cores``
+    threads (the compiled program is shared; XLA releases the GIL)."""
     from tqdm.auto import tqdm
 
     from tessera.compile.backends import get_backend
@@ -389,33 +421,41 @@ def sample_flat(
     if not ok:
         return flat, stats, {"compile": time.perf_counter() - t0, "run": 0.0}
     total = tune + draws
-    size = _chunk_size(chunk_size, len(ok), chains, total, f.size, devices)
+    workers = _workers(cores, devices)
+    size = _chunk_size(chunk_size, len(ok), chains, total, f.size, devices, workers)
     settings = (int(max_treedepth), float(target_accept))
     program = _Program(f, settings, devices)
     schedule, _ = many_schedule_and_keys(tune, draws, chains, [0])
     bar = tqdm(total=total * len(ok), desc="NUTS (many)", disable=not progressbar)
     t_compile = time.perf_counter() - t0
     t0 = time.perf_counter()
-    try:
-        for lo in range(0, len(ok), size):
-            idx = ok[lo : lo + size]
-            _, keys = many_schedule_and_keys(
-                tune, draws, chains, [seeds[d] for d in idx]
-            )
-            st = [np.stack([starts[d][k] for d in idx]) for k in range(3)]
-            st = [_pad(a, size) for a in st]
-            chunk_data = [_pad(a[idx], size) for a in data]
-            out = run_chunk(
-                program, st, chunk_data, _pad(keys, size), schedule, total, bar
-            )
-            pos, info, lps, steps = out
-            pos = np.swapaxes(pos, 1, 2)  # (datasets, chains, steps, ndim)
-            st_all = many_stats(info, lps, steps, max_treedepth, slice(tune, None))
+    lock = threading.Lock()
+
+    def run(idx: list[int]) -> None:
+        _, keys = many_schedule_and_keys(tune, draws, chains, [seeds[d] for d in idx])
+        st = [_pad(np.stack([starts[d][k] for d in idx]), size) for k in range(3)]
+        chunk_data = [_pad(a[idx], size) for a in data]
+        out = run_chunk(program, st, chunk_data, _pad(keys, size), schedule, total, bar)
+        pos, info, lps, steps = out
+        pos = np.swapaxes(pos, 1, 2)  # (datasets, chains, steps, ndim)
+        st_all = many_stats(info, lps, steps, max_treedepth, slice(tune, None))
+        with lock:
             for j, d in enumerate(idx):
                 flat[d] = np.ascontiguousarray(pos[j, :, tune:])
                 stats[d] = {k: v[j] for k, v in st_all.items()}
             if on_chunk is not None:
                 on_chunk(idx)
+
+    chunks = [ok[lo : lo + size] for lo in range(0, len(ok), size)]
+    try:
+        if workers == 1 or len(chunks) == 1:
+            for idx in chunks:
+                run(idx)
+        else:
+            # XLA releases the GIL while a program runs: chunks in threads
+            with ThreadPoolExecutor(min(workers, len(chunks))) as pool:
+                for fut in [pool.submit(run, idx) for idx in chunks]:
+                    fut.result()
     finally:
         bar.close()
     return flat, stats, {"compile": t_compile, "run": time.perf_counter() - t0}

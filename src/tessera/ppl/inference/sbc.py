@@ -217,7 +217,7 @@ def sbc(
         Simulations per program (see :func:`~tessera.ppl.sample_many`).
     progressbar : bool
     **sample_kwargs
-        ``target_accept``, ``max_treedepth``.
+        ``target_accept``, ``max_treedepth``, ``cores``.
 
     Returns
     -------
