@@ -14,6 +14,10 @@ log-density is
 with observed RVs at their data, every random variable replaced by its
 value wherever it appears (in other distributions' parameters, transform
 bounds, potentials), and the Jacobian terms optional (``jacobian=False``).
+In the summed log-density, scalar RVs of the same distribution (and
+transform) contribute one vectorized term per group
+(:mod:`tessera.ppl.model.grouping`): its size and the time to compile and
+call it do not grow with the number of such variables.
 
 Points and flat vectors
 -----------------------
@@ -124,10 +128,22 @@ def model_logp(
     >>> float(lp.eval({m.value_vars[0]: 0.0}))
     -1.0
     """
+    if sum and vars is None:
+        return summed_logp(model, jacobian)
+    terms = _rv_terms(model, _resolve_vars(model, vars), jacobian)
+    terms = clone_replace(terms, value_replacements(model)) if terms else []
+    _check_no_random(model, terms, "log-density")
+    if not sum:
+        return terms
+    return _total(terms)
+
+
+def _rv_terms(model: Model, vars: Sequence[Variable], jacobian: bool) -> list:
+    """One log-density term per RV or potential (RVs not yet replaced)."""
     from tessera.ppl.distributions.logprob import logp
 
     terms = []
-    for var in _resolve_vars(model, vars):
+    for var in vars:
         if var in model.potentials:
             terms.append(var)
             continue
@@ -143,10 +159,10 @@ def model_logp(
                 lp = sum_trailing(lp, lp.ndim - jac.ndim)
             lp = lp + jac
         terms.append(lp)
-    terms = clone_replace(terms, value_replacements(model)) if terms else []
-    _check_no_random(model, terms, "log-density")
-    if not sum:
-        return terms
+    return terms
+
+
+def _total(terms: Sequence[Variable]) -> Variable:
     from tessera.ops.reduction import sum as ts_sum
 
     total = as_tensor(np.float64(0.0))
@@ -154,6 +170,38 @@ def model_logp(
         s = ts_sum(term) if term.ndim else term
         total = total + (s if s.dtype == "float64" else s.astype("float64"))
     return total
+
+
+def summed_logp(
+    model: Model, jacobian: bool = True, blocks: Mapping | None = None
+) -> Variable:
+    """The model's total log-density, same-family scalar RVs gathered into
+    one vectorized term per group (see :mod:`tessera.ppl.model.grouping`).
+
+    ``blocks`` maps each free :class:`~tessera.ppl.model.grouping.ScalarGroup`
+    to the vector of its members' values; by default the vector of their
+    value variables (so that the result is a graph of ``model.value_vars``,
+    like :func:`model_logp`).
+    """
+    from tessera.ops.shape import make_vector
+    from tessera.ppl.model.grouping import group_logp, group_vectors, scalar_groups
+
+    groups, others = scalar_groups(model)
+    if blocks is None:
+        blocks = {
+            g: make_vector(
+                *[model.rvs_to_values[rv] for rv in g.rvs],
+                dtype=model.rvs_to_values[g.rvs[0]].dtype,
+            )
+            for g in groups
+            if g.free
+        }
+    values, slices = group_vectors(model, groups, blocks)
+    terms = [group_logp(g, values[g], slices, jacobian) for g in groups]
+    terms += _rv_terms(model, others + list(model.potentials), jacobian)
+    terms = clone_replace(terms, value_replacements(model)) if terms else []
+    _check_no_random(model, terms, "log-density")
+    return _total(terms)
 
 
 def _continuous_values(model: Model) -> list[Variable]:

@@ -21,12 +21,12 @@ import numpy as np
 from tessera.graph.basic import Variable
 from tessera.graph.traversal import clone_replace
 from tessera.ops.basic import as_tensor
+from tessera.ops.join import concatenate
 from tessera.ops.type import TensorType
 from tessera.ppl.model.compile import (
     _continuous_values,
-    model_dlogp,
-    model_logp,
     replace_rvs_by_values,
+    summed_logp,
 )
 
 if TYPE_CHECKING:
@@ -149,14 +149,94 @@ def flat_layout(model: Model) -> FlatLayout:
     return layout
 
 
-def _flat_input_replacements(layout: FlatLayout, values, x: Variable) -> dict:
+def _flat_input_replacements(
+    layout: FlatLayout, values, x: Variable, skip: set | frozenset = frozenset()
+) -> dict:
     repl = {}
     for v, sl, shape in zip(values, layout.slices, layout.shapes):
+        if v in skip:
+            continue
         part = x[sl].reshape(shape)
         if v.dtype != "float64":
             part = part.astype(v.dtype)
         repl[v] = part
     return repl
+
+
+def _index(x: Variable, positions: list[int]) -> Variable:
+    """``x[positions]``: a slice where the positions are a run."""
+    a = positions[0]
+    if positions == list(range(a, a + len(positions))):
+        return x[a : a + len(positions)]
+    return x[np.asarray(positions, dtype=np.int64)]
+
+
+def flat_logp_dlogp(
+    model: Model, layout: FlatLayout, x: Variable, jacobian: bool = True
+) -> tuple[Variable, Variable]:
+    """The model's log-density and its gradient as graphs of the flat vector
+    ``x`` (see :class:`FlatLayout`).
+
+    Same-family scalar RVs (:func:`~tessera.ppl.model.grouping.scalar_groups`)
+    read their values as one slice of ``x`` and get their gradient as one
+    vector; the gradient is taken with respect to those vectors and to the
+    other value variables, then laid out in ``x``'s order.
+    """
+    from tessera.grad import grad
+    from tessera.ppl.model.grouping import scalar_groups
+
+    values = _continuous_values(model)
+    position = {v: k for k, v in enumerate(values)}
+    groups, _ = scalar_groups(model)
+    blocks: dict = {}
+    for g in groups:
+        if g.free:
+            dtype = model.rvs_to_values[g.rvs[0]].dtype
+            blocks[g] = TensorType(dtype, (g.size,))(name=f"{g.rvs[0].name}_group")
+    lp = summed_logp(model, jacobian, blocks)
+    # a grouped value variable still read alone (by another term) is an entry
+    # of its group's vector
+    in_block, repl = {}, {}
+    for g, vec in blocks.items():
+        for j, rv in enumerate(g.rvs):
+            v = model.rvs_to_values[rv]
+            in_block[v] = (vec, j)
+            repl[v] = vec[j]
+    if repl:
+        lp = clone_replace(lp, repl)
+    wrt = [vec for g, vec in blocks.items() if vec.dtype.startswith("float")]
+    wrt += [v for v in values if v not in in_block]
+    if not wrt:
+        return lp, as_tensor(np.zeros(0))
+    grads = grad(lp, wrt, disconnected="zero")
+    # each wrt's entries in x; the gradients in x's order
+    slices = layout.slices
+    places, parts = [], []
+    for w, gw in zip(wrt, grads):
+        if w in position:
+            sl = slices[position[w]]
+            places.extend(range(sl.start, sl.stop))
+        else:
+            g = next(g for g, vec in blocks.items() if vec is w)
+            places.extend(
+                slices[position[model.rvs_to_values[rv]]].start for rv in g.rvs
+            )
+        parts.append(gw.reshape((-1,)).astype("float64"))
+    flat = parts[0] if len(parts) == 1 else concatenate(parts)
+    if places != list(range(len(places))):
+        order = np.empty(len(places), dtype=np.int64)
+        order[np.asarray(places, dtype=np.int64)] = np.arange(len(places))
+        flat = flat[order]
+    # the inputs: slices of x
+    inputs = _flat_input_replacements(
+        layout, values, x, skip={v for v in values if v in in_block}
+    )
+    for g, vec in blocks.items():
+        positions = [slices[position[model.rvs_to_values[rv]]].start for rv in g.rvs]
+        part = _index(x, positions)
+        inputs[vec] = part if vec.dtype == "float64" else part.astype(vec.dtype)
+    lp, flat = clone_replace([lp, flat], inputs)
+    return lp, flat
 
 
 class FlatLogpDlogp:
@@ -215,12 +295,9 @@ class FlatLogpDlogp:
         self.model = model
         self.layout = flat_layout(model)
         self.size = self.layout.size
-        values = _continuous_values(model)
         x = TensorType("float64", (self.size,))(name="x")
-        lp = model_logp(model, jacobian=jacobian)
-        g = model_dlogp(model, jacobian=jacobian)
-        outs = clone_replace([lp, g], _flat_input_replacements(self.layout, values, x))
-        self.fn = function([x], outs, backend=backend)
+        lp, g = flat_logp_dlogp(model, self.layout, x, jacobian)
+        self.fn = function([x], [lp, g], backend=backend)
         self._call = self.fn.raw_fn
         self._host = self.fn.backend.host_arrays
 
