@@ -19,10 +19,7 @@ from functools import lru_cache
 import numpy as np
 
 from tessera.compile.backends.numpy import tuning
-from tessera.compile.backends.numpy.linalg._batch_last import (
-    batch_last_buffer,
-    tri_inv_batch_last,
-)
+from tessera.compile.backends.numpy.linalg._batch_last import tri_inv_batch_last
 from tessera.compile.backends.numpy.linalg._dispatch import (
     cast,
     linalg_funcify,
@@ -50,13 +47,14 @@ def _cholesky_inverse_batched(c: np.ndarray) -> np.ndarray:
     matmul of 8x8 matrices) and transposed back once."""
     n = c.shape[-1]
     nb = math.prod(c.shape[:-2])
-    k = tri_inv_batch_last(c)[:, :nb].reshape(n, n, nb)
-    buf = batch_last_buffer(n, nb, c.dtype)
-    s = buf[:, :nb].reshape(n, n, nb)
+    buf = tri_inv_batch_last(c)
+    k = buf[:, :nb].reshape(n, n, nb)
     for i in range(n):
-        # s[i, j] = sum over m >= i of k[m, i] k[m, j], for j <= i; mirrored
-        s[i, : i + 1] = np.einsum("mb,mjb->jb", k[i:, i], k[i:, : i + 1])
-        s[:i, i] = s[i, :i]
+        # s[i, j] = sum over m >= i of k[m, i] k[m, j], for j <= i; mirrored.
+        # s is built in k's memory: row i of s is written once row i of k was
+        # last read, and its mirror into k's (unread) upper triangle
+        k[i, : i + 1] = np.einsum("mb,mjb->jb", k[i:, i], k[i:, : i + 1])
+        k[:i, i] = k[i, :i]
     return np.ascontiguousarray(buf[:, :nb].T).reshape(c.shape)
 
 
