@@ -36,6 +36,27 @@ def _index():
     return [x, i], out * 2.0, line, [np.zeros(3), np.int64(7)]
 
 
+def _index_array():
+    x = ts.tensor("x", shape=(None, 2))
+    idx = ts.tensor("idx", shape=(None,), dtype="int64")
+    out, line = x[idx], _line()
+    return [x, idx], out, line, [np.zeros((3, 2)), np.array([0, -4])]
+
+
+def _set_index():
+    x = ts.tensor("x", shape=(None,))
+    i = ts.scalar("i", dtype="int64")
+    out, line = ts.set_subtensor(x[i], 1.0), _line()
+    return [x, i], out, line, [np.zeros(3), np.int64(3)]
+
+
+def _inc_index_array():
+    x = ts.tensor("x", shape=(2, None))
+    idx = ts.tensor("idx", shape=(None,), dtype="int64")
+    out, line = ts.inc_subtensor(x[:, idx], 1.0), _line()
+    return [x, idx], out, line, [np.zeros((2, 3)), np.array([2, 5])]
+
+
 def _cholesky():
     a = ts.tensor("a", shape=(None, None, 3, 3))
     out, line = ts.linalg.cholesky(a), _line()
@@ -45,8 +66,8 @@ def _cholesky():
 
 
 # (failure, graph builder, op name, "name: dtype, shape" parts, and by
-# backend the exception type, or None where the backend does not fail:
-# JAX clamps an index out of bounds)
+# backend the exception type; JAX itself clamps an index out of bounds,
+# tessera's lowering checks it)
 CASES = [
     (
         "broadcast",
@@ -67,7 +88,28 @@ CASES = [
         _index,
         "Subtensor",
         ["x: float64, shape (3,)", "i: int64, shape ()"],
-        {"numpy": IndexError, "jax": None},
+        {"numpy": IndexError, "jax": IndexError},
+    ),
+    (
+        "index-array",
+        _index_array,
+        "AdvancedSubtensor",
+        ["x: float64, shape (3, 2)", "idx: int64, shape (2,)"],
+        {"numpy": IndexError, "jax": IndexError},
+    ),
+    (
+        "set-index",
+        _set_index,
+        "IncSubtensor",
+        ["x: float64, shape (3,)", "i: int64, shape ()"],
+        {"numpy": IndexError, "jax": IndexError},
+    ),
+    (
+        "inc-index-array",
+        _inc_index_array,
+        "AdvancedIncSubtensor",
+        ["x: float64, shape (2, 3)", "idx: int64, shape (2,)", "axis 1"],
+        {"numpy": IndexError, "jax": IndexError},
     ),
     (
         "cholesky",

@@ -362,6 +362,11 @@ def test_indexing(rng, static_shapes):
             x[:, [0, 2], [1, 1]],
             x[mask, 1],
             x[np.array([[0, 1], [1, 2]])],
+            # traced negative indices in bounds (each checked on its own axis)
+            x[i - 8],
+            x[..., i - 6],
+            x[mask, i - 7],
+            x[idx - 1, i - 7],
             ts.set_subtensor(x[1:3, :, 0], y),
             ts.inc_subtensor(x[i, ::2], 1.0),
             ts.set_subtensor(x[idx, 0, 0], 7.0),

@@ -19,7 +19,12 @@ from collections.abc import Callable
 import jax.numpy as jnp
 
 from tessera.compile.backends.jax.dispatch import jax_funcify, static_inputs
-from tessera.compile.backends.jax.subtensor import jax_index, static_index_inputs
+from tessera.compile.backends.jax.subtensor import (
+    check_bounds,
+    integer_index_axes,
+    jax_index,
+    static_index_inputs,
+)
 from tessera.ops.advanced_subtensor import (
     AdvancedIncSubtensor,
     AdvancedSubtensor,
@@ -31,8 +36,10 @@ from tessera.ops.indexing import Sym
 @jax_funcify.register(AdvancedSubtensor)
 def _funcify_advanced_subtensor(op: AdvancedSubtensor, node) -> Callable:
     idx_list = op.idx_list
+    axes = integer_index_axes(idx_list, node.inputs[1:], node.inputs[0].ndim)
 
     def run(x, *idx):
+        check_bounds(x, idx, axes)
         return jnp.asarray(x)[jax_index(idx_list, idx)]
 
     return static_inputs(run, *static_index_inputs(idx_list, node.inputs[1:], 1))
@@ -76,8 +83,10 @@ def _funcify_advanced_inc_subtensor(op: AdvancedIncSubtensor, node) -> Callable:
 
         return masked
     repeats = set_ and may_repeat(idx_list, idx_vars, x_var)
+    axes = integer_index_axes(idx_list, idx_vars, x_var.ndim)
 
     def run(x, y, *idx):
+        check_bounds(x, idx, axes)
         x = jnp.asarray(x)
         key = jax_index(idx_list, idx)
         if repeats:
