@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from tessera.graph.basic import Variable
-from tessera.graph.traversal import clone_replace
+from tessera.graph.traversal import clone_replace, graph_inputs
 from tessera.ops.basic import as_tensor
 from tessera.ops.join import concatenate
 from tessera.ops.type import TensorType
@@ -199,9 +199,12 @@ def flat_logp_dlogp(
     in_block, repl = {}, {}
     for g, vec in blocks.items():
         for j, rv in enumerate(g.rvs):
-            v = model.rvs_to_values[rv]
-            in_block[v] = (vec, j)
-            repl[v] = vec[j]
+            in_block[model.rvs_to_values[rv]] = (vec, j)
+    if in_block:
+        for v in graph_inputs(lp):
+            if v in in_block:
+                vec, j = in_block[v]
+                repl[v] = vec[j]
     if repl:
         lp = clone_replace(lp, repl)
     wrt = [vec for g, vec in blocks.items() if vec.dtype.startswith("float")]
