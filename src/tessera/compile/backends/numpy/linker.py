@@ -1,9 +1,11 @@
 """Generate one straight-line Python function for a whole graph.
 
 Each Apply node becomes one statement ``v7 = f3(v2, c0)`` calling the
-node's NumPy callable; inputs are validated at the top, shared values read
-once, updates written at the end. No per-node interpreter loop runs at call
-time, so overhead is close to hand-written NumPy.
+node's NumPy callable, or, where the node is one Python expression
+(:func:`~.dispatch.numpy_inline`), that expression: ``v7 = v2 * k0`` on
+0-d floats, ``v8 = i0[1:3]``; inputs are validated at the top, shared
+values read once, updates written at the end. No per-node interpreter loop
+runs at call time, so overhead is close to hand-written NumPy.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from tessera.compile.backends.numpy import tuning
-from tessera.compile.backends.numpy.dispatch import numpy_funcify
+from tessera.compile.backends.numpy.dispatch import numpy_funcify, numpy_inline
 from tessera.compile.backends.numpy.memory import free_dead_locals
 from tessera.graph.basic import (
     Constant,
@@ -33,10 +35,14 @@ def _input_check(name: str, var: Variable, k: int) -> str:
     if not isinstance(t, TensorType):
         return f"    {name} = _filter{k}({name})\n"
     conds = [f"{name}.__class__ is not _ndarray", f"{name}.dtype is not _dt{k}"]
-    conds.append(f"{name}.ndim != {t.ndim}")
-    conds += [
-        f"{name}.shape[{d}] != {s}" for d, s in enumerate(t.shape) if s is not None
-    ]
+    if None not in t.shape:
+        # one comparison with a constant tuple: half the cost of dim by dim
+        conds.append(f"{name}.shape != {tuple(int(s) for s in t.shape)!r}")
+    else:
+        conds.append(f"{name}.ndim != {t.ndim}")
+        conds += [
+            f"{name}.shape[{d}] != {s}" for d, s in enumerate(t.shape) if s is not None
+        ]
     return f"    if {' or '.join(conds)}:\n        {name} = _filter{k}({name})\n"
 
 
@@ -138,8 +144,14 @@ class _Code:
     holding the callables, constants and checks its lines refer to."""
 
     def __init__(self) -> None:
-        self.ns: dict[str, object] = {"_ndarray": np.ndarray, "_asarray": np.asarray}
+        self.ns: dict[str, object] = {
+            "_ndarray": np.ndarray,
+            "_asarray": np.asarray,
+            "_array": np.array,
+        }
         self.names: dict[Variable, str] = {}
+        # 0-d constants as NumPy scalars, for inlined expressions
+        self.scalar_names: dict[Variable, str] = {}
         self.lines: list[str] = []
         self.n_const = 0
         # index in `lines` -> (node, the names of its inputs' values)
@@ -181,6 +193,22 @@ class _Code:
             "as an input of the function"
         )
 
+    def ref_scalar(self, var: Variable) -> str:
+        """The name of ``var``'s value, a 0-d constant as a NumPy scalar of
+        its dtype (NumPy's scalar math is ~10x cheaper than a ufunc on 0-d
+        arrays, for the same result)."""
+        if not (
+            isinstance(var, Constant)
+            and isinstance(var.data, np.ndarray)
+            and var.data.ndim == 0
+        ):
+            return self.ref(var)
+        if var not in self.scalar_names:
+            name = f"k{len(self.scalar_names)}"
+            self.ns[name] = var.data[()]
+            self.scalar_names[var] = name
+        return self.scalar_names[var]
+
     def check_inputs(self, inputs: Sequence[Variable], check: bool = True) -> list[str]:
         """Validate every argument (a cheap type test, then the full filter),
         unless ``check`` is False (a caller that passes values of the right
@@ -215,23 +243,37 @@ class _Code:
         owned: set[Variable] = set()  # fresh ufunc results, used by one node only
         for j, node in enumerate(fg.toposort()):
             fname = f"f{j}"
-            self.ns[fname] = fn = numpy_funcify(node.op, node)
-            in_names = ", ".join(self.ref(i) for i in node.inputs)
-            out_names = []
-            for k, out in enumerate(node.outputs):
-                self.names[out] = f"v{j}_{k}"
-                out_names.append(self.names[out])
-            if isinstance(fn, np.ufunc) and len(node.outputs) == 1:
-                reuse = _reusable_input(fg, node, owned)
+            out_names = [f"v{j}_{k}" for k in range(len(node.outputs))]
+            fn = numpy_funcify(node.op, node)
+            reuse = inline = None
+            if len(node.outputs) == 1:
+                if isinstance(fn, np.ufunc):
+                    reuse = _reusable_input(fg, node, owned)
+                    if _owns_result(fg, node.outputs[0]):
+                        owned.add(node.outputs[0])
+                if reuse is None:
+                    inline = numpy_inline(node.op, node)
+            if inline is not None:
+                # 0-d constants as NumPy scalars where the result is 0-d
+                # (against arrays, a 0-d array operand is the cheaper one)
+                scalar = node.outputs[0].ndim == 0
+                args = [
+                    self.ref_scalar(i) if scalar else self.ref(i) for i in node.inputs
+                ]
+                if inline.fn is not None:
+                    self.ns[fname] = inline.fn
+                expr = inline.template.format(*args, f=fname)
+            else:
+                self.ns[fname] = fn
+                args = [self.ref(i) for i in node.inputs]
+                in_names = ", ".join(args)
                 if reuse is not None:
                     in_names += f", out={self.ref(reuse)}"
-                if _owns_result(fg, node.outputs[0]):
-                    owned.add(node.outputs[0])
-            self.node_at[len(self.lines)] = (
-                node,
-                [self.ref(i) for i in node.inputs],
-            )
-            self.lines.append(f"    {', '.join(out_names)} = {fname}({in_names})\n")
+                expr = f"{fname}({in_names})"
+            for out, name in zip(node.outputs, out_names):
+                self.names[out] = name
+            self.node_at[len(self.lines)] = (node, args)
+            self.lines.append(f"    {', '.join(out_names)} = {expr}\n")
 
     def output_exprs(self, outputs: Sequence[Variable]) -> list[str]:
         """The returned expressions, copying where the caller could otherwise
@@ -244,15 +286,17 @@ class _Code:
                 base = _view_base(var)
                 again = base in handed
                 handed.add(base)
-                if (
+                copy = (
                     var.owner is None
                     or again
                     or _aliases_input(var)
                     or _read_only_view(var)
-                ):
+                )
+                # a 0-d value may be a NumPy scalar: returned as a 0-d array
+                if var.ndim == 0:
+                    expr = f"_array({expr})" if copy else f"_asarray({expr})"
+                elif copy:
                     expr = f"{expr}.copy()"
-                elif var.ndim == 0:
-                    expr = f"_asarray({expr})"
             exprs.append(expr)
         return exprs
 
