@@ -16,6 +16,7 @@ from tessera.compile.backends.numpy import (  # noqa: F401
     products,
     reduction,
     shape,
+    subtensor,
 )
 from tessera.compile.backends.numpy.dispatch import numpy_funcify
 from tessera.compile.backends.numpy.linker import numpy_link

@@ -1,4 +1,9 @@
-"""Shape ops as views built directly, skipping NumPy's argument handling."""
+"""Shape ops as views built directly, skipping NumPy's argument handling.
+
+``ExpandDims`` and ``Squeeze`` of a static shape are written into the
+generated source (``x[:, None]``, ``x.reshape((8,))``, see
+:func:`~.dispatch.numpy_inline`).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,13 @@ from collections.abc import Callable
 
 import numpy as np
 
-from tessera.compile.backends.numpy.dispatch import default_funcify, numpy_funcify
+from tessera.compile.backends.numpy.dispatch import (
+    Inline,
+    default_funcify,
+    numpy_funcify,
+    numpy_inline,
+)
+from tessera.compile.backends.numpy.elemwise import numpy_valued
 from tessera.ops.shape import ExpandDims, Squeeze, Transpose
 
 
@@ -22,6 +33,27 @@ def _funcify_expand_dims(op: ExpandDims, node) -> Callable:
         return np.asarray(x)[index]
 
     return run
+
+
+@numpy_inline.register(ExpandDims)
+def _inline_expand_dims(op: ExpandDims, node) -> Inline | None:
+    """``{0}[:, None]``: NumPy scalars index like 0-d arrays."""
+    if not numpy_valued(node.inputs[0]):
+        return None
+    out_ndim = node.outputs[0].ndim
+    axes = {a % out_ndim for a in op.axes}
+    index = ", ".join("None" if d in axes else ":" for d in range(out_ndim))
+    return Inline(f"{{0}}[{index}]")
+
+
+@numpy_inline.register(Squeeze)
+def _inline_squeeze(op: Squeeze, node) -> Inline | None:
+    """``{0}.reshape(shape)`` where both shapes are static (so the squeezed
+    dims are 1 by construction): the view ``np.squeeze`` returns."""
+    shape = node.outputs[0].type.shape
+    if None in shape or None in node.inputs[0].type.shape or node.inputs[0].ndim == 0:
+        return None
+    return Inline(f"{{0}}.reshape({shape!r})")
 
 
 @numpy_funcify.register(Squeeze)
