@@ -164,15 +164,7 @@ def compile_logp_dlogp(model: Any, backend: Any, what: str, jacobian: bool = Tru
 
     # compiled once per model, backend request and jacobian while the
     # model's variables are the same ones (shared data is read at call time)
-    cache = model.__dict__.setdefault("_compiled_logp_dlogp", {})
     key = (backend if isinstance(backend, str) else backend.name, bool(jacobian))
-    variables = tuple(model.named_vars.values())
-    hit = cache.get(key)
-    if hit is not None and len(hit[0]) == len(variables):
-        if all(a is b for a, b in zip(hit[0], variables)):
-            f, chosen = hit[1]
-            _log.info("%s: %s backend (compiled earlier)", what, _label(chosen))
-            return f, chosen
 
     def build(chosen: Backend):
         f = model.logp_dlogp_function(jacobian=jacobian, backend=chosen)
@@ -183,7 +175,41 @@ def compile_logp_dlogp(model: Any, backend: Any, what: str, jacobian: bool = Tru
                 pass
         return f
 
-    built = compile_with(backend, build, what)
+    return cached_on_model(
+        model,
+        "_compiled_logp_dlogp",
+        key,
+        lambda: compile_with(backend, build, what),
+        what,
+    )
+
+
+def cached_on_model(model: Any, slot: str, key: Any, make: Callable, what: str):
+    """``make()`` (a ``(built, Backend)`` pair), kept in ``model`` under
+    ``slot`` and ``key`` while the model's variables are the same ones (a
+    model changed since gets a new one).
+
+    Examples
+    --------
+    >>> from tessera import ppl
+    >>> with ppl.Model() as m:
+    ...     x = ppl.Normal("x")
+    >>> calls = []
+    >>> make = lambda: (calls.append(1) or "built", get_backend("numpy"))
+    >>> a = cached_on_model(m, "_example", "k", make, "an example")
+    >>> b = cached_on_model(m, "_example", "k", make, "an example")
+    >>> a == b, len(calls)
+    (True, 1)
+    """
+    cache = model.__dict__.setdefault(slot, {})
+    variables = tuple(model.named_vars.values())
+    hit = cache.get(key)
+    if hit is not None and len(hit[0]) == len(variables):
+        if all(a is b for a, b in zip(hit[0], variables)):
+            built, chosen = hit[1]
+            _log.info("%s: %s backend (compiled earlier)", what, _label(chosen))
+            return built, chosen
+    built = make()
     cache[key] = (variables, built)
     return built
 

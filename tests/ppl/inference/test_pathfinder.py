@@ -151,3 +151,28 @@ def test_errors():
         pathfinder_draws(_gaussian(), importance_sampling="is", progressbar=False)
     with pytest.raises(ValueError, match="num_paths"):
         pathfinder_draws(_gaussian(), num_paths=0, progressbar=False)
+
+
+def test_batch_logdensity_compiled_once_per_model(monkeypatch):
+    # JAX compiles once per input shape: the batch log-density is kept on
+    # the model and fed padded buckets of rows, so that a second call
+    # compiles nothing (the number of ELBO draws varies along each path)
+    from tessera.compile.function import Function
+
+    model = _normal_unknown_scale()
+    ppl.pathfinder(model, num_paths=2, num_draws=100, random_seed=0, progressbar=False)
+    (entry,) = model.__dict__["_compiled_batch_logp"].values()
+    fn = entry[1][0]
+    shapes = []
+    real_call = Function.__call__
+
+    def spy(self, *args, **kw):
+        if self is fn:
+            shapes.append(np.shape(args[0]))
+        return real_call(self, *args, **kw)
+
+    monkeypatch.setattr(Function, "__call__", spy)
+    ppl.pathfinder(model, num_paths=3, num_draws=100, random_seed=1, progressbar=False)
+    (again,) = model.__dict__["_compiled_batch_logp"].values()
+    assert again[1][0] is fn
+    assert shapes and all(r in (16, 32, 64, 128, 256, 512, 1024) for r, _ in shapes)

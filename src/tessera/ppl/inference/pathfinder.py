@@ -254,23 +254,61 @@ def _single_path(
     return z, batch_logp(z), lq, float(np.max(elbo)), len(xs) - 1
 
 
+#: rows of the JAX batch log-density: batches are padded to a power of two
+#: from 16 up to this, larger ones split into blocks of it, so a handful of
+#: shapes are ever compiled (JAX compiles once per input shape, and the
+#: number of Gaussians along a path, hence of ELBO draws, varies)
+MAX_BLOCK = 1024
+
+
+def _padded_rows(n: int) -> int:
+    """The bucket ``n`` rows are padded to (``n <= MAX_BLOCK``).
+
+    Examples
+    --------
+    >>> [_padded_rows(n) for n in (1, 16, 17, 600, 1024)]
+    [16, 16, 32, 1024, 1024]
+    """
+    return max(16, 1 << (int(n) - 1).bit_length())
+
+
 def _batch_logp_fn(model, backend):
     from tessera.compile.function import function
     from tessera.ops.type import TensorType
-    from tessera.ppl.backend import compile_with
+    from tessera.ppl.backend import cached_on_model, compile_with
     from tessera.ppl.inference.advi import batched_logp
 
     n = model.flat_layout().size
     xs = TensorType("float64", (None, n))(name="xs")
-    fn, _ = compile_with(
-        backend,
-        lambda b: function([xs], batched_logp(model, xs), backend=b),
+    # kept on the model: JAX compiles once per shape, and a new function
+    # would compile each bucket again at every call
+    fn, chosen = cached_on_model(
+        model,
+        "_compiled_batch_logp",
+        backend if isinstance(backend, str) else backend.name,
+        lambda: compile_with(
+            backend,
+            lambda b: function([xs], batched_logp(model, xs), backend=b),
+            "ppl.pathfinder",
+        ),
         "ppl.pathfinder",
     )
 
-    def call(z):
+    def run(z):
         with np.errstate(all="ignore"):
             return np.asarray(fn(np.ascontiguousarray(z)), dtype=np.float64)
+
+    if chosen.name != "jax":
+        return run
+
+    def call(z):
+        out = []
+        for lo in range(0, len(z), MAX_BLOCK):
+            block = z[lo : lo + MAX_BLOCK]
+            rows = _padded_rows(len(block))
+            pad = np.repeat(block[-1:], rows - len(block), axis=0)
+            out.append(run(np.concatenate([block, pad]))[: len(block)])
+        return np.concatenate(out) if out else np.zeros(0)
 
     return call
 
