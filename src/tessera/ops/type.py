@@ -24,6 +24,17 @@ def _dtype(dtype: Any) -> np.dtype:
         return np.dtype(np.dtype(dtype).name)
 
 
+_NAMES: dict[np.dtype, str] = {}
+
+
+def _dtype_name(dt: np.dtype) -> str:
+    """``dt.name``, cached (NumPy builds the string at every access)."""
+    name = _NAMES.get(dt)
+    if name is None:
+        name = _NAMES[dt] = dt.name
+    return name
+
+
 def _norm_shape(shape: Sequence[int | None]) -> tuple[int | None, ...]:
     out = []
     for s in shape:
@@ -63,7 +74,7 @@ class TensorType(Type):
 
     def __init__(self, dtype: Any, shape: Sequence[int | None] = ()):
         self.numpy_dtype = _dtype(dtype)
-        self.dtype = self.numpy_dtype.name
+        self.dtype = _dtype_name(self.numpy_dtype)
         self.shape = _norm_shape(shape)
         self.ndim = len(self.shape)
 

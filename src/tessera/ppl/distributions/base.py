@@ -55,7 +55,8 @@ Support keys
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -389,6 +390,23 @@ _VARIABLE_KEYWORDS = [
 ]
 
 
+@functools.lru_cache(maxsize=1024)
+def _keyword_names(fn: Callable) -> tuple[str, ...] | None:
+    """The public keyword names ``fn`` takes (None: it takes ``**kwargs``);
+    cached, as ``inspect.signature`` costs more than building a variable."""
+    import inspect
+
+    params = inspect.signature(fn).parameters.values()
+    if any(p.kind == p.VAR_KEYWORD for p in params):
+        return None
+    return tuple(
+        p.name
+        for p in params
+        if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+        and not p.name.startswith("_")
+    )
+
+
 def check_param_names(cls: type, accepted: Any, kwargs: dict) -> None:
     """Raise ``TypeError`` for a keyword ``cls`` does not take, naming it,
     the closest parameter name and every valid one.
@@ -405,18 +423,14 @@ def check_param_names(cls: type, accepted: Any, kwargs: dict) -> None:
     TypeError: Normal got an unexpected parameter 'sd' (did you mean 'sigma'?); its parameters are mu, sigma, tau
     """
     import difflib
-    import inspect
 
+    if not kwargs:
+        return
     if callable(accepted):
-        params = inspect.signature(accepted).parameters.values()
-        if any(p.kind == p.VAR_KEYWORD for p in params):
+        names = _keyword_names(accepted)
+        if names is None:
             return
-        names = [
-            p.name
-            for p in params
-            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
-            and not p.name.startswith("_")
-        ]
+        names = list(names)
     else:
         names = list(accepted)
     for k in kwargs:
