@@ -34,5 +34,6 @@ def pytest_runtest_teardown(item, nextitem):
     resident memory otherwise grows with every module that compiles JAX
     programs (1.3 GB after tests/compile, tests/ops and tests/ppl/distributions;
     0.4 GB with this) (#23 item 9)."""
-    if nextitem is None or nextitem.module is not item.module:
+    # by file: doctest items have no module attribute
+    if nextitem is None or nextitem.path != item.path:
         _release_memory()
