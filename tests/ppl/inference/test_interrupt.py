@@ -85,12 +85,19 @@ def _interrupt(tmp_path, how: dict, fraction: float):
         text=True,
         start_new_session=True,
     )
+    # both pipes drained by threads (communicate() would read stderr
+    # beside the thread, and close it under it)
     err: list[str] = []
-    thread = threading.Thread(
-        target=lambda: err.extend(iter(lambda: proc.stderr.read(256), "")),
-        daemon=True,
-    )
-    thread.start()
+    outs: list[str] = []
+    threads = [
+        threading.Thread(
+            target=lambda s=s, buf=buf: buf.extend(iter(lambda: s.read(256), "")),
+            daemon=True,
+        )
+        for s, buf in ((proc.stderr, err), (proc.stdout, outs))
+    ]
+    for thread in threads:
+        thread.start()
     t_end = time.monotonic() + 240
     try:
         while time.monotonic() < t_end and proc.poll() is None:
@@ -102,12 +109,14 @@ def _interrupt(tmp_path, how: dict, fraction: float):
         assert time.monotonic() < t_end, "sampling did not start"
         proc.send_signal(signal.SIGINT)
         t0 = time.monotonic()
-        out, _ = proc.communicate(timeout=120)
+        proc.wait(timeout=120)
         took = time.monotonic() - t0
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
-    thread.join(5)
+    for thread in threads:
+        thread.join(5)
+    out = "".join(outs)
     assert proc.returncode == 0, "".join(err)[-3000:]
     return out, took, str(script)
 

@@ -84,7 +84,7 @@ def integer_index_axes(idx_list: Sequence, idx_inputs: Sequence, ndim: int) -> l
     --------
     >>> import tessera as ts
     >>> from tessera.ops.indexing import SYM, Slice
-    >>> i, n = ts.iscalar("i"), ts.iscalar("n")
+    >>> i, n = ts.scalar("i", dtype="int64"), ts.scalar("n", dtype="int64")
     >>> integer_index_axes((Ellipsis, Slice(None, SYM), SYM), [n, i], 4)
     [(1, 3)]
     """
