@@ -13,7 +13,8 @@ the machine, the library versions, the date and the command.
 Run: ``python benchmarks/run.py [--quick] [--only linalg,overhead]
 [--out docs/benchmarks.md]``. ``--quick`` passes ``--quick`` to every
 script that has it (fewer repeats, shorter chains: a smoke run whose
-numbers are noisier; the report says so).
+numbers are noisier; the report says so). With ``--only``, the other
+sections of an existing report are kept; every section says when it ran.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import argparse
 import datetime as dt
 import os
 import platform
+import re
 import subprocess
 import sys
 import time
@@ -145,7 +147,39 @@ def run_one(path: Path, quick: bool, timeout: float) -> tuple[str, float, bool]:
     return proc.stdout, elapsed, True
 
 
-def report(results, quick: bool, command: str) -> str:
+def section_meta(elapsed: float, quick: bool) -> str:
+    """The line under a section's heading: when and how it ran."""
+    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    try:
+        load = f"{os.getloadavg()[0]:.1f}"
+    except OSError:
+        load = "n/a"
+    mode = ", quick mode" if quick else ""
+    return f"_ran {now} in {elapsed:.0f} s, load average {load}{mode}_"
+
+
+SECTION = re.compile(
+    r'<a id="(?P<stem>[\w-]+)"></a>\n\n## (?P=stem)\.py\n\n(?P<body>.*?)(?=\n<a id="|\Z)',
+    re.S,
+)
+
+
+def previous_sections(path: Path) -> dict[str, str]:
+    """The sections of an earlier report, by script name (its Markdown body)."""
+    if not path.exists():
+        return {}
+    return {m["stem"]: m["body"].strip() for m in SECTION.finditer(path.read_text())}
+
+
+def report(
+    results, quick: bool, command: str, kept: dict[str, str] | None = None
+) -> str:
+    """The Markdown report: header, then one section per script in ``ORDER``.
+
+    ``kept`` holds sections of an earlier report (script name -> body) for
+    scripts that did not run now (``--only``); each section's first line
+    says when it ran.
+    """
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
         "# Benchmarks",
@@ -169,13 +203,30 @@ def report(results, quick: bool, command: str) -> str:
         )
     lines += ["", "## Machine", "", *machine_lines(), "", "## Library versions", ""]
     lines += [*version_lines(), ""]
+    sections = {
+        path.stem: (
+            section_meta(elapsed, quick)
+            + ("" if ok else " **(failed)**")
+            + "\n\n"
+            + demote(text)
+        )
+        for path, text, elapsed, ok in results
+    }
+    for stem, text in (kept or {}).items():
+        sections.setdefault(stem, text)
+    order = [n for n in ORDER if n in sections] + sorted(set(sections) - set(ORDER))
     lines += ["## Contents", ""]
-    for path, _, elapsed, ok in results:
-        status = "" if ok else " (failed)"
-        lines.append(f"- [{path.name}](#{path.stem}){status}: ran in {elapsed:.0f} s")
-    for path, text, _, _ in results:
-        lines += ["", f'<a id="{path.stem}"></a>', "", f"## {path.name}", ""]
-        lines.append(demote(text))
+    for stem in order:
+        first = sections[stem].splitlines()[0]
+        when = (
+            first.strip("_")
+            if first.startswith("_ran ")
+            else "ran with an earlier report"
+        )
+        lines.append(f"- [{stem}.py](#{stem}): {when}")
+    for stem in order:
+        lines += ["", f'<a id="{stem}"></a>', "", f"## {stem}.py", ""]
+        lines.append(sections[stem])
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -206,7 +257,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(report(results, args.quick, command))
+    # --only re-runs some scripts: the other sections of the report stay
+    kept = previous_sections(out) if args.only else {}
+    out.write_text(report(results, args.quick, command, kept))
     print(f"wrote {out}")
     return 0 if all(ok for *_, ok in results) else 1
 

@@ -20,9 +20,5 @@ from tessera.ppl.distributions.logcdf_kernels import (
 )
 
 register_scalar("vonmises_cdf", host_scalar(_vonmises_cdf))
-register_scalar(
-    "skewnorm_logcdf", lambda z, a: skewnorm_logcdf_kernel(z, a, jnp, jsp)
-)
-register_scalar(
-    "vonmises_logcdf", lambda x, k: vonmises_logcdf_kernel(x, k, jnp, jsp)
-)
+register_scalar("skewnorm_logcdf", lambda z, a: skewnorm_logcdf_kernel(z, a, jnp, jsp))
+register_scalar("vonmises_logcdf", lambda x, k: vonmises_logcdf_kernel(x, k, jnp, jsp))
