@@ -94,9 +94,12 @@ def eight_schools_reference():
     mu = np.linspace(-35.0, 45.0, 1601)
     s = np.linspace(0.0, 20.0, 2001)  # sqrt(tau)
     tau = s**2
-    var = EIGHT_SIGMA[:, None] ** 2 + tau[None, :] ** 2  # (school, tau)
-    resid = EIGHT_Y[:, None, None] - mu[None, None, :]  # (school, 1, mu)
-    loglik = -0.5 * (np.log(var)[..., None] + resid**2 / var[..., None]).sum(0)
+    # summed school by school: (tau, mu) temporaries of 26 MB, not the
+    # (school, tau, mu) ones of 205 MB
+    loglik = np.zeros((tau.size, mu.size))
+    for y_j, sigma_j in zip(EIGHT_Y, EIGHT_SIGMA):
+        var = (sigma_j**2 + tau**2)[:, None]
+        loglik -= 0.5 * (np.log(var) + (y_j - mu[None, :]) ** 2 / var)
     logp = (
         loglik
         + stats.norm.logpdf(mu, 0.0, 5.0)[None, :]

@@ -17,7 +17,9 @@ SCRIPT = textwrap.dedent(
 
     def spy(job, chain, seed):
         if os.getpid() != parent:
-            print("CHILD-CHAIN", os.getpid(), chain, flush=True)
+            # one write per line: the two processes share the pipe (print
+            # writes the text and its newline separately: lines interleave)
+            os.write(1, f"CHILD-CHAIN {os.getpid()} {chain}\\n".encode())
         return start(job, chain, seed)
 
     nuts._start = spy
