@@ -13,6 +13,9 @@ import time
 
 import pytest
 
+# each case samples in a subprocess: outside the fast subset
+pytestmark = pytest.mark.slow
+
 SCRIPT = textwrap.dedent(
     """
     import multiprocessing, os, threading, warnings, sys

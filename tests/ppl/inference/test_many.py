@@ -258,6 +258,7 @@ print("SHARDED-OK")
 """
 
 
+@pytest.mark.slow
 def test_devices_shard_the_datasets_and_give_the_same_draws():
     import os
     import subprocess
@@ -326,6 +327,7 @@ if __name__ == "__main__":
 """
 
 
+@pytest.mark.slow
 def test_dask_executor_retries_a_failed_chunk_once_and_never_drops_one(tmp_path):
     pytest.importorskip(
         "distributed", reason="needs dask.distributed (the 'distributed' extra)"
