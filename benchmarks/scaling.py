@@ -23,6 +23,7 @@ Run: python benchmarks/scaling.py [--quick]
 from __future__ import annotations
 
 import argparse
+import gc
 import statistics
 import time
 
@@ -58,7 +59,12 @@ def chain(n: int) -> ppl.Model:
 
 def measure(build, n: int, repeat: int, jax: bool) -> dict:
     builds, compiles = [], []
+    m = f = None
     for _ in range(repeat):
+        # the previous repeat's model is garbage (graphs hold reference
+        # cycles): collected here, not by the timed build's collections
+        del m, f
+        gc.collect()
         t0 = time.perf_counter()
         m = build(n)
         t1 = time.perf_counter()
@@ -114,7 +120,8 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{versions('numpy', 'scipy', 'jax', 'tessera')}; {machine()}\n")
     print(
         f"Medians of {repeat} builds and compiles (one at n = 3,200 ungrouped), "
-        "each on a fresh model; NumPy backend unless said.\n"
+        "each on a fresh model after collecting the previous one (graphs hold "
+        "reference cycles); NumPy backend unless said.\n"
     )
     print(
         "| model | n | nodes | build | compile | build + compile | ratio to n=200 "
