@@ -99,6 +99,22 @@ CASES = {
         [],
         ["Det"],
     ),
+    # a vector operand: one MatVec / VecMat node, not expand, matmul, squeeze
+    "matrix @ vector": (
+        lambda a, b: a @ ts.constant(np.arange(3.0)),
+        ["MatMul", "ExpandDims", "Squeeze"],
+        ["MatVec"],
+    ),
+    "vector @ matrix": (
+        lambda a, b: ts.constant(np.arange(3.0)) @ b,
+        ["MatMul", "ExpandDims", "Squeeze"],
+        ["VecMat"],
+    ),
+    "inv @ vector": (
+        lambda a, b: L.inv(a) @ ts.constant(np.arange(3.0)),
+        ["Inv", "MatMul", "MatVec"],
+        ["Solve"],
+    ),
 }
 
 
@@ -151,6 +167,17 @@ def test_kron_rewrites_work_on_the_factors(fn):
         if type(core_op(n)).__name__ in ("Inv", "Cholesky", "Det")
     ]
     assert sizes and all(s in (2, 3) for s in sizes)
+
+
+def test_matrix_vector_product_read_twice_is_not_fused():
+    # fusing would compute the product twice: once fused, once for the reader
+    a = ts.tensor("a", shape=(3, 3))
+    v = ts.tensor("v", shape=(3,))
+    col = a @ ts.expand_dims(v, 1)
+    f = ts.function([a, v], [ts.squeeze(col, 1), col.sum()])
+    assert "MatVec" not in _core_names(f)
+    av, vv = np.arange(9.0).reshape(3, 3), np.arange(3.0)
+    np.testing.assert_allclose(f(a=av, v=vv)[0], av @ vv)
 
 
 def test_log_det_of_non_positive_det_keeps_semantics():

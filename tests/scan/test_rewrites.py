@@ -156,3 +156,59 @@ def test_summed_products_wider_than_the_sum_stay_in_the_loop():
     xv, wv = rng.standard_normal((4, 8, 5)), rng.standard_normal((2, 5))
     expect = sum((1 - np.tanh(wv @ m.T) ** 2) @ m for m in xv)
     np.testing.assert_allclose(f(xv, wv), expect, rtol=1e-12)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "jax"])
+def test_map_of_sequences_leaves_the_loop(backend):
+    # exp(x_t) * w reads no state: computed once over all of x, after the loop
+    x = ts.tensor("x", shape=(5, 3))
+    w = ts.tensor("w", shape=(3,))
+    (total, mapped), _ = ts.scan(
+        lambda xt, acc, w: [acc + xt, ts.exp(xt) * w],
+        sequences=[x],
+        outputs_info=[ts.zeros(3), None],
+        non_sequences=[w],
+    )
+    f = ts.function([x, w], [total, mapped], backend=backend)
+    (node,) = _scans(f)
+    assert (node.op.info.n_mit, node.op.info.n_nit) == (1, 0)
+    assert "exp" not in _inner_ops(node)
+    args = (np.arange(15.0).reshape(5, 3) / 10, np.array([1.0, 2.0, 3.0]))
+    plain = ts.function([x, w], [total, mapped], rewrites="none")
+    for got, want in zip(f(*args), plain(*args)):
+        np.testing.assert_allclose(got, want, rtol=1e-14)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "jax"])
+def test_shape_change_of_a_step_value_is_made_after_the_loop(backend):
+    x = ts.tensor("x", shape=(4, 3))
+    (hs, cols), _ = ts.scan(
+        lambda xt, h: [ts.tanh(h + xt), ts.expand_dims(ts.tanh(h + xt), 1)],
+        sequences=[x],
+        outputs_info=[ts.zeros(3), None],
+    )
+    f = ts.function([x], [hs, cols], backend=backend)
+    (node,) = _scans(f)
+    assert not any("ExpandDims" in op for op in _inner_ops(node))
+    xv = np.arange(12.0).reshape(4, 3) / 10
+    got_h, got_c = f(xv)
+    assert got_c.shape == (4, 3, 1)
+    np.testing.assert_allclose(got_c[..., 0], got_h, rtol=1e-14)
+    want = ts.function([x], [hs, cols], rewrites="none")(xv)
+    np.testing.assert_allclose(got_c, want[1], rtol=1e-14)
+
+
+def test_map_of_a_sequence_of_unknown_length_keeps_the_length_check():
+    # leaving the loop would drop y's check against n_steps: it stays
+    x = ts.tensor("x", shape=(None,))
+    y = ts.tensor("y", shape=(None,))
+    (total, mapped), _ = ts.scan(
+        lambda xt, yt, acc: [acc + xt, ts.exp(yt)],
+        sequences=[x, y],
+        outputs_info=[ts.constant(0.0), None],
+    )
+    f = ts.function([x, y], [total, mapped])
+    (node,) = _scans(f)
+    assert node.op.info.n_nit == 1
+    with pytest.raises(ValueError, match="sequence 1 has 2 rows"):
+        f(np.ones(3), np.ones(2))

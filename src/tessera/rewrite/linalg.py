@@ -6,6 +6,8 @@
   which then shares the forward pass's inverse);
 - ``det`` of a triangular matrix (or of ``L L^T``) from the diagonal;
 - ``inv(A) @ b -> solve(A, b)``;
+- ``squeeze(A @ expand_dims(v))`` -> one :class:`~tessera.ops.matvec.MatVec`
+  (likewise ``v @ B``, :class:`~tessera.ops.matvec.VecMat`);
 - ``solve`` with a triangular ``A`` -> ``solve_triangular``; with
   ``A = L L^T`` -> ``cho_solve``; several solves with one general ``A``
   share one LU factorization;
@@ -19,7 +21,8 @@ below see through the wrapper.
 
 from __future__ import annotations
 
-from tessera.graph.basic import Variable
+from tessera.graph.basic import Constant, Variable
+from tessera.ops.basic import constant
 from tessera.ops.blockwise import Blockwise
 from tessera.ops.elemwise import Elemwise
 from tessera.ops.linalg.decomposition import Cholesky, CholeskyPullback
@@ -27,9 +30,10 @@ from tessera.ops.linalg.determinant import Adjugate, Det
 from tessera.ops.linalg.inverse import Inv
 from tessera.ops.linalg.solve import Solve
 from tessera.ops.linalg.structure import AllocDiag, ExtractDiag, Triangle
+from tessera.ops.matvec import MatVec, VecMat
 from tessera.ops.products import MatMul
 from tessera.ops.reduction import Reduce
-from tessera.ops.shape import ExpandDims, Reshape, Transpose
+from tessera.ops.shape import ExpandDims, Reshape, Squeeze, Transpose
 from tessera.rewrite.basic import node_rewriter
 
 TAGS = ["specialize", "linalg"]
@@ -204,19 +208,62 @@ def outer_product_matmul(fg, node):
     return [out]
 
 
-@node_rewriter([MatMul, Blockwise], tags=TAGS)
+@node_rewriter([MatMul, MatVec, Blockwise], tags=TAGS)
 def inv_matmul_to_solve(fg, node):
     """inv(A) @ b -> solve(A, b), when nothing else uses inv(A)."""
     from tessera.ops.linalg import solve
 
-    if not isinstance(core_op(node), MatMul):
+    op = core_op(node)
+    if not isinstance(op, MatMul | MatVec):
         return None
     a, b = node.inputs
     inv_node = producer(a, Inv)
     if inv_node is None or len(fg.clients.get(a, [])) > 1:
         # when the inverse is needed anyway, reusing it beats a new solve
         return None
-    return [solve(inv_node.inputs[0], b, b_ndim=2, on_error=core_op(inv_node).on_error)]
+    b_ndim = 2 if isinstance(op, MatMul) else 1
+    on_error = core_op(inv_node).on_error
+    return [solve(inv_node.inputs[0], b, b_ndim=b_ndim, on_error=on_error)]
+
+
+def _vector_of(var: Variable, axis: int) -> Variable | None:
+    """``v`` when ``var`` is the 1-d ``v`` with a new axis ``axis`` (or a
+    constant of that shape, as constant folding leaves it)."""
+    if var.ndim != 2:
+        return None
+    if isinstance(var, Constant):
+        if var.data.shape[axis] != 1:
+            return None
+        return constant(var.data.squeeze(axis))
+    node = var.owner
+    if node is None or not isinstance(node.op, ExpandDims):
+        return None
+    if node.op.axes != (axis,):
+        return None
+    return node.inputs[0]
+
+
+@node_rewriter([Squeeze], tags=TAGS)
+def matvec_from_matmul(fg, node):
+    """``squeeze(A @ v[:, None])`` -> ``MatVec(A, v)`` and
+    ``squeeze(v[None, :] @ B)`` -> ``VecMat(v, B)`` (what
+    :func:`tessera.matmul` builds for a vector operand): one node, which
+    NumPy runs as one call instead of three."""
+    from tessera.ops.blockwise import apply_core
+
+    prod = node.inputs[0]
+    mm = producer(prod, MatMul)
+    if mm is None or len(fg.clients.get(prod, [])) > 1:
+        return None
+    a, b = mm.inputs
+    last = prod.ndim - 1
+    if node.op.axes == (last,) and (v := _vector_of(b, 1)) is not None:
+        out = apply_core(MatVec(), a, v)
+    elif node.op.axes == (last - 1,) and (v := _vector_of(a, 0)) is not None:
+        out = apply_core(VecMat(), v, b)
+    else:
+        return None
+    return [out] if out.type == node.outputs[0].type else None
 
 
 @node_rewriter([Solve, Blockwise], tags=TAGS)

@@ -10,17 +10,23 @@
 * :func:`scan_sum_of_products`: a carry that sums one matrix product per
   step (``acc + u @ v``, as the gradient of ``W @ h`` accumulates in
   backpropagation through time) keeps the factors instead, and their sum
-  over the steps becomes one matrix product after the loop.
+  over the steps becomes one matrix product after the loop;
+* :func:`scan_push_out_maps`: outputs not fed back that read only
+  sequences (and loop invariants) are computed after the loop, vectorized
+  over the whole sequence; an output that is a shape change (a new axis, a
+  transpose) of a value the step computes stacks the value, and the shape
+  change is made once after the loop.
 
 All run in ``fast_run`` (tags ``canonicalize`` and ``scan``).
 """
 
 from __future__ import annotations
 
-from tessera.graph.basic import Constant, Variable
+from tessera.graph.basic import Apply, Constant, Variable
 from tessera.graph.fg import FunctionGraph
 from tessera.graph.traversal import ancestors, clone_replace, graph_inputs, toposort
 from tessera.ops.elemwise import is_discrete
+from tessera.ops.shape import ExpandDims, Squeeze, Transpose
 from tessera.ops.type import TensorType
 from tessera.random.type import RandomGeneratorType
 from tessera.rewrite.basic import REWRITES, node_rewriter
@@ -384,3 +390,108 @@ def scan_merge_pass(fg: FunctionGraph) -> bool:
 
 
 REWRITES.register_pass("scan_merge", scan_merge_pass, TAGS)
+
+
+# --- pushing per-step maps out of the loop --------------------------------------------
+
+
+def _static_int(v: Variable):
+    from tessera.ops.static import get_static_value
+
+    value = get_static_value(v)
+    return None if value is None else int(value)
+
+
+def _map_of_sequences(op: Scan, out: Variable, n: int | None, outer_seqs) -> bool:
+    """Whether stacked output ``out`` reads sequences (each ``n`` rows, known
+    statically, so that the loop's length check is not lost) and
+    otherwise only loop invariants and constants, through tensors only."""
+    inner = op.inner_groups()
+    seqs = {ph: x for ph, x in zip(inner["seqs"], outer_seqs)}
+    allowed = set(seqs) | set(inner["non_seqs"])
+    nodes = toposort([out], op.inner_inputs)
+    if any(
+        not isinstance(v.type, TensorType)
+        for nd in nodes
+        for v in nd.inputs + nd.outputs
+    ):
+        return False
+    leaves = graph_inputs([out])
+    if any(v not in allowed and not isinstance(v, Constant) for v in leaves):
+        return False
+    used = [seqs[v] for v in leaves if v in seqs]
+    return bool(used) and n is not None and all(x.type.shape[0] == n for x in used)
+
+
+@node_rewriter([Scan], tags=TAGS)
+def scan_push_out_maps(fg, node):
+    """Outputs not fed back whose step is a map of the sequences, or a
+    shape change of a computed value, leave the loop (see the module
+    docstring): a step does less work and writes fewer buffers."""
+    from tessera.ops.vectorize import vectorize_graph
+
+    op: Scan = node.op
+    info = op.info
+    if not info.n_nit:
+        return None
+    inner, outs = op.inner_groups(), list(op.inner_outputs)
+    outer = Scan.outer_groups(info, node.inputs)
+    n = _static_int(outer["n_steps"])
+    first = info.n_mit
+    mapped: dict[int, Variable] = {}  # nit index -> its value after the loop
+    sunk: dict[int, Apply] = {}  # nit index -> the shape change left out
+    for k in range(info.n_nit):
+        out = outs[first + k]
+        if out in op.inner_inputs or not fg.clients.get(node.outputs[first + k]):
+            continue
+        if _map_of_sequences(op, out, n, outer["seqs"]):
+            replace = dict(zip(inner["seqs"], outer["seqs"]))
+            replace.update(zip(inner["non_seqs"], outer["non_seqs"]))
+            new = vectorize_graph(out, replace)
+            if new.type.shape[1:] == out.type.shape and new.dtype == out.dtype:
+                mapped[k] = new
+            continue
+        owner = out.owner
+        if (
+            owner is not None
+            and isinstance(owner.op, ExpandDims | Squeeze | Transpose)
+            and owner.inputs[0].owner is not None
+            and isinstance(owner.inputs[0].type, TensorType)
+        ):
+            sunk[k] = owner
+    if not mapped and not sunk:
+        return None
+    nit = [k for k in range(info.n_nit) if k not in mapped]
+    new_outs = (
+        outs[:first]
+        + [sunk[k].inputs[0] if k in sunk else outs[first + k] for k in nit]
+        + outs[first + info.n_nit :]
+    )
+    # sequences only the mapped outputs read leave the loop with them
+    live = set(graph_inputs(new_outs))
+    drop = {
+        j
+        for j, ph in enumerate(inner["seqs"])
+        if ph not in live and any(ph in graph_inputs([outs[first + k]]) for k in mapped)
+    }
+    seqs = [j for j in range(info.n_seqs) if j not in drop]
+    new_in = [inner["seqs"][j] for j in seqs] + op.inner_inputs[info.n_seqs :]
+    new_node = Scan(
+        new_in, new_outs, _with(info, n_seqs=len(seqs), n_nit=len(nit))
+    ).make_node(
+        outer["n_steps"],
+        *[outer["seqs"][j] for j in seqs],
+        *node.inputs[1 + info.n_seqs :],
+    )
+    o = new_node.outputs
+    replace = dict(zip(node.outputs[:first], o[:first]))
+    for pos, k in enumerate(nit):
+        stacked = o[first + pos]
+        if k in sunk:
+            stacked = vectorize_graph(outs[first + k], {sunk[k].inputs[0]: stacked})
+        replace[node.outputs[first + k]] = stacked
+    for k, new in mapped.items():
+        replace[node.outputs[first + k]] = new
+    tail = first + info.n_nit
+    replace.update(zip(node.outputs[tail:], o[first + len(nit) :]))
+    return replace

@@ -1,4 +1,5 @@
-"""JAX lowerings of :mod:`tessera.ops.products` (matmul, einsum).
+"""JAX lowerings of :mod:`tessera.ops.products` (matmul, einsum) and
+:mod:`tessera.ops.matvec`.
 
 Products run at ``precision="highest"``: on GPUs JAX would otherwise use
 reduced-precision (TF32 / bf16) passes for float32, and results would
@@ -13,6 +14,7 @@ import jax.numpy as jnp
 
 from tessera.compile.backends.jax.blockwise import jax_batched
 from tessera.compile.backends.jax.dispatch import jax_funcify
+from tessera.ops.matvec import MatVec, VecMat
 from tessera.ops.products import Einsum, MatMul
 
 PRECISION = "highest"
@@ -23,7 +25,11 @@ def _matmul(a, b):
 
 
 @jax_funcify.register(MatMul)
-def _funcify_matmul(op: MatMul, node) -> Callable:
+@jax_funcify.register(MatVec)
+@jax_funcify.register(VecMat)
+def _funcify_matmul(op: MatMul | MatVec | VecMat, node) -> Callable:
+    # with batch dims (Blockwise) MatVec and VecMat are vectorized over
+    # their signatures: JAX makes one batched dot of it
     return _matmul
 
 

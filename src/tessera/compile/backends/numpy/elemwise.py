@@ -19,6 +19,7 @@ from tessera.compile.backends.numpy.dispatch import (
 )
 from tessera.graph.basic import Variable
 from tessera.ops.elemwise import Elemwise
+from tessera.ops.matvec import MatVec, VecMat
 from tessera.ops.products import MatMul
 from tessera.ops.reduction import Reduce
 from tessera.ops.shape import ExpandDims, Squeeze, Transpose
@@ -33,7 +34,17 @@ _OPERATORS = {
     "neg": "-{0}",
 }
 # ops whose NumPy kernels return NumPy arrays or scalars, never Python ones
-_NUMPY_VALUED = (Elemwise, Reduce, Subtensor, MatMul, ExpandDims, Squeeze, Transpose)
+_NUMPY_VALUED = (
+    Elemwise,
+    Reduce,
+    Subtensor,
+    MatMul,
+    MatVec,
+    VecMat,
+    ExpandDims,
+    Squeeze,
+    Transpose,
+)
 
 
 def numpy_valued(var: Variable) -> bool:

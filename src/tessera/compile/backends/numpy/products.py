@@ -1,6 +1,6 @@
-"""NumPy kernels of :mod:`tessera.ops.products`: ``np.matmul`` called
-directly, or written as ``a @ b`` into the generated source (the same
-ufunc, one call less)."""
+"""NumPy kernels of :mod:`tessera.ops.products` and :mod:`tessera.ops.matvec`:
+``np.matmul`` called directly, or written as ``a @ b`` into the generated
+source (the same ufunc, one call less)."""
 
 from __future__ import annotations
 
@@ -15,11 +15,14 @@ from tessera.compile.backends.numpy.dispatch import (
     numpy_inline,
 )
 from tessera.compile.backends.numpy.elemwise import numpy_valued
+from tessera.ops.matvec import MatVec, VecMat
 from tessera.ops.products import MatMul
 
 
 @numpy_funcify.register(MatMul)
-def _funcify_matmul(op: MatMul, node) -> Callable:
+@numpy_funcify.register(MatVec)
+@numpy_funcify.register(VecMat)
+def _funcify_matmul(op: MatMul | MatVec | VecMat, node) -> Callable:
     """The ufunc itself when NumPy's result dtype is the graph's (small
     products in a loop pay for every wrapper call)."""
     if _plain_matmul(node):
@@ -33,7 +36,9 @@ def _plain_matmul(node) -> bool:
 
 
 @numpy_inline.register(MatMul)
-def _inline_matmul(op: MatMul, node) -> Inline | None:
+@numpy_inline.register(MatVec)
+@numpy_inline.register(VecMat)
+def _inline_matmul(op: MatMul | MatVec | VecMat, node) -> Inline | None:
     """``a @ b`` on arrays (both operands have a dim at least), which
     ``ndarray.__matmul__`` hands to ``np.matmul``."""
     if _plain_matmul(node) and all(numpy_valued(v) for v in node.inputs):
