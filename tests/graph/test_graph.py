@@ -282,3 +282,21 @@ def test_symbolic_variables_refuse_python_truth_and_mutation():
         len(ts.tensor("y", shape=(None,)))
     # == keeps identity semantics so variables work in dicts and sets
     assert (x == x) is True and {x: 1}[x] == 1
+
+
+def test_tensor_types_are_interned_values():
+    import copy
+    import pickle
+
+    from tessera.ops.type import TensorType
+
+    a = TensorType("float64", (2, None))
+    assert TensorType("float64", (2, None)) is a
+    # other spellings give an equal type
+    assert TensorType(np.float64, [2, None]) == a
+    assert TensorType("float64", (np.int64(2), None)).shape == (2, None)
+    assert pickle.loads(pickle.dumps(a)) == a
+    assert copy.deepcopy(a) == a
+    assert TensorType("float32", (2, None)) != a
+    with pytest.raises(ValueError, match="static dims must be >= 0"):
+        TensorType("float64", (-1,))

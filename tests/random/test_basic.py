@@ -217,6 +217,20 @@ def test_shared_generator_get_set_and_seed():
     assert f() == np.random.default_rng(2).uniform()
 
 
+def test_generator_is_made_at_the_first_read_with_its_seed():
+    # rng(seed) keeps the seed until a draw needs the generator
+    g = tr.rng(5)
+    assert not isinstance(g.__dict__["_gen"], np.random.Generator)
+    assert g.get_value().random() == np.random.default_rng(5).random()
+    x = uniform(0.0, 1.0, rng=tr.rng(5))
+    assert ts.function([], x)() == np.random.default_rng(5).uniform()
+    # seeds NumPy refuses are refused when the generator is made
+    with pytest.raises(ValueError):
+        tr.rng(-1)
+    with pytest.raises(TypeError):
+        tr.rng("seed")
+
+
 def test_ppl_draw_is_reproducible_and_leaves_the_variable_alone():
     x = ppl.Normal.dist(0.0, 1.0, size=(3,), rng=tr.rng(11))
     state = x.owner.inputs[0].get_value().bit_generator.state

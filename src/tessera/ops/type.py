@@ -56,6 +56,10 @@ def shape_str(shape: Sequence[int | None]) -> str:
     return f"({inner},)" if len(shape) == 1 else f"({inner})"
 
 
+_INTERNED: dict = {}
+_MAX_INTERNED = 4096
+
+
 class TensorType(Type):
     """The type of an n-dimensional array.
 
@@ -72,11 +76,34 @@ class TensorType(Type):
     (2, 'float32')
     """
 
+    def __new__(cls, dtype: Any = None, shape: Sequence[int | None] = ()):
+        # types are immutable values: one instance per (dtype, shape) as
+        # written, so that a large graph does not hold thousands of copies
+        if cls is TensorType and dtype is not None:
+            try:
+                hit = _INTERNED.get((dtype, shape))
+            except TypeError:  # an unhashable shape (a list)
+                hit = None
+            if hit is not None:
+                return hit
+        return super().__new__(cls)
+
     def __init__(self, dtype: Any, shape: Sequence[int | None] = ()):
+        if "ndim" in self.__dict__:
+            return  # an interned instance (see __new__)
         self.numpy_dtype = _dtype(dtype)
         self.dtype = _dtype_name(self.numpy_dtype)
         self.shape = _norm_shape(shape)
         self.ndim = len(self.shape)
+        if type(self) is TensorType:
+            try:
+                key = (dtype, shape)
+                hash(key)
+            except TypeError:
+                return
+            if len(_INTERNED) >= _MAX_INTERNED:
+                _INTERNED.clear()
+            _INTERNED[key] = self
 
     @property
     def broadcastable(self) -> tuple[bool, ...]:

@@ -37,6 +37,7 @@ from tessera.ops.signature import parse_signature
 from tessera.ops.static import static_vector_entries
 from tessera.ops.type import TensorType, shape_str
 from tessera.random.type import (
+    RNG_TYPE,
     NoneConst,
     RandomGeneratorType,
     copy_generator,
@@ -275,7 +276,7 @@ class RandomVariable(Op):
             batch = self._static_batch_with_size(size, batch_shapes)
         core = self.supp_shape_from_params(params)
         out = TensorType(self.out_dtype(), tuple(batch) + tuple(core))
-        return Apply(self, [rng, size, *params], [RandomGeneratorType(), out])
+        return Apply(self, [rng, size, *params], [RNG_TYPE, out])
 
     def _static_batch_with_size(self, size: Variable, batch_shapes) -> tuple:
         entries = list(static_vector_entries(size))

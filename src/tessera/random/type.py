@@ -100,17 +100,31 @@ class RandomGeneratorSharedVariable(SharedValue, RandomGeneratorVariable):
 
     Create one with :func:`rng`. A compiled function only advances it when
     told to, through ``updates={rng: next_rng}`` (see
-    :func:`tessera.random.rng_updates`).
+    :func:`tessera.random.rng_updates`). ``value`` may be a seed instead of
+    a Generator: the Generator is then made when it is first read (a model
+    gives every random variable a generator, and most are never drawn
+    from: building one costs more than the variable itself).
     """
 
     def __init__(
         self,
         type: RandomGeneratorType,
-        value: np.random.Generator,
+        value: Any,
         name: str | None = None,
     ):
         super().__init__(type, name=name)
         self._value = value
+
+    @property
+    def _value(self) -> np.random.Generator:
+        gen = self._gen
+        if not isinstance(gen, np.random.Generator):
+            gen = self._gen = np.random.default_rng(gen)
+        return gen
+
+    @_value.setter
+    def _value(self, value: Any) -> None:
+        self._gen = value
 
     def get_value(self, borrow: bool = False) -> np.random.Generator:
         """The current generator (an independent copy unless ``borrow``)."""
@@ -130,6 +144,8 @@ class RandomGeneratorSharedVariable(SharedValue, RandomGeneratorVariable):
 
 
 RandomGeneratorType.variable_class = RandomGeneratorVariable
+# the type has no parameters: one instance serves every generator
+RNG_TYPE = RandomGeneratorType()
 
 
 def rng(seed: Any = None, name: str | None = None) -> RandomGeneratorSharedVariable:
@@ -153,10 +169,17 @@ def rng(seed: Any = None, name: str | None = None) -> RandomGeneratorSharedVaria
     True
     """
     if isinstance(seed, np.random.Generator):
-        gen = copy_generator(seed)
-    else:
-        gen = np.random.default_rng(seed)
-    return RandomGeneratorSharedVariable(RandomGeneratorType(), gen, name=name)
+        seed = copy_generator(seed)
+    elif not (seed is None or _plain_seed(seed)):
+        # anything but None or an int is checked now, not at the first draw
+        seed = np.random.default_rng(seed)
+    return RandomGeneratorSharedVariable(RNG_TYPE, seed, name=name)
+
+
+def _plain_seed(seed: Any) -> bool:
+    return (
+        isinstance(seed, int | np.integer) and not isinstance(seed, bool) and seed >= 0
+    )
 
 
 class NoneTypeT(Type):

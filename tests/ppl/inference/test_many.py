@@ -69,13 +69,34 @@ def test_each_dataset_equals_its_single_fit(fits):
     [(list(YS[:3]), 1), ({"y": YS[:3]}, 2)],
     ids=["list-one-thread", "dict-with-dataset-axis-chunks-in-threads"],
 )
-def test_dataset_forms_chunks_and_threads_give_the_same_draws(fits, datasets, cores):
+def test_dataset_forms_chunks_and_threads_give_the_same_draws(
+    fits, datasets, cores, monkeypatch
+):
     def build(data):
         return build_normal(data["y"] if isinstance(data, dict) else data)
 
+    # chunks starting in threads at once share one compiled program
+    from tessera.ppl.inference import many
+
+    lowered = []
+    init = many._Program.__init__
+
+    def counting_init(self, *args):
+        init(self, *args)
+        fn = self.fn
+
+        class Counting:
+            def lower(self, *a):
+                lowered.append(1)
+                return fn.lower(*a)
+
+        self.fn = Counting()
+
+    monkeypatch.setattr(many._Program, "__init__", counting_init)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SamplingWarning)
         res = ppl.sample_many(build, datasets, chunk_size=2, cores=cores, **KW)
+    assert len(lowered) == 1
     for a, b in zip(res, fits[:3]):
         np.testing.assert_allclose(
             a.posterior["mu"].values, b.posterior["mu"].values, atol=1e-8

@@ -153,6 +153,7 @@ class _Program:
             mesh = Mesh(np.asarray(list(devices)), ("dataset",))
             self.sharding = NamedSharding(mesh, PartitionSpec("dataset"))
         self.compiled = None
+        self._compiling = threading.Lock()
 
     def put(self, tree):
         import jax
@@ -163,7 +164,12 @@ class _Program:
 
     def __call__(self, carry, keys, data, flags):
         if self.compiled is None:
-            self.compiled = self.fn.lower(carry, keys, data, flags).compile()
+            # chunks start in several threads at once: one compiles, the
+            # others wait for its program instead of compiling their own
+            with self._compiling:
+                if self.compiled is None:
+                    lowered = self.fn.lower(carry, keys, data, flags)
+                    self.compiled = lowered.compile()
         return self.compiled(carry, keys, data, flags)
 
 
