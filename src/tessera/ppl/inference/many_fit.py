@@ -138,7 +138,7 @@ def fit_many(
     random_seed: Any = None,
     obj_n_mc: int = 1,
     learning_rate: float = 0.01,
-    init_std: float = 1.0,
+    init_std: float = 0.1,
 ) -> ManyApproximation:
     """Mean-field ADVI of the same model for many datasets, one program.
 
@@ -157,8 +157,8 @@ def fit_many(
     learning_rate : float
         Adam's (``ppl.fit``'s default optimizer).
     init_std : float
-        The approximations' starting standard deviation; their means start
-        at the model's initial point.
+        The approximations' starting standard deviation (as ``ppl.ADVI``'s);
+        their means start at the model's initial point.
 
     Returns
     -------
