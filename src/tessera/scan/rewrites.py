@@ -447,7 +447,10 @@ def scan_push_out_maps(fg, node):
         if _map_of_sequences(op, out, n, outer["seqs"]):
             replace = dict(zip(inner["seqs"], outer["seqs"]))
             replace.update(zip(inner["non_seqs"], outer["non_seqs"]))
-            new = vectorize_graph(out, replace)
+            try:
+                new = vectorize_graph(out, replace)
+            except NotImplementedError:  # an op without a batching rule
+                continue
             if new.type.shape[1:] == out.type.shape and new.dtype == out.dtype:
                 mapped[k] = new
             continue
