@@ -18,10 +18,8 @@ def _model():
 
 def _set(q, mu, sd):
     q.mu.set_value(np.asarray(mu, dtype=float))
-    if isinstance(q, MeanField):
-        q.rho.set_value(np.log(np.expm1(np.asarray(sd, dtype=float))))
-    else:
-        q.L_raw.set_value(np.diag(np.asarray(sd, dtype=float)))
+    # both keep their scales as softplus(rho); FullRank's U starts at zero
+    q.rho.set_value(np.log(np.expm1(np.asarray(sd, dtype=float))))
 
 
 @pytest.mark.parametrize("cls", [MeanField, FullRank])
@@ -54,8 +52,10 @@ def test_cov_exact_without_transforms():
     with ppl.Model() as model:
         ppl.Normal("x", 0.0, 1.0, shape=2)
     q = FullRank(model, np.zeros(2))
-    q.L_raw.set_value(np.array([[1.0, 0.0], [0.5, 2.0]]))
-    np.testing.assert_array_equal(q.cov, [[1.0, 0.5], [0.5, 4.25]])
+    # L = diag(softplus(rho)) (I + U) = [[1, 0], [0.5, 2]]
+    q.rho.set_value(np.log(np.expm1([1.0, 2.0])))
+    q.U.set_value(np.array([[0.0, 0.0], [0.25, 0.0]]))
+    np.testing.assert_allclose(q.cov, [[1.0, 0.5], [0.5, 4.25]], rtol=1e-12)
     np.testing.assert_allclose(q.std["x"], np.sqrt([1.0, 4.25]))
 
 
