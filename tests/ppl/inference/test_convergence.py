@@ -108,9 +108,13 @@ def test_neals_funnel_warns_of_divergences():
     with ppl.Model() as funnel:
         v = ppl.Normal("v", 0.0, 3.0)
         ppl.Normal("x", 0.0, ts.exp(v / 2), shape=9)
-    # PyMC's defaults (1000 tune + 1000 draws), two chains on any machine
+    # PyMC's defaults (1000 tune + 1000 draws, four chains on four cores):
+    # whether one chain diverges in the neck is chaotic in the last bits of
+    # XLA's floating point, which differ between CPUs; about one chain in
+    # four runs without a divergence (seeds 0-7 on one machine), four chains
+    # all without one are rare on any
     with pytest.warns(
         SamplingWarning, match=r"There were \d+ divergences after tuning"
     ):
-        idata = ppl.sample(chains=2, random_seed=2, progressbar=False, model=funnel)
+        idata = ppl.sample(chains=4, random_seed=2, progressbar=False, model=funnel)
     assert int(idata.sample_stats["diverging"].sum()) > 0
