@@ -22,6 +22,7 @@ import numpy as np  # noqa: E402
 import tessera as ts  # noqa: E402
 from tessera import ppl  # noqa: E402
 from tessera.ppl.inference.advi import batched_logp  # noqa: E402
+from tessera.ppl.inference.flows import Scale  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "vi_banana.png"
 
@@ -49,7 +50,8 @@ def main() -> None:
         ),  # fmt: skip
         "NFVI scale-loc-planar*4": ppl.fit(
             4000, method="nfvi", model=model, random_seed=0, progressbar=False,
-            obj_n_mc=8, inf_kwargs={"flow": "scale-loc-planar*4"},
+            # a unit-scale target: the scale flow starts at 1, not its 0.1
+            obj_n_mc=8, inf_kwargs={"flow": [Scale(init_std=1.0), "loc-planar*4"]},
         ),  # fmt: skip
     }
     g1, g2 = np.meshgrid(np.linspace(-3.5, 3.5, 200), np.linspace(-2.5, 5.0, 200))

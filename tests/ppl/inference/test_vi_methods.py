@@ -10,6 +10,7 @@ import pytest
 import tessera as ts
 from tessera import ppl
 from tessera.ppl.inference.advi import batched_logp
+from tessera.ppl.inference.flows import Scale
 
 # method, inf_kwargs, fit keywords: steps, optimizer, obj_n_mc
 METHODS = {
@@ -133,9 +134,13 @@ def _pareto_k(model, approx):
 
 @pytest.mark.parametrize(
     "make, flow",
-    [(_banana, "scale-loc-planar*4"), (_funnel, "scale-loc-radial*2-planar*2")],
+    [(_banana, "loc-planar*4"), (_funnel, "loc-radial*2-planar*2")],
 )
 def test_flows_closer_than_fullrank(make, flow):
+    # both targets have unit scale: the flows start there (Scale's default,
+    # 0.1 like ADVI's, suits tight posteriors); the Pareto k of 4,000 draws
+    # varies with the seeds by about 0.3 on these targets, the ELBO little
+    flow = [Scale(init_std=1.0), flow]
     model = make()
     full = ppl.fit(
         4000, method="fullrank_advi", model=model, random_seed=0,

@@ -96,6 +96,15 @@ class Loc(Flow):
 class Scale(Flow):
     """``z * exp(s)``; ``s`` starts at ``log(init_std)``.
 
+    Parameters
+    ----------
+    init_std : float
+        Starting scale, 0.1 as ADVI's ``init_std``, so that ``"scale-loc"``
+        starts as mean-field ADVI does and a flow that contains it starts
+        from there: from 1.0, ``"scale-loc-planar*4"`` on the hierarchical
+        MvNormal of ``benchmarks/vi.py`` was still 400 nats below mean-field
+        ADVI's ELBO after 3,000 steps; from 0.1 it is within 1% after 300.
+
     Examples
     --------
     >>> Scale(init_std=0.5).init_std
@@ -104,7 +113,7 @@ class Scale(Flow):
 
     short_name = "scale"
 
-    def __init__(self, init_std: float = 1.0) -> None:
+    def __init__(self, init_std: float = 0.1) -> None:
         self.init_std = float(init_std)
 
     def create(self, n, rng, x0, k):
