@@ -227,6 +227,10 @@ class ASVGD(Inference):
         As for :class:`SVGD`.
     model, start, random_seed, obj_optimizer, backend
         As for :class:`~tessera.ppl.ADVI`.
+    init_std : float
+        Starting standard deviation of the ``"fullrank"`` or ``"meanfield"``
+        approximation (1.0, close to PyMC's ASVGD, whose ``FullRank`` starts
+        at softplus(1) = 1.3; ADVI starts at 0.1).
 
     Attributes
     ----------
