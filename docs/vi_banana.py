@@ -45,13 +45,23 @@ def main() -> None:
             4000, method="fullrank_advi", model=model, random_seed=0, progressbar=False
         ),
         "SVGD (200 particles)": ppl.fit(
-            1500, method="svgd", model=model, random_seed=0, progressbar=False,
-            inf_kwargs={"n_particles": 200}, obj_optimizer=ppl.adam(0.05),
+            1500,
+            method="svgd",
+            model=model,
+            random_seed=0,
+            progressbar=False,
+            inf_kwargs={"n_particles": 200},
+            obj_optimizer=ppl.adam(0.05),
         ),  # fmt: skip
         "NFVI scale-loc-planar*4": ppl.fit(
-            4000, method="nfvi", model=model, random_seed=0, progressbar=False,
+            4000,
+            method="nfvi",
+            model=model,
+            random_seed=0,
+            progressbar=False,
             # a unit-scale target: the scale flow starts at 1, not its 0.1
-            obj_n_mc=8, inf_kwargs={"flow": [Scale(init_std=1.0), "loc-planar*4"]},
+            obj_n_mc=8,
+            inf_kwargs={"flow": [Scale(init_std=1.0), "loc-planar*4"]},
         ),  # fmt: skip
     }
     g1, g2 = np.meshgrid(np.linspace(-3.5, 3.5, 200), np.linspace(-2.5, 5.0, 200))
@@ -67,9 +77,16 @@ def main() -> None:
             except NotImplementedError:
                 z = approx.sample_flat(4000, random_seed=1)
         panels.append((name, approx.sample_flat(1000, random_seed=1)))
-    pf = ppl.pathfinder(model, num_paths=8, num_draws=1000, random_seed=0, progressbar=False)
+    pf = ppl.pathfinder(
+        model, num_paths=8, num_draws=1000, random_seed=0, progressbar=False
+    )
     draws = np.stack([pf.posterior["x1"].values[0], pf.posterior["x2"].values[0]], 1)
-    panels.append((f"Pathfinder (8 paths)\nPareto k = {pf.posterior.attrs['pareto_k']:.2f}", draws))
+    panels.append(
+        (
+            f"Pathfinder (8 paths)\nPareto k = {pf.posterior.attrs['pareto_k']:.2f}",
+            draws,
+        )
+    )
     for ax, (name, z) in zip(axes, panels):
         ax.contour(g1, g2, dens, levels=6, colors="0.4", linewidths=0.8)
         ax.scatter(z[:, 0], z[:, 1], s=2, alpha=0.35, color="C0")
