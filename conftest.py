@@ -68,21 +68,11 @@ def pytest_runtest_teardown(item, nextitem):
         _after_release_mb[0] = _resident_mb()
 
 
-def _peak_resident_mb() -> float:
-    """This process's peak resident memory (VmHWM; 0 where /proc is missing)."""
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
-
-
 def pytest_terminal_summary(terminalreporter):
     """Report the run's peak resident memory (#23 item 9: under 1 GB for the
     whole suite), so that CI logs show when a change moves it."""
-    peak = _peak_resident_mb()
+    from benchmarks._util import peak_rss_mb
+
+    peak = peak_rss_mb()
     if peak:
         terminalreporter.write_line(f"peak resident memory: {peak:,.0f} MB")

@@ -45,3 +45,19 @@ def fmt_time(seconds: float) -> str:
     if seconds < 1:
         return f"{seconds * 1e3:.2f} ms"
     return f"{seconds:.2f} s"
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory. ``/proc/self/status``'s VmHWM
+    where there is one: ``ru_maxrss`` survives ``exec`` (a child started by
+    a parent that once held 1.5 GB reports at least 1.5 GB)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

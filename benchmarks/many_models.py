@@ -41,7 +41,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from _util import machine, versions  # noqa: E402
+from _util import machine, peak_rss_mb, versions  # noqa: E402
 
 SIGMA = np.array([15.0, 10.0, 16.0, 11.0, 9.0, 11.0, 10.0, 18.0])
 
@@ -135,22 +135,6 @@ def agreement(many, single) -> float:
             diff = np.abs(x.mean(("chain", "draw")).values - y.mean(("chain", "draw")))
             worst = max(worst, float(np.max(diff / sd)))
     return worst
-
-
-def peak_rss_mb() -> float:
-    """This process's peak resident memory. ``/proc/self/status``'s VmHWM
-    where there is one: ``ru_maxrss`` survives ``exec`` (a child started by
-    a parent that once held 1.5 GB reports at least 1.5 GB)."""
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def rss_child(n: int, chunk: int | None) -> None:
