@@ -45,7 +45,7 @@ def _release_memory() -> None:
 # what the last release left behind releases at once: table tests that
 # compile a JAX program per row otherwise stack hundreds of MB on the floor
 # that the next such test starts from
-GROWTH_RELEASE_MB = 150
+GROWTH_RELEASE_MB = 100
 
 _after_release_mb = [0.0]  # resident memory after the last release
 
