@@ -61,9 +61,8 @@ def pytest_runtest_teardown(item, nextitem):
     # by file: doctest items (src/) have no module attribute
     end_of_file = nextitem is None or nextitem.path != item.path
     rss = _resident_mb()
-    if (end_of_file and rss > RELEASE_ABOVE_MB) or (
-        rss > RELEASE_ABOVE_MB and rss > _after_release_mb[0] + GROWTH_RELEASE_MB
-    ):
+    grown = rss > _after_release_mb[0] + GROWTH_RELEASE_MB
+    if rss > RELEASE_ABOVE_MB and (end_of_file or grown):
         _release_memory()
         _after_release_mb[0] = _resident_mb()
 
