@@ -9,7 +9,8 @@ from scipy import stats
 
 from tessera import ppl
 from tessera.ppl.inference.pathfinder import (
-    _draw,
+    _diag_update,
+    _Gaussians,
     _lbfgs_path,
     lbfgs_gaussians,
     pathfinder_draws,
@@ -32,13 +33,65 @@ def test_final_lbfgs_gaussian_is_exact_on_a_gaussian():
     mu, alpha, Q, Lc, logdet = lbfgs_gaussians(xs, gs, 5)[-1]
     np.testing.assert_allclose(mu, MEAN, atol=1e-5)
     # the covariance the draws have (from the factors) and its log-det agree
-    u = np.eye(3)
-    z, _ = _draw((np.zeros(3), alpha, Q, Lc, logdet), u)  # columns of the factor
-    H = z.T @ z
+    H = _covariance_of_draws(alpha, Q, Lc, logdet)
     np.testing.assert_allclose(np.linalg.slogdet(H)[1], logdet, rtol=1e-10)
     # L-BFGS explored every direction of a 3-d quadratic: H is close to the
     # covariance (not equal: the line search is inexact)
     assert np.linalg.norm(H - COV) / np.linalg.norm(COV) < 0.2
+
+
+def _covariance_of_draws(alpha, Q, Lc, logdet):
+    """``H`` as the draws give it: the draws from the columns of I are the
+    columns of a square root of H."""
+    n = alpha.size
+    one = _Gaussians(np.array([0]), np.zeros((1, n)), alpha[None], Q[None],
+                     Lc[None], np.array([logdet]))  # fmt: skip
+    z, _ = one.draw(np.eye(n)[None])
+    return z[0].T @ z[0]
+
+
+def _dense_inverse_hessian(alpha, S, Y):
+    """The compact L-BFGS form written out densely, one iterate at a time
+    (the reference for the stacked computation)."""
+    Sm, Ym = np.array(S).T, np.array(Y).T
+    m = Sm.shape[1]
+    SY = Sm.T @ Ym
+    Rinv = np.linalg.inv(np.triu(SY))
+    beta = np.hstack([alpha[:, None] * Ym, Sm])
+    gamma = np.block([
+        [np.zeros((m, m)), -Rinv],
+        [-Rinv.T, Rinv.T @ (np.diag(np.diag(SY)) + Ym.T @ (alpha[:, None] * Ym)) @ Rinv],
+    ])  # fmt: skip
+    return np.diag(alpha) + beta @ gamma @ beta.T
+
+
+def test_every_iterates_gaussian_matches_the_dense_compact_form():
+    # a 6-d quadratic with a wide spectrum, maxcor 3: the path's iterates
+    # have 0, 1, 2 and 3 pairs (stacked by that number), so every group of
+    # the batched computation is checked against the one-at-a-time formula
+    rng = np.random.default_rng(3)
+    A = rng.standard_normal((6, 6))
+    P = A @ A.T + np.diag(np.geomspace(0.1, 10, 6))
+    xs, gs = [rng.standard_normal(6)], []
+    for _ in range(8):  # steepest-ascent steps of logp = -x'Px/2
+        gs.append(-P @ xs[-1])
+        xs.append(xs[-1] + 0.05 * gs[-1])
+    gs.append(-P @ xs[-1])
+    xs, gs = np.array(xs), np.array(gs)
+    qs = lbfgs_gaussians(xs, gs, 3)
+    alpha, S, Y = np.ones(6), [], []
+    for k in range(1, len(xs)):
+        s, y = xs[k] - xs[k - 1], gs[k - 1] - gs[k]
+        S, Y = (S + [s])[-3:], (Y + [y])[-3:]
+        alpha = _diag_update(alpha, s, y)
+        mu, a, Q, Lc, logdet = qs[k - 1]
+        H = _dense_inverse_hessian(alpha, S, Y)
+        np.testing.assert_allclose(a, alpha, rtol=1e-12)
+        np.testing.assert_allclose(
+            _covariance_of_draws(a, Q, Lc, logdet), H, rtol=1e-8, atol=1e-12
+        )
+        np.testing.assert_allclose(logdet, np.linalg.slogdet(H)[1], rtol=1e-8)
+        np.testing.assert_allclose(mu, xs[k] + H @ gs[k], rtol=1e-8, atol=1e-12)
 
 
 def test_lbfgs_gaussians_skip_pairs_without_curvature():

@@ -123,69 +123,104 @@ def lbfgs_gaussians(
     >>> np.round(mu, 6)
     array([0., 0.])
     """
-    n = xs.shape[1]
-    alpha = np.ones(n)
-    S: list[np.ndarray] = []
-    Y: list[np.ndarray] = []
-    out: list[tuple | None] = []
-    for k in range(1, len(xs)):
-        s = xs[k] - xs[k - 1]
-        y = gs[k - 1] - gs[k]  # gradient difference of -logp
-        if s @ y > epsilon * (y @ y):
-            S.append(s)
-            Y.append(y)
-            del S[:-maxcor], Y[:-maxcor]
-            alpha = _diag_update(alpha, s, y)
-        out.append(_gaussian(xs[k], gs[k], alpha, S, Y))
+    out: list[tuple | None] = [None] * (len(xs) - 1)
+    for g in _gaussian_groups(xs, gs, maxcor, epsilon):
+        for j, k in enumerate(g.iterates):
+            out[k] = (g.mu[j], g.alpha[j], g.Q[j], g.Lc[j], g.logdet[j])
     return out
 
 
-def _gaussian(x, g, alpha, S, Y):
-    n = x.size
-    if not S:  # no curvature yet: the diagonal alone
-        return (
-            x + alpha * g,
-            alpha,
-            np.zeros((n, 0)),
-            np.zeros((0, 0)),
-            np.log(alpha).sum(),
-        )
-    Sm, Ym = np.array(S).T, np.array(Y).T  # (n, m)
-    m = Sm.shape[1]
-    SY = Sm.T @ Ym
+@dataclass
+class _Gaussians:
+    """The Gaussians of the iterates ``iterates`` (indices into the path
+    after its start) that keep the same number of (s, y) pairs, stacked."""
+
+    iterates: np.ndarray  # (B,)
+    mu: np.ndarray  # (B, n)
+    alpha: np.ndarray  # (B, n)
+    Q: np.ndarray  # (B, n, 2m)
+    Lc: np.ndarray  # (B, 2m, 2m)
+    logdet: np.ndarray  # (B,)
+
+    def draw(self, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Draws and ``log q`` from standard normals ``u`` (``(B, k, n)``)."""
+        eye = np.eye(self.Lc.shape[-1])
+        Qu = u @ self.Q
+        v = u + (Qu @ np.swapaxes(self.Lc - eye, -1, -2)) @ np.swapaxes(self.Q, -1, -2)
+        z = self.mu[:, None] + np.sqrt(self.alpha)[:, None] * v
+        quad = (u * u).sum(axis=-1)
+        logq = -0.5 * (self.logdet[:, None] + quad + u.shape[-1] * _LOG_2PI)
+        return z, logq
+
+    def take(self, rows) -> _Gaussians:
+        return _Gaussians(
+            self.iterates[rows], self.mu[rows], self.alpha[rows], self.Q[rows],
+            self.Lc[rows], self.logdet[rows],
+        )  # fmt: skip
+
+
+def _gaussian_groups(xs, gs, maxcor, epsilon) -> list[_Gaussians]:
+    """Every valid iterate's Gaussian, computed as one stacked (batched)
+    factorization per number of pairs ``m`` (after the first ``maxcor``
+    accepted pairs, every iterate has ``m = maxcor``): Python's cost per
+    iterate was most of a small model's Pathfinder."""
+    n = xs.shape[1]
+    alpha = np.ones(n)
+    pairs: list[int] = []  # the accepted (s, y) pairs kept, by iterate
+    s_all, y_all = xs[1:] - xs[:-1], gs[:-1] - gs[1:]  # of -logp's gradient
+    alphas, windows = [], []
+    for k in range(len(s_all)):
+        s, y = s_all[k], y_all[k]
+        if s @ y > epsilon * (y @ y):
+            pairs = (pairs + [k])[-maxcor:]
+            alpha = _diag_update(alpha, s, y)
+        alphas.append(alpha)
+        windows.append(tuple(pairs))
+    alphas = np.array(alphas)
+    groups = []
+    for m in sorted({len(w) for w in windows}):
+        its = np.array([k for k, w in enumerate(windows) if len(w) == m], dtype=int)
+        idx = np.array([windows[k] for k in its], dtype=int).reshape(len(its), m)
+        args = (its, xs[its + 1], gs[its + 1], alphas[its], s_all[idx], y_all[idx])
+        try:
+            groups.append(_stacked_gaussians(*args))
+        except np.linalg.LinAlgError:  # one at a time: keep the others
+            for j in range(len(its)):
+                try:
+                    groups.append(_stacked_gaussians(*(a[j : j + 1] for a in args)))
+                except np.linalg.LinAlgError:
+                    pass
+    return [g for g in groups if len(g.iterates)]
+
+
+def _stacked_gaussians(its, x, g, alpha, S, Y) -> _Gaussians:
+    """The compact-form Gaussians of ``B`` iterates: ``x, g, alpha``
+    ``(B, n)``, their pairs ``S, Y`` ``(B, m, n)``; rows whose result is
+    not finite are dropped."""
+    B, m, n = S.shape
+    Sm, Ym = np.swapaxes(S, 1, 2), np.swapaxes(Y, 1, 2)  # (B, n, m)
+    SY = S @ Ym  # (B, m, m): s_i . y_j
     R = np.triu(SY)
-    try:
-        Rinv = np.linalg.solve(R, np.eye(m))
-        beta = np.concatenate([alpha[:, None] * Ym, Sm], axis=1)
-        gamma = np.zeros((2 * m, 2 * m))
-        gamma[:m, m:] = -Rinv
-        gamma[m:, :m] = -Rinv.T
-        gamma[m:, m:] = (
-            Rinv.T @ (np.diag(np.diag(SY)) + Ym.T @ (alpha[:, None] * Ym)) @ Rinv
-        )
-        Q, Rq = np.linalg.qr(beta / np.sqrt(alpha)[:, None])
-        inner = np.eye(Q.shape[1]) + Rq @ gamma @ Rq.T
-        Lc = np.linalg.cholesky(0.5 * (inner + inner.T))
-    except np.linalg.LinAlgError:
-        return None
-    mu = x + alpha * g + beta @ (gamma @ (beta.T @ g))
-    logdet = np.log(alpha).sum() + 2.0 * np.log(np.diag(Lc)).sum()
-    if not (np.all(np.isfinite(mu)) and np.isfinite(logdet)):
-        return None
-    return mu, alpha, Q, Lc, logdet
-
-
-def _draw(gauss, u):
-    """Draws and ``log q`` from standard normals ``u`` (``(k, n)``)."""
-    mu, alpha, Q, Lc, logdet = gauss
-    if Q.shape[1]:
-        Qu = u @ Q
-        v = u + (Qu @ (Lc - np.eye(Lc.shape[0])).T) @ Q.T
-    else:
-        v = u
-    z = mu + np.sqrt(alpha) * v
-    logq = -0.5 * (logdet + (u * u).sum(axis=1) + u.shape[1] * _LOG_2PI)
-    return z, logq
+    Rinv = np.linalg.solve(R, np.broadcast_to(np.eye(m), R.shape))
+    beta = np.concatenate([alpha[:, :, None] * Ym, Sm], axis=2)  # (B, n, 2m)
+    gamma = np.zeros((B, 2 * m, 2 * m))
+    RinvT = np.swapaxes(Rinv, 1, 2)
+    gamma[:, :m, m:] = -Rinv
+    gamma[:, m:, :m] = -RinvT
+    E = SY * np.eye(m)  # the diagonal of S^T Y
+    gamma[:, m:, m:] = (
+        RinvT @ (E + np.swapaxes(Ym, 1, 2) @ (alpha[:, :, None] * Ym)) @ Rinv
+    )
+    Q, Rq = np.linalg.qr(beta / np.sqrt(alpha)[:, :, None])
+    inner = np.eye(Q.shape[-1]) + Rq @ gamma @ np.swapaxes(Rq, 1, 2)
+    Lc = np.linalg.cholesky(0.5 * (inner + np.swapaxes(inner, 1, 2)))
+    bg = np.swapaxes(beta, 1, 2) @ g[:, :, None]  # (B, 2m, 1)
+    mu = x + alpha * g + (beta @ (gamma @ bg))[:, :, 0]
+    diag = np.diagonal(Lc, axis1=1, axis2=2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        logdet = np.log(alpha).sum(axis=1) + 2.0 * np.log(diag).sum(axis=1)
+    ok = np.all(np.isfinite(mu), axis=1) & np.isfinite(logdet)
+    return _Gaussians(its, mu, alpha, Q, Lc, logdet).take(ok)
 
 
 def _lbfgs_path(logp_dlogp, x0, maxcor, maxiter, ftol, gtol, maxls):
@@ -235,23 +270,30 @@ def _single_path(
     epsilon, num_elbo_draws, num_draws,
 ):  # fmt: skip
     xs, gs, res = _lbfgs_path(logp_dlogp, x0, maxcor, maxiter, ftol, gtol, maxls)
-    gaussians = lbfgs_gaussians(xs, gs, maxcor, epsilon)
+    groups = _gaussian_groups(xs, gs, maxcor, epsilon)
     n = x0.size
-    ok = [k for k, q in enumerate(gaussians) if q is not None]
-    if not ok:
+    ok = np.sort(np.concatenate([g.iterates for g in groups])) if groups else []
+    if not len(ok):
         raise ValueError(
             "Pathfinder: no iterate of L-BFGS gave a valid approximation (the "
             f"optimizer stopped after {len(xs) - 1} iterations: {res.message})"
         )
+    # the draws of each iterate's ELBO, in iterate order
     u = rng.standard_normal((len(ok), num_elbo_draws, n))
-    zs, lqs = zip(*[_draw(gaussians[k], u[j]) for j, k in enumerate(ok)])
-    lps = batch_logp(np.concatenate(zs)).reshape(len(ok), num_elbo_draws)
+    zs = np.empty_like(u)
+    lqs = np.empty(u.shape[:2])
+    for g in groups:
+        rows = np.searchsorted(ok, g.iterates)
+        zs[rows], lqs[rows] = g.draw(u[rows])
+    lps = batch_logp(zs.reshape(-1, n)).reshape(len(ok), num_elbo_draws)
     with np.errstate(invalid="ignore"):
-        elbo = np.mean(lps - np.array(lqs), axis=1)
+        elbo = np.mean(lps - lqs, axis=1)
     elbo = np.where(np.isfinite(elbo), elbo, -np.inf)
     best = ok[int(np.argmax(elbo))]
-    z, lq = _draw(gaussians[best], rng.standard_normal((num_draws, n)))
-    return z, batch_logp(z), lq, float(np.max(elbo)), len(xs) - 1
+    g = next(g for g in groups if best in g.iterates)
+    one = g.take(g.iterates == best)
+    z, lq = one.draw(rng.standard_normal((1, num_draws, n)))
+    return z[0], batch_logp(z[0]), lq[0], float(np.max(elbo)), len(xs) - 1
 
 
 #: rows of the JAX batch log-density: batches are padded to a power of two

@@ -552,10 +552,11 @@ class Model:
 
     def compile_constrained_draws(self, var_names=None):
         """A batched map from flat unconstrained draws to the posterior's
-        variables (see :class:`tessera.ppl.model.flat.ConstrainedDraws`)."""
-        from tessera.ppl.model.flat import ConstrainedDraws
+        variables (see :class:`tessera.ppl.model.flat.ConstrainedDraws`),
+        compiled once while the model's variables stay the same."""
+        from tessera.ppl.model.flat import constrained_draws
 
-        return ConstrainedDraws(self, var_names=var_names)
+        return constrained_draws(self, var_names)
 
 
 # --- helpers -------------------------------------------------------------------

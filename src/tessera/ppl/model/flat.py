@@ -379,3 +379,24 @@ class ConstrainedDraws:
                 r = np.broadcast_to(r, (flat.shape[0],) + r.shape)
             out[name] = np.ascontiguousarray(r).reshape(lead + r.shape[1:])
         return out
+
+
+def constrained_draws(model: Model, var_names: Sequence[str] | None = None):
+    """:class:`ConstrainedDraws` of ``model``, compiled once and kept on it
+    while its variables stay the same (see
+    :func:`~tessera.ppl.model.cache.kept_on_model`): every InferenceData
+    built from flat draws compiled one again.
+
+    Examples
+    --------
+    >>> from tessera import ppl
+    >>> with ppl.Model() as m:
+    ...     s = ppl.HalfNormal("s", 1.0)
+    >>> constrained_draws(m) is constrained_draws(m)
+    True
+    """
+    from tessera.ppl.model.cache import kept_on_model
+
+    key = None if var_names is None else tuple(var_names)
+    make = lambda: ConstrainedDraws(model, var_names=var_names)  # noqa: E731
+    return kept_on_model(model, "_constrained_draws", key, make)[0]
