@@ -121,25 +121,27 @@ def _funnel():
     return model
 
 
-def _pareto_k(model, approx):
+def _kl_and_pareto_k(model, approx, draws=20_000):
+    """KL(q || p) (both targets are normalized densities: log Z = 0) and the
+    Pareto k of the importance weights p / q, from ``draws`` draws of q."""
     n = model.flat_layout().size
     xs = ts.tensor("xs", shape=(None, n))
     logp = ts.function([xs], batched_logp(model, xs))
-    z, logq = approx.sample_flat_logq(4000, random_seed=1)
+    z, logq = approx.sample_flat_logq(draws, random_seed=1)
+    logw = logp(z) - logq
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        _, k = az.psislw(logp(z) - logq)
-    return float(k)
+        _, k = az.psislw(logw.copy())
+    return float(-np.mean(logw)), float(k)
 
 
 @pytest.mark.parametrize(
-    "make, flow",
-    [(_banana, "loc-planar*4"), (_funnel, "loc-radial*2-planar*2")],
+    "make, flow, compare_k",
+    [(_banana, "loc-planar*4", True), (_funnel, "loc-radial*2-planar*2", False)],
 )
-def test_flows_closer_than_fullrank(make, flow):
+def test_flows_closer_than_fullrank(make, flow, compare_k):
     # both targets have unit scale: the flows start there (Scale's default,
-    # 0.1 like ADVI's, suits tight posteriors); the Pareto k of 4,000 draws
-    # varies with the seeds by about 0.3 on these targets, the ELBO little
+    # 0.1 like ADVI's, suits tight posteriors)
     flow = [Scale(init_std=1.0), flow]
     model = make()
     full = ppl.fit(
@@ -150,11 +152,21 @@ def test_flows_closer_than_fullrank(make, flow):
         4000, method="nfvi", model=model, random_seed=0, obj_n_mc=8,
         inf_kwargs={"flow": flow}, progressbar=False, backend="numpy",
     )  # fmt: skip
-    k_full, k_nf = _pareto_k(model, full), _pareto_k(model, nf)
-    # a smaller Pareto k: the importance weights have a lighter tail, q is
-    # closer to the posterior in KL
-    assert k_nf < k_full - 0.05, (k_nf, k_full)
-    assert nf.hist[-500:].mean() > full.hist[-500:].mean()
+    (kl_full, k_full), (kl_nf, k_nf) = (
+        _kl_and_pareto_k(model, full),
+        _kl_and_pareto_k(model, nf),
+    )
+    # closer in KL(q || p), by a margin far above the estimate's noise
+    # (over fit seeds 0-5: banana 0.07-0.11 vs 0.28-0.36, funnel 0.35-0.40
+    # vs 0.58-0.75)
+    assert kl_nf < kl_full - 0.1, (kl_nf, kl_full)
+    if compare_k:
+        # a smaller Pareto k: lighter-tailed weights, so q also covers p
+        # better (20,000 draws: over fit seeds 0-5 the flow's k is 0.37-0.67,
+        # full-rank's 0.61-0.78, lower in every seed). On the funnel both
+        # stay near 0.7-0.8 (neither reaches the funnel's wide mouth) and
+        # the estimate's noise decides the order: not compared
+        assert k_nf < k_full, (k_nf, k_full)
 
 
 @pytest.mark.parametrize(
