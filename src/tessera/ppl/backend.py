@@ -201,12 +201,17 @@ def cached_on_model(model: Any, slot: str, key: Any, make: Callable, what: str):
     >>> a == b, len(calls)
     (True, 1)
     """
-    from tessera.ppl.model.cache import kept_on_model
-
-    (built, chosen), kept = kept_on_model(model, slot, key, make)
-    if kept:
-        _log.info("%s: %s backend (compiled earlier)", what, _label(chosen))
-    return built, chosen
+    cache = model.__dict__.setdefault(slot, {})
+    variables = tuple(model.named_vars.values())
+    hit = cache.get(key)
+    if hit is not None and len(hit[0]) == len(variables):
+        if all(a is b for a, b in zip(hit[0], variables)):
+            built, chosen = hit[1]
+            _log.info("%s: %s backend (compiled earlier)", what, _label(chosen))
+            return built, chosen
+    built = make()
+    cache[key] = (variables, built)
+    return built
 
 
 def _label(backend: Backend) -> str:

@@ -180,3 +180,17 @@ def test_flat_function_on_the_jax_backend_matches_numpy(case):
     assert isinstance(lp_j, float) and type(g_j) is np.ndarray
     np.testing.assert_allclose(lp_j, lp, rtol=1e-10)
     np.testing.assert_allclose(g_j, g, rtol=1e-8, atol=1e-10)
+
+
+def test_constrained_draws_compiled_once_until_variables_change():
+    with ppl.Model() as m:
+        s = ppl.HalfNormal("s", 1.0)
+    first = m.compile_constrained_draws()
+    assert m.compile_constrained_draws() is first
+    with m:
+        ppl.Deterministic("s2", s * 2)
+    second = m.compile_constrained_draws()
+    assert second is not first  # a new variable: a new map, which has it
+    out = second(np.zeros((1, 2, 1)))
+    np.testing.assert_allclose(out["s2"], 2.0)
+    assert m.compile_constrained_draws(["s"]) is not second  # other names

@@ -382,10 +382,9 @@ class ConstrainedDraws:
 
 
 def constrained_draws(model: Model, var_names: Sequence[str] | None = None):
-    """:class:`ConstrainedDraws` of ``model``, compiled once and kept on it
-    while its variables stay the same (see
-    :func:`~tessera.ppl.model.cache.kept_on_model`): every InferenceData
-    built from flat draws compiled one again.
+    """:class:`ConstrainedDraws` of ``model``, compiled once and kept in its
+    cache (cleared when variables are added, as the layout's is): every
+    InferenceData built from flat draws compiled one again.
 
     Examples
     --------
@@ -395,8 +394,8 @@ def constrained_draws(model: Model, var_names: Sequence[str] | None = None):
     >>> constrained_draws(m) is constrained_draws(m)
     True
     """
-    from tessera.ppl.model.cache import kept_on_model
-
-    key = None if var_names is None else tuple(var_names)
-    make = lambda: ConstrainedDraws(model, var_names=var_names)  # noqa: E731
-    return kept_on_model(model, "_constrained_draws", key, make)[0]
+    key = ("constrained_draws", None if var_names is None else tuple(var_names))
+    draws = model._cache.get(key)
+    if draws is None:
+        draws = model._cache[key] = ConstrainedDraws(model, var_names=var_names)
+    return draws
