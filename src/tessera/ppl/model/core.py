@@ -551,9 +551,8 @@ class Model:
         check_start_vals(self, point)
 
     def compile_constrained_draws(self, var_names=None):
-        """A batched map from flat unconstrained draws to the posterior's
-        variables (see :class:`tessera.ppl.model.flat.ConstrainedDraws`),
-        compiled once while the model's variables stay the same."""
+        """A batched map from flat draws to the posterior's variables,
+        compiled once (see :func:`tessera.ppl.model.flat.constrained_draws`)."""
         from tessera.ppl.model.flat import constrained_draws
 
         return constrained_draws(self, var_names)
