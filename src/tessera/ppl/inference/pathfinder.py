@@ -162,8 +162,8 @@ class _Gaussians:
 def _gaussian_groups(xs, gs, maxcor, epsilon) -> list[_Gaussians]:
     """Every valid iterate's Gaussian, computed as one stacked (batched)
     factorization per number of pairs ``m`` (after the first ``maxcor``
-    accepted pairs, every iterate has ``m = maxcor``): Python's cost per
-    iterate was most of a small model's Pathfinder."""
+    accepted pairs, every iterate has ``m = maxcor``), rather than one
+    small factorization per iterate."""
     n = xs.shape[1]
     alpha = np.ones(n)
     pairs: list[int] = []  # the accepted (s, y) pairs kept, by iterate
