@@ -136,10 +136,19 @@ def _kl_and_pareto_k(model, approx, draws=20_000):
 
 
 @pytest.mark.parametrize(
-    "make, flow, compare_k",
-    [(_banana, "loc-planar*4", True), (_funnel, "loc-radial*2-planar*2", False)],
+    "make, flow, steps, obj_n_mc, k_margin, k_max",
+    [
+        (_banana, "loc-planar*4", 4000, 8, 0.0, 1.0),
+        # the funnel's scale depends on v (log sd of x = v/2): one IAF layer
+        # in the order (v, x) represents it exactly, planar and radial flows
+        # cannot. Its fit is limited by the gradient's noise, not by the
+        # steps: on fit seeds 0, 4, 7, 9, 10, 6,000 steps of 32 draws left k
+        # at 0.43-0.73, 2,000 steps of 256 draws (faster: the draws are one
+        # batched graph) at 0.29-0.47
+        (_funnel, "loc-iaf*2", 2000, 256, 0.1, 0.6),
+    ],
 )
-def test_flows_closer_than_fullrank(make, flow, compare_k):
+def test_flows_closer_than_fullrank(make, flow, steps, obj_n_mc, k_margin, k_max):
     # both targets have unit scale: the flows start there (Scale's default,
     # 0.1 like ADVI's, suits tight posteriors)
     flow = [Scale(init_std=1.0), flow]
@@ -149,7 +158,7 @@ def test_flows_closer_than_fullrank(make, flow, compare_k):
         progressbar=False, backend="numpy",
     )  # fmt: skip
     nf = ppl.fit(
-        4000, method="nfvi", model=model, random_seed=0, obj_n_mc=8,
+        steps, method="nfvi", model=model, random_seed=0, obj_n_mc=obj_n_mc,
         inf_kwargs={"flow": flow}, progressbar=False, backend="numpy",
     )  # fmt: skip
     (kl_full, k_full), (kl_nf, k_nf) = (
@@ -157,16 +166,18 @@ def test_flows_closer_than_fullrank(make, flow, compare_k):
         _kl_and_pareto_k(model, nf),
     )
     # closer in KL(q || p), by a margin far above the estimate's noise
-    # (over fit seeds 0-5: banana 0.07-0.11 vs 0.28-0.36, funnel 0.35-0.40
-    # vs 0.58-0.75)
+    # (over fit seeds 0-5: banana 0.07-0.11 vs 0.28-0.36; funnel, IAF
+    # 0.003-0.015 vs full-rank's 0.63-0.68, over seeds 0-11 0.003-0.05 vs
+    # 0.62-0.70; planar/radial flows had 0.35-0.40)
     assert kl_nf < kl_full - 0.1, (kl_nf, kl_full)
-    if compare_k:
-        # a smaller Pareto k: lighter-tailed weights, so q also covers p
-        # better (20,000 draws: over fit seeds 0-5 the flow's k is 0.37-0.67,
-        # full-rank's 0.61-0.78, lower in every seed). On the funnel both
-        # stay near 0.7-0.8 (neither reaches the funnel's wide mouth) and
-        # the estimate's noise decides the order: not compared
-        assert k_nf < k_full, (k_nf, k_full)
+    # a smaller Pareto k: lighter-tailed weights, so q also covers p
+    # better (20,000 draws). Banana: over fit seeds 0-5 the flow's k is
+    # 0.37-0.67, full-rank's 0.61-0.78, lower in every seed. Funnel: over
+    # fit seeds 0-11 the IAF's k is 0.20-0.52, full-rank's 0.62-0.74, lower
+    # by 0.20 or more in every seed (planar/radial flows stayed at 0.7-0.8,
+    # as full-rank: they do not reach the funnel's mouth and neck)
+    assert k_nf < k_full - k_margin, (k_nf, k_full)
+    assert k_nf < k_max, k_nf  # funnel: usable importance weights (k < 0.7)
 
 
 @pytest.mark.parametrize(
@@ -177,6 +188,7 @@ def test_flows_closer_than_fullrank(make, flow, compare_k):
         ("svgd", {"n_particles": 10}, {}),
         ("asvgd", {}, {"obj_n_mc": 10}),
         ("nfvi", {"flow": "scale-loc-planar-radial"}, {"obj_n_mc": 2}),
+        ("nfvi", {"flow": "scale-loc-iaf*2"}, {"obj_n_mc": 2}),
     ],
 )
 def test_backends_agree(method, inf_kwargs, kw):

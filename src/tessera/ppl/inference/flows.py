@@ -17,10 +17,19 @@ several approximations.
 * :class:`Radial`: ``z + beta h(r) (z - z0)``, ``r = |z - z0|``, ``h =
   1/(alpha + r)``, ``alpha = softplus(a)``, ``beta = -alpha +
   softplus(b)`` (invertible); log-det ``(n - 1) log(1 + beta h) + log(1 +
-  beta h - beta r / (alpha + r)^2)``.
+  beta h - beta r / (alpha + r)^2)``;
+* :class:`IAF` (inverse autoregressive flow, Kingma et al., 2016):
+  ``z_i * exp(s_i) + m_i``, where ``(m_i, s_i)`` depend only on the
+  coordinates before ``i`` in the flow's order (a MADE network, Germain
+  et al., 2015, plus a direct linear connection); log-det ``sum(s)``. It
+  represents scales that depend on other coordinates (Neal's funnel, the
+  geometry of centred hierarchical models), which planar and radial flows
+  cannot.
 
 Formulas are PyMC's: ``"scale-loc-planar*4"`` is a scale, a location and
-four planar flows, applied to the base draws in that order.
+four planar flows, applied to the base draws in that order; ``"iaf"`` is
+this module's addition (``"scale-loc-iaf*2"``: two IAF layers, in
+opposite orders).
 
 Examples
 --------
@@ -38,7 +47,16 @@ import numpy as np
 from tessera.ops.basic import shared
 from tessera.ops.math import exp, log1p, softplus, sqrt, tanh
 
-__all__ = ["Flow", "Loc", "Planar", "Radial", "Scale", "parse_formula"]
+__all__ = [
+    "IAF",
+    "Flow",
+    "Loc",
+    "Planar",
+    "Radial",
+    "Scale",
+    "made_masks",
+    "parse_formula",
+]
 
 
 def _dot(z, w):
@@ -210,8 +228,158 @@ class Radial(Flow):
         return out, logdet.sum(axis=-1)
 
 
+def made_masks(order: Sequence[int], hidden: int) -> tuple[np.ndarray, ...]:
+    """The autoregressive masks of an :class:`IAF` layer.
+
+    Input ``j`` has degree ``d_j``, its position in ``order``; hidden unit
+    ``h`` has degree ``h mod (n - 1)`` and sees the inputs of degree at
+    most its own; output ``i`` sees the hidden units of degree below
+    ``d_i`` and, directly, the inputs of degree below ``d_i``. So output
+    ``i`` depends only on the inputs before it in ``order``.
+
+    Parameters
+    ----------
+    order : sequence of int
+        A permutation of ``range(n)``, ``n >= 2``.
+    hidden : int
+        The hidden layer's width.
+
+    Returns
+    -------
+    (mask_in, mask_out, mask_direct) : ndarrays
+        Of shapes ``(n, hidden)``, ``(hidden, n)`` and ``(n, n)``, with
+        ones where a weight is free; the output masks cover one output
+        (tile them for ``m`` and ``s``).
+
+    Examples
+    --------
+    >>> m_in, m_out, m_direct = made_masks([2, 0, 1], 2)
+    >>> m_direct.astype(int)  # row: input, column: output
+    array([[0, 1, 0],
+           [0, 0, 0],
+           [1, 1, 0]])
+    >>> (m_in @ m_out > 0).astype(int)  # paths through the hidden layer
+    array([[0, 1, 0],
+           [0, 0, 0],
+           [1, 1, 0]])
+    """
+    order = np.asarray(order, dtype=int)
+    n = order.size
+    if n < 2 or sorted(order.tolist()) != list(range(n)):
+        raise ValueError(f"order must be a permutation of range(n), n >= 2: {order}")
+    degree = np.empty(n, dtype=int)
+    degree[order] = np.arange(n)
+    hdeg = np.arange(int(hidden)) % (n - 1)
+    mask_in = (hdeg[None, :] >= degree[:, None]).astype(np.float64)
+    mask_out = (degree[None, :] > hdeg[:, None]).astype(np.float64)
+    mask_direct = (degree[None, :] > degree[:, None]).astype(np.float64)
+    return mask_in, mask_out, mask_direct
+
+
+class IAF(Flow):
+    """Inverse autoregressive flow: ``z_i * exp(s_i) + m_i``.
+
+    ``(m, s)`` come from a MADE conditioner on ``z``: one ``tanh`` hidden
+    layer of width ``hidden`` with masked weights, plus a masked direct
+    linear connection from the inputs, so that ``m_i`` and ``s_i`` depend
+    only on the coordinates before ``i`` in the layer's order. The
+    Jacobian is triangular in that order with diagonal ``exp(s)``, so the
+    log-det is ``sum(s)``. The direct connection makes a log-scale linear
+    in earlier coordinates exact: Neal's funnel, ``x ~ N(0, exp(v/2))``, is
+    one layer with ``s_x = v/2``.
+
+    The output weights and biases start at zero, so each layer starts as
+    the identity (log-det 0); the hidden weights start as standard normal
+    noise over ``sqrt(n)``, with biases that centre them on the start
+    point. ``s`` is not bounded: a clamp would make the funnel's
+    ``s = v/2`` inexact in its tails, and the fits here stayed finite
+    without one (a non-finite ELBO stops the fit with
+    ``NonFiniteELBOError``).
+
+    The masks (NumPy constants, :func:`made_masks`) of each layer that
+    :meth:`create` makes are kept on the specification, by the layer's
+    first parameter: :meth:`forward` takes only parameters made by this
+    object's :meth:`create`.
+
+    Parameters
+    ----------
+    hidden : int, optional
+        Width of the hidden layer; default ``max(2 n, 8)``.
+    order : sequence of int, optional
+        The autoregressive order, a permutation of ``range(n)``. By default
+        the natural order for a flow at an even position of the formula and
+        the reverse at an odd one, so that successive IAF layers alternate
+        directions.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import tessera as ts
+    >>> iaf = IAF(hidden=4)
+    >>> params = iaf.create(3, np.random.default_rng(0), np.zeros(3), k=0)
+    >>> [p.name for p in params]
+    ['iaf0_w_in', 'iaf0_b_in', 'iaf0_w_out', 'iaf0_w_direct', 'iaf0_b_out']
+    >>> z = ts.tensor("z", shape=(None, 3))
+    >>> f = ts.function([z], list(iaf.forward(params, z)))
+    >>> out, logdet = f(np.ones((2, 3)))  # at the start: the identity
+    >>> out, logdet
+    (array([[1., 1., 1.],
+           [1., 1., 1.]]), array([0., 0.]))
+    """
+
+    short_name = "iaf"
+
+    def __init__(
+        self, hidden: int | None = None, order: Sequence[int] | None = None
+    ) -> None:
+        if hidden is not None and int(hidden) < 1:
+            raise ValueError(f"hidden must be >= 1, got {hidden}")
+        self.hidden = None if hidden is None else int(hidden)
+        self.order = None if order is None else tuple(int(i) for i in order)
+        # masks of the layers made by `create`, by their first parameter
+        self._masks: dict = {}
+
+    def create(self, n: int, rng: np.random.Generator, x0: np.ndarray, k: int) -> list:
+        if n == 1:  # nothing to condition on: m and s are biases
+            return [shared(np.zeros(2), name=f"iaf{k}_b_out", shape=(2,))]
+        order = self.order
+        if order is None:
+            order = range(n) if k % 2 == 0 else range(n - 1, -1, -1)
+        hidden = self.hidden if self.hidden is not None else max(2 * n, 8)
+        m_in, m_out, m_direct = made_masks(list(order), hidden)
+        w_in = m_in * rng.standard_normal((n, hidden)) / np.sqrt(n)
+        b_in = -np.asarray(x0, dtype=np.float64) @ w_in
+        params = [
+            shared(w_in, name=f"iaf{k}_w_in", shape=(n, hidden)),
+            shared(b_in, name=f"iaf{k}_b_in", shape=(hidden,)),
+            shared(
+                np.zeros((hidden, 2 * n)), name=f"iaf{k}_w_out", shape=(hidden, 2 * n)
+            ),
+            shared(np.zeros((n, 2 * n)), name=f"iaf{k}_w_direct", shape=(n, 2 * n)),
+            shared(np.zeros(2 * n), name=f"iaf{k}_b_out", shape=(2 * n,)),
+        ]
+        self._masks[params[0]] = (m_in, np.tile(m_out, 2), np.tile(m_direct, 2))
+        return params
+
+    def forward(self, params: Sequence, z) -> tuple[Any, Any]:
+        if len(params) == 1:
+            (b,) = params
+            s = b[1]
+            return z * exp(s) + b[0], (z * 0.0).sum(axis=-1) + s
+        w_in, b_in, w_out, w_direct, b_out = params
+        masks = self._masks.get(w_in)
+        if masks is None:
+            raise ValueError("IAF.forward: parameters not made by this flow's create")
+        m_in, m_out, m_direct = masks
+        n = int(w_in.type.shape[0])
+        h = tanh(z @ (w_in * m_in) + b_in)
+        ms = h @ (w_out * m_out) + z @ (w_direct * m_direct) + b_out
+        m, s = ms[..., :n], ms[..., n:]
+        return z * exp(s) + m, s.sum(axis=-1)
+
+
 #: formula names -> specification classes
-FLOWS = {cls.short_name: cls for cls in (Loc, Scale, Planar, Radial)}
+FLOWS = {cls.short_name: cls for cls in (Loc, Scale, Planar, Radial, IAF)}
 
 
 def parse_formula(flow: Any) -> list[Flow]:
