@@ -18,9 +18,13 @@ pytestmark = pytest.mark.slow
 
 SCRIPT = textwrap.dedent(
     """
-    import multiprocessing, os, threading, warnings, sys
+    import multiprocessing, os, signal, threading, warnings, sys
     import numpy as np
     from tessera import ppl
+
+    # as in an interactive Python: a shell that starts pytest in the
+    # background (`pytest &`) has it, and so this script, ignore SIGINT
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
     how = eval(sys.argv[1])
     with ppl.Model() as model:

@@ -8,7 +8,8 @@ of flows (:mod:`.flows`), ``z = f_K(... f_1(eps))``, with density
 so the ELBO estimate is the mean of ``log p(z)`` plus the mean summed
 log-det-Jacobians plus the base entropy ``n/2 log(2 pi e)``. The default
 flow, ``"scale-loc"``, is the mean-field Gaussian; planar and radial flows
-add non-Gaussian shape (funnels, bananas).
+add non-Gaussian shape (bananas); inverse autoregressive flows (``"iaf"``)
+also let one variable's scale depend on others (funnels).
 
 Examples
 --------
