@@ -39,6 +39,12 @@ class Config:
         setting this attribute or the environment variable).
     jax_cache_dir_chosen : bool
         Whether ``jax_cache_dir`` was set by the user rather than defaulted.
+    jax_compiler_options : dict or None
+        XLA options of the programs tessera compiles with JAX (see
+        :mod:`tessera.compile.backends.jax.options`). Default None: on CPU,
+        XLA's fusion emitters off (a faster, leaner compile; a long run of a
+        model heavy in small linear algebra samples up to a third slower);
+        ``{}`` gives XLA's own defaults.
     creation_trace : bool
         Record, for every Apply node, the file and line of the user code
         that built it (the first stack frame outside tessera), named when
@@ -55,6 +61,7 @@ class Config:
             "False",
         )
         self._jax_cache_dir, self.jax_cache_dir_chosen = _default_jax_cache_dir()
+        self.jax_compiler_options: dict | None = None
 
     @property
     def jax_cache_dir(self) -> str | None:

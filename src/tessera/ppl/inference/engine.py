@@ -203,6 +203,7 @@ class Inference:
         import jax
         import jax.numpy as jnp
 
+        from tessera.compile.backends.jax.options import jit
         from tessera.compile.function import function
         from tessera.graph.traversal import clone_replace
 
@@ -225,7 +226,7 @@ class Inference:
             steps = jnp.arange(eps_block.shape[0])
             return jax.lax.scan(body, list(carry), (eps_block, steps))
 
-        return jax.jit(run)
+        return jit(run)
 
     # --- fitting --------------------------------------------------------------
     def fit(

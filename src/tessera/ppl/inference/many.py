@@ -140,12 +140,11 @@ class _Program:
     """The batched chunk program, compiled at its first call."""
 
     def __init__(self, f: ManyLogp, settings: tuple, devices: Sequence | None):
-        import jax
-
+        from tessera.compile.backends.jax.options import jit
         from tessera.ppl.inference.nuts_blackjax import _require_blackjax
         from tessera.ppl.inference.nuts_blackjax_many import many_chunk_fn
 
-        self.fn = jax.jit(many_chunk_fn(_require_blackjax(), f.logdensity, *settings))
+        self.fn = jit(many_chunk_fn(_require_blackjax(), f.logdensity, *settings))
         self.sharding = None
         if devices:
             from jax.sharding import Mesh, NamedSharding, PartitionSpec

@@ -180,6 +180,7 @@ def fit_many(
     import jax
 
     from tessera.compile.backends import get_backend
+    from tessera.compile.backends.jax.options import jit
 
     if method != "advi":
         raise ValueError(f"fit_many: method={method!r}; only 'advi' (mean-field)")
@@ -195,6 +196,6 @@ def fit_many(
     key_shape = jax.eval_shape(jax.random.PRNGKey, 0).shape
     keys = rng.integers(0, 2**32, size=(count, *key_shape), dtype=np.uint32)
     run = _program(f.logdensity, int(n), int(obj_n_mc), float(learning_rate))
-    mu, rho, hist = jax.jit(jax.vmap(run))(mu, rho, keys, *data)
+    mu, rho, hist = jit(jax.vmap(run))(mu, rho, keys, *data)
     mu, rho, hist = (np.asarray(a) for a in (mu, rho, hist))
     return ManyApproximation(mu, np.logaddexp(0.0, rho), hist, models)

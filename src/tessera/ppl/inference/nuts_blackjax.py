@@ -78,7 +78,8 @@ def jax_logdensity(traceable: Callable) -> Callable:
     import jax.numpy as jnp
 
     # jitted so that the graph is traced once, however many times the
-    # sampler's program calls it (JAX caches the trace per input shape)
+    # sampler's program calls it (JAX caches the trace per input shape); a
+    # nested jit, compiled with the sampler's options
     @jax.jit
     def both(x):
         (lp, g), ok = traceable(x)
@@ -207,9 +208,11 @@ def _initial_carry(blackjax, logdensity, x0: np.ndarray, x0_values, inv_mass=Non
     """The chains' NUTS states at ``x0`` and fresh adaptation states."""
     import jax
 
+    from tessera.compile.backends.jax.options import jit
+
     chains = x0.shape[0]
     if x0_values is None:
-        init = jax.jit(jax.vmap(lambda x: blackjax.nuts.init(x, logdensity)))
+        init = jit(jax.vmap(lambda x: blackjax.nuts.init(x, logdensity)))
         x0_values = jax.device_get(init(x0)[1:])
     lp, grad = (np.asarray(v, dtype=np.float64) for v in x0_values)
     if lp.shape != (chains,) or grad.shape != x0.shape:
@@ -244,18 +247,21 @@ def _compile_chunk(chunk, runs, schedule, logdensity, settings: tuple):
     program compiled earlier for the same log-density, settings and shapes)."""
     import jax
 
+    from tessera.compile.backends.jax.options import compiler_options, jit
+
     (carry, keys), *_ = runs
     args = (carry, keys[0], schedule[0])
     shapes = tuple(
         (np.shape(a), np.result_type(a).str) for a in jax.tree_util.tree_leaves(args)
     )
-    key = (settings, shapes)
+    # XLA options too: a program compiled before they changed is not reused
+    key = (settings, shapes, repr(sorted(compiler_options().items())))
     try:
         programs = _COMPILED.setdefault(logdensity, {})
     except TypeError:  # a log-density that takes no weak reference
         programs = {}
     if key not in programs:
-        programs[key] = jax.jit(chunk).lower(*args).compile()
+        programs[key] = jit(chunk).lower(*args).compile()
     return programs[key]
 
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -33,6 +32,7 @@ from tessera.compile.backends.jax.calls import (
     stateful_caller,
 )
 from tessera.compile.backends.jax.dispatch import JaxLoweringError, recorded_checks
+from tessera.compile.backends.jax.options import jit
 from tessera.compile.backends.jax.plan import (
     Step,
     describe,
@@ -318,7 +318,7 @@ def jax_link(
     filters = [make_filter(v, inputs.index(v)) for v in layout.tensor_inputs]
     check_errors: list[tuple[Exception, str]] = []
     traced = _make_traced(steps, layout, check_errors)
-    jitted = jax.jit(traced)
+    jitted = jit(traced)
 
     def failed_check(in_vals, shared_vals, keys) -> Exception:
         _, flags, wheres = jitted(in_vals, shared_vals, keys)
@@ -332,13 +332,13 @@ def jax_link(
             len(inputs),
             layout.in_pos,
             filters,
-            jax.jit(_make_flat(traced)),
+            jit(_make_flat(traced)),
             len(layout.jax_outputs),
             single,
             lambda in_vals: failed_check(in_vals, [], []),
         )
     else:
-        run_checked = jax.jit(_make_checked(traced))
+        run_checked = jit(_make_checked(traced))
         compiled_fn = stateful_caller(
             layout, filters, run_checked, failed_check, n_outputs, single
         )

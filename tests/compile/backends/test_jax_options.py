@@ -1,0 +1,110 @@
+"""XLA compile options of tessera's JAX programs
+(tessera.compile.backends.jax.options)."""
+
+import jax
+import numpy as np
+import pytest
+
+import tessera as ts
+from tessera.compile.backends.jax import options
+
+
+@pytest.fixture
+def chosen_options():
+    """Set ``ts.config.jax_compiler_options`` for one test."""
+    before = ts.config.jax_compiler_options
+    yield lambda value: setattr(ts.config, "jax_compiler_options", value)
+    ts.config.jax_compiler_options = before
+
+
+@pytest.fixture
+def recorded(monkeypatch):
+    """The ``compiler_options`` of every :func:`options.jit` call (the
+    only caller of :func:`jax.jit` that passes the keyword)."""
+    calls = []
+    real = jax.jit
+
+    def spy(fun=None, **kwargs):
+        if "compiler_options" in kwargs:
+            calls.append(kwargs["compiler_options"])
+        return real(fun, **kwargs) if fun is not None else real(**kwargs)
+
+    monkeypatch.setattr(options.jax, "jit", spy)
+    return calls
+
+
+def _square_sum():
+    x = ts.tensor("x", shape=(None,))
+    return ts.function([x], (x**2).sum(), backend="jax")
+
+
+def test_cpu_default_turns_fusion_emitters_off():
+    assert jax.default_backend() == "cpu"
+    # jaxlib 0.9 knows the option; an older one would give no options
+    assert options._supported(options.CPU_DEFAULTS)
+    assert options.compiler_options() == {"xla_cpu_use_fusion_emitters": False}
+
+
+def test_config_overrides_the_default(chosen_options):
+    chosen_options({})
+    assert options.compiler_options() == {}
+    chosen_options({"xla_cpu_use_fusion_emitters": True})
+    assert options.compiler_options() == {"xla_cpu_use_fusion_emitters": True}
+    # a copy: changing it leaves the setting alone
+    options.compiler_options()["other"] = 1
+    assert ts.config.jax_compiler_options == {"xla_cpu_use_fusion_emitters": True}
+
+
+def test_jax_backend_functions_compile_with_the_options(recorded):
+    f = _square_sum()
+    assert float(f([1.0, 2.0])) == 5.0
+    assert recorded and all(
+        o == {"xla_cpu_use_fusion_emitters": False} for o in recorded
+    )
+
+
+@pytest.mark.parametrize(
+    "value", [{}, {"xla_cpu_use_fusion_emitters": True}], ids=["xla-defaults", "on"]
+)
+def test_same_values_under_xla_defaults(chosen_options, recorded, value):
+    x = np.linspace(-2.0, 3.0, 7)
+    expected = float(_square_sum()(x))
+    chosen_options(value)
+    assert float(_square_sum()(x)) == pytest.approx(expected, rel=1e-14)
+    assert recorded[-1] == (value or None)
+
+
+def test_an_unknown_option_is_named(chosen_options):
+    chosen_options({"xla_no_such_option": True})
+    with pytest.raises(Exception, match="xla_no_such_option"):
+        _square_sum()([1.0])
+
+
+def test_sampler_and_vi_programs_get_the_options(recorded):
+    from tessera import ppl
+
+    with ppl.Model() as m:
+        mu = ppl.Normal("mu", 0.0, 1.0)
+        ppl.Normal("y", mu, 1.0, observed=np.array([0.3, -0.1]))
+    ppl.sample(draws=20, tune=20, chains=1, model=m, progressbar=False, random_seed=1)
+    n_sample = len(recorded)
+    ppl.fit(50, method="advi", model=m, progressbar=False, random_seed=1)
+    # the model's function and the sampler's program; the VI step program
+    assert n_sample >= 2 and len(recorded) > n_sample
+    assert all(o == {"xla_cpu_use_fusion_emitters": False} for o in recorded)
+
+
+def test_a_sampler_compiled_under_other_options_is_not_reused(chosen_options, recorded):
+    from tessera import ppl
+
+    with ppl.Model() as m:
+        mu = ppl.Normal("mu", 0.0, 1.0)
+        ppl.Normal("y", mu, 1.0, observed=np.array([0.3, -0.1]))
+    kw = dict(draws=20, tune=20, chains=1, model=m, progressbar=False, random_seed=1)
+    ppl.sample(**kw)
+    n = len(recorded)
+    ppl.sample(**kw)
+    assert len(recorded) == n  # same options: the program is reused
+    chosen_options({})
+    ppl.sample(**kw)
+    assert len(recorded) == n + 1 and recorded[-1] is None
