@@ -3,16 +3,19 @@
 ``build(data) -> Model`` is called for every dataset and the models are
 checked to share one structure before anything is compiled
 (:mod:`~tessera.ppl.inference.many_data`). The log-density is then
-compiled once, as a function of the data, and BlackJAX's NUTS with
-tessera's window adaptation (the per-chain transition of
-:mod:`~tessera.ppl.inference.nuts_blackjax`) runs for every dataset and
-chain under ``jax.vmap``: one XLA program for warm-up and sampling, run
-for chunks of datasets sized to memory.
+compiled once, as a function of the data, and every chain of every
+dataset (a *lane*) runs tessera's lanes NUTS with its window adaptation
+(:mod:`~tessera.ppl.inference.nuts_lanes`): one XLA program for warm-up
+and sampling with :data:`SLOTS` chains at once, each at its own pace, the
+host handing a slot whose chain has finished to the next chain waiting
+(:mod:`~tessera.ppl.inference.nuts_lanes_pool`); chunks of datasets are
+sized to memory.
 
 Seeds: dataset ``d`` runs with the seed ``seeds[d]`` of
 :func:`dataset_seeds` (``random_seed`` spawned, recorded in the result's
-``attrs["random_seed"]``): its starting points and random keys are those
-of ``ppl.sample(model_d, random_seed=seeds[d], chain_method="vectorized")``,
+``attrs["random_seed"]``): its starting points and random streams are
+those of ``ppl.sample(model_d, random_seed=seeds[d],
+chain_method="vectorized")``,
 so a dataset's fit can be rerun alone (the draws agree up to floating
 point rounding, which NUTS trajectories amplify over many steps).
 
@@ -22,8 +25,8 @@ takes as many datasets per program as fit in :data:`MEMORY_FRACTION` of
 the available memory (psutil, else ``os.sysconf``), at most
 :data:`MAX_CHUNK`.
 
-Cores: XLA runs one vectorized NUTS program on about one core (its
-operations are small), so the chunks run in ``cores`` threads at once,
+Cores: XLA runs one lanes program on about one core (its operations are
+small), so the chunks run in ``cores`` threads at once,
 sharing the compiled program; by default the datasets are split into at
 least one chunk per core.
 """
@@ -56,6 +59,12 @@ __all__ = ["MAX_CHUNK", "MEMORY_FRACTION", "dataset_seeds", "sample_many"]
 MEMORY_FRACTION = 0.25
 #: most datasets in one program (beyond it, one program gains nothing on CPU)
 MAX_CHUNK = 1024
+#: chains run at once by a chunk's program (its batch): each slot takes the
+#: next chain waiting when its chain has finished
+SLOTS = 32
+#: leapfrog steps per call of the program (between them, the host hands
+#: finished slots new chains)
+ITERATIONS = 512
 
 
 def dataset_seeds(random_seed: Any, n: int) -> list[int]:
@@ -129,28 +138,34 @@ def _starts(model, f: ManyLogp, data, seeds, chains, jitter, initvals, retries):
     return out
 
 
-def _pad(a: np.ndarray, size: int) -> np.ndarray:
-    """``a`` with its first axis padded to ``size`` by repeating its last row."""
-    if len(a) == size:
-        return a
-    return np.concatenate([a, np.repeat(a[-1:], size - len(a), axis=0)])
-
-
 class _Program:
-    """The batched chunk program, compiled at its first call."""
+    """The lanes program (:func:`~tessera.ppl.inference.nuts_lanes.
+    lanes_program`) of the model's log-density over each slot's data,
+    compiled at its first call and shared by the chunks' threads."""
 
     def __init__(self, f: ManyLogp, settings: tuple, devices: Sequence | None):
-        from tessera.compile.backends.jax.options import jit
-        from tessera.ppl.inference.nuts_blackjax import _require_blackjax
-        from tessera.ppl.inference.nuts_blackjax_many import many_chunk_fn
+        import jax
 
-        self.fn = jit(many_chunk_fn(_require_blackjax(), f.logdensity, *settings))
+        from tessera.compile.backends.jax.options import jit
+        from tessera.ppl.inference.nuts_lanes import lanes_program
+
+        both = jax.vmap(f.both)
+        max_treedepth, target_accept = settings
+        program = lanes_program(
+            lambda x, data: both(x, *data),
+            max_treedepth=max_treedepth,
+            target_accept=target_accept,
+            iterations=ITERATIONS,
+        )
+        self.zeros = program.zeros
+        self.max_treedepth = max_treedepth
+        self.fn = jit(program)
         self.sharding = None
         if devices:
             from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-            mesh = Mesh(np.asarray(list(devices)), ("dataset",))
-            self.sharding = NamedSharding(mesh, PartitionSpec("dataset"))
+            mesh = Mesh(np.asarray(list(devices)), ("slot",))
+            self.sharding = NamedSharding(mesh, PartitionSpec("slot"))
         self.compiled = None
         self._compiling = threading.Lock()
 
@@ -161,36 +176,70 @@ class _Program:
             return tree
         return jax.device_put(tree, self.sharding)
 
-    def __call__(self, carry, keys, data, flags):
+    def __call__(self, state, fresh, start, rand, data, flags):
+        # every input but the schedule has a leading slot axis
+        state, fresh, start, rand, data = self.put((state, fresh, start, rand, data))
+        args = (state, fresh, start, rand, data, flags)
         if self.compiled is None:
             # chunks start in several threads at once: one compiles, the
             # others wait for its program instead of compiling their own
             with self._compiling:
                 if self.compiled is None:
-                    lowered = self.fn.lower(carry, keys, data, flags)
-                    self.compiled = lowered.compile()
-        return self.compiled(carry, keys, data, flags)
+                    self.compiled = self.fn.lower(*args).compile()
+        return self.compiled(*args)
 
 
-def run_chunk(program: _Program, starts, data, keys, schedule, total: int, bar):
-    """One chunk of datasets through warm-up and sampling; outputs
-    ``(datasets, steps, chains, ...)``."""
-    import jax
+def run_chunk(
+    program: _Program, starts, data, seeds, chains: int, schedule, bar, slots: int
+):
+    """One chunk of datasets through warm-up and sampling, their chains
+    (the lanes) through the program's ``slots`` (the same for every chunk:
+    one compiled program); outputs ``(datasets, chains, steps, ...)``."""
+    from tessera.ppl.inference.adaptation import adapt_init
+    from tessera.ppl.inference.nuts_lanes_pool import lane_seeds, run_lanes
 
-    from tessera.ppl.inference.nuts_blackjax_many import many_initial_carry
-
-    x0, lp, grad = starts
-    carry = program.put(many_initial_carry(x0, lp, grad))
-    data = program.put(tuple(data))
-    parts = []
-    length = schedule.shape[1]
-    for i in range(len(schedule)):
-        carry, out = program(carry, program.put(keys[:, i]), data, schedule[i])
-        parts.append(jax.device_get(out))
-        bar.update(min(length, total - i * length))
-    return jax.tree_util.tree_map(
-        lambda *a: np.concatenate(a, axis=1)[:, :total], *parts
+    x0, lp, grad = (np.asarray(a) for a in starts)
+    n_data, ndim = x0.shape[0], x0.shape[-1]
+    lanes = n_data * chains
+    lane_starts = (
+        x0.reshape(lanes, ndim),
+        lp.reshape(lanes),
+        grad.reshape(lanes, ndim),
+        adapt_init((lanes, ndim)),
     )
+    lane_data = tuple(np.repeat(np.asarray(a), chains, axis=0) for a in data)
+    seeds_ = [s for seed in seeds for s in lane_seeds(seed, chains)]
+    out, _ = run_lanes(
+        program,
+        program.zeros,
+        lane_starts,
+        seeds_,
+        lane_data,
+        schedule,
+        slots=slots,
+        max_treedepth=program.max_treedepth,
+        window=ITERATIONS,
+        progress=bar.update,
+    )
+    return type(out)(*(a.reshape(n_data, chains, *a.shape[1:]) for a in out))
+
+
+def lane_stats(out, max_treedepth: int, sl: slice) -> dict:
+    """Sampler statistics named as in ArviZ, ``(datasets, chains, steps)``
+    each, of a :class:`~tessera.ppl.inference.nuts_lanes.LaneOutput`
+    ``(datasets, chains, steps, ...)``."""
+    depth = out.num_trajectory_expansions
+    stats = {
+        "diverging": out.is_divergent,
+        "tree_depth": depth,
+        "reached_max_treedepth": depth >= max_treedepth,
+        "n_steps": out.num_integration_steps,
+        "energy": out.energy,
+        "acceptance_rate": out.acceptance_rate,
+        "lp": out.logdensity,
+        "step_size": out.step_size,
+    }
+    return {k: np.ascontiguousarray(v[:, :, sl]) for k, v in stats.items()}
 
 
 def _workers(cores: int | None, devices) -> int:
@@ -396,10 +445,7 @@ def sample_flat(
     from tqdm.auto import tqdm
 
     from tessera.compile.backends import get_backend
-    from tessera.ppl.inference.nuts_blackjax_many import (
-        many_schedule_and_keys,
-        many_stats,
-    )
+    from tessera.ppl.inference.adaptation import window_schedule
 
     get_backend("jax").load()  # float64 in JAX
     draws, tune, chains = int(draws), int(tune), int(chains)
@@ -430,23 +476,34 @@ def sample_flat(
     size = _chunk_size(chunk_size, len(ok), chains, total, f.size, devices, workers)
     settings = (int(max_treedepth), float(target_accept))
     program = _Program(f, settings, devices)
-    schedule, _ = many_schedule_and_keys(tune, draws, chains, [0])
-    bar = tqdm(total=total * len(ok), desc="NUTS (many)", disable=not progressbar)
+    schedule = window_schedule(tune, total)
+    slots = min(SLOTS, size * chains)
+    if devices:  # a whole number of slots per device
+        slots = -(-slots // len(devices)) * len(devices)
+    bar = tqdm(
+        total=total * len(ok) * chains, desc="NUTS (many)", disable=not progressbar
+    )
     t_compile = time.perf_counter() - t0
     t0 = time.perf_counter()
     lock = threading.Lock()
 
     def run(idx: list[int]) -> None:
-        _, keys = many_schedule_and_keys(tune, draws, chains, [seeds[d] for d in idx])
-        st = [_pad(np.stack([starts[d][k] for d in idx]), size) for k in range(3)]
-        chunk_data = [_pad(a[idx], size) for a in data]
-        out = run_chunk(program, st, chunk_data, _pad(keys, size), schedule, total, bar)
-        pos, info, lps, steps = out
-        pos = np.swapaxes(pos, 1, 2)  # (datasets, chains, steps, ndim)
-        st_all = many_stats(info, lps, steps, max_treedepth, slice(tune, None))
+        st = [np.stack([starts[d][k] for d in idx]) for k in range(3)]
+        chunk_data = [a[idx] for a in data]
+        out = run_chunk(
+            program,
+            st,
+            chunk_data,
+            [seeds[d] for d in idx],
+            chains,
+            schedule,
+            bar,
+            slots,
+        )
+        st_all = lane_stats(out, max_treedepth, slice(tune, None))
         with lock:
             for j, d in enumerate(idx):
-                flat[d] = np.ascontiguousarray(pos[j, :, tune:])
+                flat[d] = np.ascontiguousarray(out.position[j, :, tune:])
                 stats[d] = {k: v[j] for k, v in st_all.items()}
             if on_chunk is not None:
                 on_chunk(idx)
@@ -519,7 +576,7 @@ def results(models, flat, stats, seeds, combine, timings, max_treedepth, check):
     attrs = {
         "compile_time": timings["compile"],
         "sampling_time": timings["run"],
-        "sampler": "blackjax NUTS (sample_many)",
+        "sampler": "tessera lanes NUTS (sample_many)",
         "backend": "jax",
     }
     if check:

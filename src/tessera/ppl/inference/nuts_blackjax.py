@@ -396,8 +396,10 @@ def run_blackjax(
     save_warmup : bool
     progressbar : bool
     vectorized : bool
-        All chains in one program (``jax.vmap``) instead of one thread per
-        chain running a one-chain program.
+        All chains in one program, each at its own pace
+        (:mod:`~tessera.ppl.inference.nuts_lanes`: tessera's NUTS, the same
+        algorithm) instead of one thread per chain running BlackJAX's
+        one-chain program.
     cores : int, optional
         Threads running chains (default ``min(chains, cpu count)``).
     inverse_mass_matrix : ndarray, optional
@@ -433,6 +435,21 @@ def run_blackjax(
     x0 = _check_x0(x0, draws, tune)
     draws, tune, max_treedepth = int(draws), int(tune), int(max_treedepth)
     chains = x0.shape[0]
+    if vectorized:
+        from tessera.ppl.inference.nuts_lanes_run import run_lanes_chains
+
+        carry = _initial_carry(blackjax, logdensity, x0, x0_values, inverse_mass_matrix)
+        return run_lanes_chains(
+            logdensity,
+            carry,
+            draws=draws,
+            tune=tune,
+            seed=seed,
+            target_accept=target_accept,
+            max_treedepth=max_treedepth,
+            save_warmup=save_warmup,
+            progressbar=progressbar,
+        )
     settings = (max_treedepth, float(target_accept), bool(vectorized))
     chunk = _chunk_fn(blackjax, logdensity, *settings)
     schedule, keys = _schedule_and_keys(tune, draws, chains, seed)

@@ -1,0 +1,240 @@
+"""Many NUTS chains through a fixed number of slots of one program.
+
+:func:`~tessera.ppl.inference.nuts_lanes.lanes_program` advances a batch
+of *slots*, each running a chain at its own pace, by a number of leapfrog
+steps per call. Here the host keeps a queue of chains (*lanes*: every chain
+of every dataset) and, between calls, hands a slot whose chain has
+finished its run to the next chain waiting. A batch of fixed size keeps one
+compiled program; it is full of work until the queue runs dry, so the cost
+is about the total work of the chains divided by the slots (plus the
+longest chain at the end), not the longest chain's work times the number
+of chains, as when every chain of the batch runs to the end together.
+
+The draws of a chain depend on its own start, keys and data only, not on
+the slot it ran in or the chains beside it.
+
+Examples
+--------
+>>> import jax, jax.numpy as jnp
+>>> from tessera.compile.backends import get_backend
+>>> from tessera.ppl.inference.adaptation import adapt_init, window_schedule
+>>> from tessera.ppl.inference.nuts_lanes import lanes_program
+>>> _ = get_backend("jax").load()  # float64
+>>> vg = jax.vmap(jax.value_and_grad(lambda x: -0.5 * jnp.sum(x * x)))
+>>> program = lanes_program(lambda x, data: vg(x), max_treedepth=10,
+...                         target_accept=0.8, iterations=64)
+>>> advance = jax.jit(program)
+>>> x0 = np.zeros((6, 3))
+>>> starts = (x0, np.zeros(6), np.zeros((6, 3)), adapt_init((6, 3)))
+>>> out, made = run_lanes(advance, program.zeros, starts, lane_seeds(0, 6), (),
+...                       window_schedule(200, 400), slots=4, max_treedepth=10,
+...                       window=64)
+>>> made.tolist()
+[400, 400, 400, 400, 400, 400]
+>>> out.position.shape
+(6, 400, 3)
+>>> bool(np.abs(out.position[:, 200:].std(axis=(0, 1)) - 1).max() < 0.2)
+True
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+
+import numpy as np
+
+from tessera.ppl.inference.nuts_lanes import LaneOutput
+
+__all__ = ["LaneRandom", "lane_seeds", "run_lanes"]
+
+
+def _take(tree, rows):
+    import jax
+
+    return jax.tree_util.tree_map(lambda a: np.asarray(a)[rows], tree)
+
+
+class LaneRandom:
+    """A chain's randomness, transition after transition: standard normals
+    (momenta), uniforms (directions and merges) and a key for the leaves'
+    uniforms, each from its own NumPy stream spawned from ``seed``, drawn
+    ahead in blocks (the values do not depend on the blocks' sizes).
+
+    Examples
+    --------
+    >>> a, b = LaneRandom(1, 3, 4), LaneRandom(1, 3, 4)
+    >>> z1 = a.window(0, 5)[0]
+    >>> z2 = np.concatenate([b.window(0, 2)[0][:2], b.window(2, 3)[0]])
+    >>> bool(np.array_equal(z1, z2)), z1.shape
+    (True, (5, 3))
+    """
+
+    def __init__(self, seed, ndim: int, max_depth: int):
+        ss = seed if isinstance(seed, np.random.SeedSequence) else None
+        ss = ss or np.random.SeedSequence(seed)
+        self._gens = [np.random.Generator(np.random.PCG64(s)) for s in ss.spawn(3)]
+        self._shapes = (ndim, 2 * max_depth)
+        self._start = 0  # the transition of the buffers' first row
+        self._bufs = (
+            np.empty((0, ndim)),
+            np.empty((0, 2 * max_depth)),
+            np.empty((0, 2), np.uint32),
+        )
+
+    def window(self, start: int, size: int) -> tuple:
+        """``(z, u, key)`` of transitions ``start, ..., start + size - 1``
+        (``start`` never decreasing between calls)."""
+        drop = start - self._start
+        have = len(self._bufs[0]) - drop
+        if have < size:
+            k = max(size - have, size)  # draw ahead
+            z_gen, u_gen, k_gen = self._gens
+            n, m = self._shapes
+            new = (
+                z_gen.standard_normal((k, n)),
+                u_gen.random((k, m)),
+                k_gen.integers(0, 2**32, (k, 2), np.uint32),
+            )
+            self._bufs = tuple(
+                np.concatenate([b[drop:], x]) for b, x in zip(self._bufs, new)
+            )
+        else:
+            self._bufs = tuple(b[drop:] for b in self._bufs)
+        self._start = start
+        return tuple(b[:size] for b in self._bufs)
+
+
+def lane_seeds(seed: int, chains: int) -> list:
+    """The randomness seeds of a run's ``chains`` (spawned from ``seed``).
+
+    Examples
+    --------
+    >>> len(lane_seeds(3, 2))
+    2
+    """
+    return np.random.SeedSequence(int(seed)).spawn(int(chains))
+
+
+def run_lanes(
+    advance: Callable,
+    zeros: Callable,
+    starts: tuple,
+    seeds: list,
+    data: tuple,
+    schedule: np.ndarray,
+    *,
+    slots: int,
+    max_treedepth: int,
+    window: int,
+    progress: Callable[[int], None] | None = None,
+    stop=None,
+) -> tuple[LaneOutput, np.ndarray]:
+    """Run every lane's chain through ``schedule`` in ``slots`` slots.
+
+    Parameters
+    ----------
+    advance : callable
+        A compiled :func:`~tessera.ppl.inference.nuts_lanes.lanes_program`.
+    zeros : callable
+        Its ``zeros`` (the program's state before the first call).
+    starts : tuple
+        ``(position (lanes, ndim), logdensity (lanes,), grad (lanes, ndim),
+        AdaptState (lanes, ...))``: each lane's start.
+    seeds : list
+        Each lane's seed (an int or ``SeedSequence``, see
+        :class:`LaneRandom`).
+    data : tuple of ndarray
+        Each lane's data arrays, ``(lanes, ...)`` each (may be empty).
+    schedule : ndarray
+        ``(steps, 4)`` warm-up flags
+        (:func:`~tessera.ppl.inference.adaptation.window_schedule`).
+    slots : int
+        Chains run at once (the program's batch size); slots beyond the
+        lanes idle.
+    max_treedepth : int
+        The program's.
+    window : int
+        Transitions a slot may make per call (randomness drawn ahead).
+    progress : callable, optional
+        Called with the number of transitions finished after each call.
+    stop : threading.Event, optional
+        When set, the run ends after the current call.
+
+    Returns
+    -------
+    LaneOutput, ndarray
+        ``(lanes, steps, ...)`` NumPy arrays, and the transitions each lane
+        made (``steps`` unless ``stop`` cut the run short).
+    """
+    import jax
+
+    leaves = jax.tree_util.tree_leaves
+    lanes, steps = len(seeds), schedule.shape[0]
+    ndim = np.shape(starts[0])[1]
+    size = max(1, int(slots))
+    out = LaneOutput(
+        np.zeros((lanes, steps, ndim)),
+        np.zeros((lanes, steps)),
+        np.zeros((lanes, steps)),
+        np.zeros((lanes, steps), bool),
+        np.zeros((lanes, steps), np.int32),
+        np.zeros((lanes, steps), np.int32),
+        np.zeros((lanes, steps)),
+        np.zeros((lanes, steps)),
+    )
+    lane_made = np.zeros(lanes, np.int64)
+    # the slots' lanes (-1: none), transitions made, randomness streams
+    lane_of = np.full(size, -1)
+    made = np.full(size, steps)
+    streams: list = [None] * size
+    queue = deque(range(lanes))
+    # the slots' inputs, rewritten on the host when a slot takes a lane
+    start = (np.full(size, steps, np.int32), *_take(starts, [0] * size))
+    slot_data = tuple(np.asarray(a)[[0] * size].copy() for a in data)
+    rand = (
+        np.zeros((size, window, ndim)),
+        np.full((size, window, 2 * max_treedepth), 0.5),
+        np.zeros((size, window, 2), np.uint32),
+    )
+    state = zeros(start, rand)
+    first = True
+    while True:
+        # at the first call every slot takes its start (idle ones too)
+        fresh = np.full(size, first)
+        first = False
+        for b in range(size):
+            if made[b] >= steps and queue:
+                lane = queue.popleft()
+                lane_of[b], made[b], fresh[b] = lane, 0, True
+                streams[b] = LaneRandom(seeds[lane], ndim, max_treedepth)
+                start[0][b] = 0
+                for dst, src in zip(leaves(start[1:]), leaves(starts)):
+                    dst[b] = np.asarray(src)[lane]
+                for dst, src in zip(slot_data, data):
+                    dst[b] = src[lane]
+            if made[b] < steps:
+                for dst, src in zip(rand, streams[b].window(int(made[b]), window)):
+                    dst[b] = src
+        if not np.any(made < steps):
+            break
+        state, res = advance(state, fresh, start, rand, slot_data, schedule)
+        now = np.asarray(state.chain.i)
+        res = jax.device_get(res)
+        total = 0
+        for b in range(size):
+            lane, k = lane_of[b], int(now[b] - made[b])
+            if lane < 0 or k <= 0:
+                continue
+            for dst, src in zip(out, res):
+                dst[lane, made[b] : now[b]] = src[b, :k]
+            lane_made[lane] = now[b]
+            total += k
+            if now[b] >= steps:
+                streams[b] = None
+        made = now.copy()
+        if progress is not None:
+            progress(total)
+        if stop is not None and stop.is_set():
+            break
+    return out, lane_made

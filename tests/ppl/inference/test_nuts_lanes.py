@@ -1,0 +1,169 @@
+"""tessera's lanes NUTS (nuts_lanes, nuts_lanes_pool): each chain at its own
+pace in a batch of slots, checked against exact posteriors and BlackJAX."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+from tessera.compile.backends import get_backend
+from tessera.ppl.inference.adaptation import adapt_init, window_schedule
+from tessera.ppl.inference.nuts_lanes_pool import LaneRandom, lane_seeds, run_lanes
+
+jax = pytest.importorskip("jax")
+jnp = jax.numpy
+get_backend("jax").load()  # float64
+
+RNG = np.random.default_rng(0)
+_A = RNG.normal(size=(4, 4))
+COV = _A @ _A.T / 4 + np.diag([0.01, 1.0, 100.0, 1.0])
+PREC = np.linalg.inv(COV)
+
+
+def gaussian(x):
+    return -0.5 * x @ PREC @ x
+
+
+def _program(logp, max_treedepth=10, iterations=64):
+    from tessera.ppl.inference.nuts_lanes import lanes_program
+
+    vg = jax.vmap(jax.value_and_grad(logp))
+    program = lanes_program(
+        lambda x, data: vg(x),
+        max_treedepth=max_treedepth,
+        target_accept=0.8,
+        iterations=iterations,
+    )
+    return jax.jit(program), program.zeros, vg
+
+
+def _run(logp, lanes, steps, tune, *, slots, seed=0, ndim=4, step_size=1.0, **kw):
+    advance, zeros, vg = _program(logp, **kw)
+    x0 = np.random.default_rng(seed).normal(size=(lanes, ndim))
+    lp, g = (np.asarray(a) for a in vg(x0))
+    starts = (x0, lp, g, adapt_init((lanes, ndim), step_size=step_size))
+    schedule = window_schedule(tune, steps) if tune else np.zeros((steps, 4), bool)
+    return run_lanes(
+        advance,
+        zeros,
+        starts,
+        lane_seeds(seed, lanes),
+        (),
+        schedule,
+        slots=slots,
+        max_treedepth=kw.get("max_treedepth", 10),
+        window=kw.get("iterations", 64),
+    )
+
+
+@pytest.fixture(scope="module")
+def gaussian_run():
+    return _run(gaussian, 8, 1400, 400, slots=3)
+
+
+def test_draws_match_a_correlated_gaussian(gaussian_run):
+    out, made = gaussian_run
+    assert made.tolist() == [1400] * 8
+    x = out.position[:, 400:].reshape(-1, 4)
+    sd = np.sqrt(np.diag(COV))
+    # 8,000 draws, ESS in the thousands: 0.1 sd and 10% on the variances
+    assert np.all(np.abs(x.mean(axis=0)) < 0.1 * sd)
+    np.testing.assert_allclose(x.var(axis=0) / np.diag(COV), 1.0, atol=0.1)
+    corr = COV / np.outer(sd, sd)
+    np.testing.assert_allclose(np.corrcoef(x.T), corr, atol=0.05)
+    assert not out.is_divergent[:, 400:].any()
+
+
+def test_trajectories_as_long_as_blackjax_ones(gaussian_run):
+    """The same NUTS: on the same target and warm-up, the mean leapfrog
+    steps per transition and acceptance agree with BlackJAX's."""
+    from tessera.ppl.inference.nuts_blackjax import run_blackjax
+
+    out, _ = gaussian_run
+    x0 = np.random.default_rng(1).normal(size=(4, 4))
+    ref = run_blackjax(gaussian, x0, draws=1000, tune=400, seed=2)
+    ours = out.num_integration_steps[:, 400:].mean()
+    theirs = ref.stats["n_steps"].mean()
+    assert abs(ours / theirs - 1) < 0.15, (ours, theirs)
+    acc = out.acceptance_rate[:, 400:].mean()
+    assert abs(acc - ref.stats["acceptance_rate"].mean()) < 0.05
+    # depth as BlackJAX counts it (the rejected doubling included)
+    assert (
+        abs(
+            out.num_trajectory_expansions[:, 400:].mean()
+            - ref.stats["tree_depth"].mean()
+        )
+        < 0.3
+    )
+
+
+def test_a_lanes_draws_do_not_depend_on_the_slots():
+    """Nor on the lanes beside it or the calls' lengths (with a log-density
+    whose rounding does not depend on the batch: XLA's matrix products may
+    round differently by batch size, which trajectories amplify)."""
+
+    def diagonal(x):
+        return -0.5 * jnp.sum(x * x / jnp.diag(jnp.asarray(COV)))
+
+    a, _ = _run(diagonal, 5, 120, 60, slots=1, seed=3)
+    b, _ = _run(diagonal, 5, 120, 60, slots=4, seed=3, iterations=16)
+    np.testing.assert_allclose(a.position, b.position, rtol=1e-10, atol=1e-12)
+    np.testing.assert_array_equal(a.num_integration_steps, b.num_integration_steps)
+
+
+def test_max_treedepth_and_steps_per_transition():
+    """A step size far too small for a wide Gaussian: every trajectory
+    runs to the maximum depth, 2**depth - 1 leapfrog steps."""
+
+    def wide(x):
+        return -0.5 * jnp.sum(x * x) / 1e4
+
+    out, _ = _run(wide, 2, 5, 0, slots=2, step_size=1e-3, max_treedepth=4)
+    assert out.num_trajectory_expansions.tolist() == [[4] * 5] * 2
+    assert out.num_integration_steps.tolist() == [[15] * 5] * 2
+
+
+def test_divergences_are_flagged():
+    """A wall: the log-density is -inf beyond |x| = 1 (a divergence, never
+    a draw there)."""
+
+    def walled(x):
+        return jnp.where(jnp.all(jnp.abs(x) < 1.0), -0.5 * jnp.sum(x * x), -jnp.inf)
+
+    out, _ = _run(walled, 2, 300, 0, slots=2, ndim=1, step_size=0.8)
+    assert out.is_divergent.any()
+    assert np.all(np.abs(out.position) < 1.0)
+
+
+def test_stop_keeps_the_transitions_made():
+    advance, zeros, vg = _program(gaussian, iterations=8)
+    x0 = np.zeros((3, 4))
+    lp, g = (np.asarray(a) for a in vg(x0))
+    stop = threading.Event()
+    stop.set()  # seen after the first call
+    out, made = run_lanes(
+        advance,
+        zeros,
+        (x0, lp, g, adapt_init((3, 4))),
+        lane_seeds(0, 3),
+        (),
+        np.zeros((500, 4), bool),
+        slots=2,
+        max_treedepth=10,
+        window=8,
+        stop=stop,
+    )
+    assert 0 < made[:2].min() and made.max() <= 8 and made[2] == 0
+    assert np.all(out.position[2] == 0)
+
+
+def test_lane_random_streams_are_independent_of_the_blocks():
+    a, b = LaneRandom(5, 3, 10), LaneRandom(5, 3, 10)
+    whole = a.window(0, 30)
+    parts = [b.window(i, 7) for i in range(0, 30, 5)]
+    for k in range(3):
+        got = np.concatenate([p[k][:5] for p in parts])
+        np.testing.assert_array_equal(got, whole[k])
+    assert not np.array_equal(LaneRandom(6, 3, 10).window(0, 4)[0], whole[0][:4])
