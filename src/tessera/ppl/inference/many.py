@@ -61,7 +61,7 @@ MEMORY_FRACTION = 0.25
 MAX_CHUNK = 1024
 #: chains run at once by a chunk's program (its batch): each slot takes the
 #: next chain waiting when its chain has finished
-SLOTS = 32
+SLOTS = 16
 #: leapfrog steps per call of the program (between them, the host hands
 #: finished slots new chains)
 ITERATIONS = 512

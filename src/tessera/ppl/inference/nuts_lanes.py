@@ -229,8 +229,11 @@ def lanes_program(
     sizes = 2**levels
     n_iter = int(iterations)
 
-    def begin(c: _Chain, rand) -> _Traj:
-        """A transition from the chain's state; ``rand`` its randomness."""
+    def begin(c: _Chain, rand, t: _Traj | None = None) -> _Traj:
+        """A transition from the chain's state; ``rand`` its randomness.
+        The subtree's proposal and checkpoints need no reset (its first
+        leaf sets them): with ``t``, they are ``t``'s, which spares
+        selecting them when a transition begins inside the loop."""
         z, u, k_leaf = rand
         inv = c.adapt.inverse_mass_matrix
         p0 = z / jnp.sqrt(inv)
@@ -261,12 +264,12 @@ def lanes_program(
             pc=p0,
             gc=c.g,
             sub_log_w=jnp.asarray(-jnp.inf, c.lp.dtype),
-            sxp=c.x,
-            slpp=c.lp,
-            sgp=c.g,
-            swp=w0,
-            ck_rho=ck,
-            ck_ps=ck,
+            sxp=c.x if t is None else t.sxp,
+            slpp=c.lp if t is None else t.slpp,
+            sgp=c.g if t is None else t.sgp,
+            swp=w0 if t is None else t.swp,
+            ck_rho=ck if t is None else t.ck_rho,
+            ck_ps=ck if t is None else t.ck_ps,
             u=u,
             k_leaf=k_leaf,
         )
@@ -383,7 +386,7 @@ def lanes_program(
         )
         # ... and begins its next transition
         j = jnp.minimum(c_next.i - i0, window - 1)
-        fresh = begin(c_next, jax.tree_util.tree_map(lambda a: a[j], rand))
+        fresh = begin(c_next, jax.tree_util.tree_map(lambda a: a[j], rand), t_next)
         t_next = jax.tree_util.tree_map(
             lambda a, b: jnp.where(moved, a, b), fresh, t_next
         )
