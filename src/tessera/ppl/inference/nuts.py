@@ -15,9 +15,10 @@ JAX backend when the model lowers to it (``backend="auto"``, see
   backend that traces into JAX) traces the graph into one XLA program with
   its NUTS and Stan's window adaptation, compiled once for warm-up and
   sampling, so no Python runs per step; one thread per chain (up to
-  ``cores``) runs the program, or all chains run in one ``jax.vmap``
-  program (``"vectorized"``: longer to compile, worth it for many chains
-  on few cores, or on a GPU).
+  ``cores``) runs the program, or all chains run in one program
+  (``"vectorized"``: tessera's lanes NUTS, :mod:`~tessera.ppl.inference.
+  nuts_lanes`, each chain at its own pace; for many chains on few cores,
+  or on a GPU).
 
 Which combinations of backend, sampler and chain method go together is one
 rule set (:mod:`~tessera.ppl.inference.nuts_rules`), asking the backend's capabilities (``traceable``,
@@ -408,7 +409,7 @@ def sample(
         lowers to it, else NumPy (see :mod:`tessera.ppl.backend`).
     chain_method : {"threads", "processes", "vectorized"}
         Chains in threads, forked processes (nutpie, NumPy backend) or one
-        ``jax.vmap`` program (BlackJAX).
+        program (tessera's lanes NUTS, each chain at its own pace).
     **kwargs
         PyMC's step options ``nuts={"target_accept": ..., "max_treedepth":
         ...}``; any other keyword raises ``TypeError`` naming it (a PyMC

@@ -14,9 +14,10 @@ Compile time matters as much as speed here (it is most of a first run), so
 the program is built once and as small as it can be: the warm-up schedule
 is an input, so warm-up and sampling share one program, and that program
 runs one chain; the chains run in parallel threads (XLA releases the GIL),
-or, with ``vectorized=True``, in one program under ``jax.vmap``, which takes
-about twice as long to compile (each NUTS loop batched) but suits many
-chains on few cores or a GPU.
+or, with ``vectorized=True``, in one program of tessera's lanes NUTS
+(:mod:`~tessera.ppl.inference.nuts_lanes_run`: the same algorithm, each
+chain at its own pace rather than in the lockstep of ``jax.vmap``), which
+suits many chains on few cores or a GPU.
 
 tessera's own gradient graph is used (through ``jax.custom_vjp``), not
 JAX's differentiation of the log-density, so both backends follow the same
@@ -144,9 +145,10 @@ def _check_x0(x0, draws: int, tune: int) -> np.ndarray:
     return x0
 
 
-def _chunk_fn(blackjax, logdensity, max_treedepth: int, target, vectorized: bool):
-    """``chunk(carry, keys, flags)``: NUTS steps with the warm-up's
-    adaptation, scanned over the rows of one chunk of the schedule."""
+def _chunk_fn(blackjax, logdensity, max_treedepth: int, target):
+    """``chunk(carry, keys, flags)``: one chain's NUTS steps with the
+    warm-up's adaptation, scanned over the rows of one chunk of the
+    schedule."""
     import jax
 
     kernel = blackjax.nuts.build_kernel()
@@ -167,13 +169,9 @@ def _chunk_fn(blackjax, logdensity, max_treedepth: int, target, vectorized: bool
     def chunk(carry, keys, flags):
         # one compiled program for warm-up and sampling: the schedule rows
         # (`flags`) say what each step adapts
-        step = transition
-        if vectorized:
-            step = jax.vmap(transition, in_axes=(0, 0, 0, None))
-
         def scan_step(carry, inputs):
             key, row = inputs
-            state, adapt, out = step(key, *carry, row)
+            state, adapt, out = transition(key, *carry, row)
             return (state, adapt), out
 
         return jax.lax.scan(scan_step, carry, (keys, flags))
@@ -224,13 +222,10 @@ def _initial_carry(blackjax, logdensity, x0: np.ndarray, x0_values, inv_mass=Non
     return (state, adapt_init(x0.shape, inverse_mass_matrix=inv_mass))
 
 
-def _chain_runs(carry, keys, chains: int, vectorized: bool) -> list[tuple]:
-    """The programs' ``(carry, keys)``: all chains in one (vectorized) or
-    one per chain."""
+def _chain_runs(carry, keys, chains: int) -> list[tuple]:
+    """The programs' ``(carry, keys)``, one per chain."""
     import jax
 
-    if vectorized:
-        return [(carry, keys)]
     return [
         (jax.tree_util.tree_map(lambda a, c=c: a[c], carry), keys[:, :, c])
         for c in range(chains)
@@ -271,9 +266,9 @@ class _Stopped(list):
     no chunk), the steps finished before it stopped."""
 
 
-def _run_chains(chunk_c, runs, schedule, total: int, bar, vectorized, cores, stop=None):
-    """Run each program's chunks, the programs in threads (one per chain) or
-    alone (vectorized); returns the outputs ``(steps, chains, ...)``, or,
+def _run_chains(chunk_c, runs, schedule, total: int, bar, cores, stop=None):
+    """Run each program's chunks, the programs in threads (one per chain);
+    returns the outputs ``(steps, chains, ...)``, or,
     when the event ``stop`` was set, a :class:`_Stopped` of the steps run
     (each program stops at its next chunk boundary)."""
     import jax
@@ -296,22 +291,17 @@ def _run_chains(chunk_c, runs, schedule, total: int, bar, vectorized, cores, sto
         # the last chunk may run past the draws: drop those steps
         return jax.tree_util.tree_map(lambda *a: np.concatenate(a)[:total], *parts)
 
-    if vectorized:
-        outs = [run(runs[0])]
-    else:
-        # XLA releases the GIL while a program runs: one thread per chain (up
-        # to the cores) samples them in parallel
-        workers = min(len(runs), cores or os.cpu_count() or 1)
-        with ThreadPoolExecutor(workers) as pool:
-            outs = list(pool.map(run, runs))
-        outs = [
-            None if o is None else jax.tree_util.tree_map(lambda a: a[:, None], o)
-            for o in outs
-        ]
+    # XLA releases the GIL while a program runs: one thread per chain (up
+    # to the cores) samples them in parallel
+    workers = min(len(runs), cores or os.cpu_count() or 1)
+    with ThreadPoolExecutor(workers) as pool:
+        outs = list(pool.map(run, runs))
+    outs = [
+        None if o is None else jax.tree_util.tree_map(lambda a: a[:, None], o)
+        for o in outs
+    ]
     if stop is not None and stop.is_set():
         return _Stopped(outs)
-    if vectorized:
-        return outs[0]
     return jax.tree_util.tree_map(lambda *a: np.concatenate(a, axis=1), *outs)
 
 
@@ -324,19 +314,16 @@ def _compile_and_run(
     besides the shapes. ``interruptible``: Ctrl-C stops the chains at their
     next chunk boundary, the outputs then a :class:`_Stopped`."""
     logdensity, settings = cache_key
-    vectorized = settings[-1]
     t0 = time.perf_counter()
     with stage("Compiling the sampler (JAX)", progressbar):
         chunk_c = _compile_chunk(chunk, runs, schedule, logdensity, settings)
     t_compile = time.perf_counter() - t0
-    # steps of all chains when they run in threads, of each one when vectorized
-    bar = _progress_bar(total * (1 if vectorized else len(runs)), progressbar)
+    # steps of all chains
+    bar = _progress_bar(total * len(runs), progressbar)
     try:
         t0 = time.perf_counter()
         with sigint_flag() if interruptible else nullcontext() as stop:
-            out = _run_chains(
-                chunk_c, runs, schedule, total, bar, vectorized, cores, stop
-            )
+            out = _run_chains(chunk_c, runs, schedule, total, bar, cores, stop)
         t_run = time.perf_counter() - t0
     finally:
         bar.close()
@@ -450,11 +437,11 @@ def run_blackjax(
             save_warmup=save_warmup,
             progressbar=progressbar,
         )
-    settings = (max_treedepth, float(target_accept), bool(vectorized))
+    settings = (max_treedepth, float(target_accept))
     chunk = _chunk_fn(blackjax, logdensity, *settings)
     schedule, keys = _schedule_and_keys(tune, draws, chains, seed)
     carry = _initial_carry(blackjax, logdensity, x0, x0_values, inverse_mass_matrix)
-    runs = _chain_runs(carry, keys, chains, vectorized)
+    runs = _chain_runs(carry, keys, chains)
     out, timings = _compile_and_run(
         chunk,
         runs,
