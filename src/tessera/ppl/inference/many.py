@@ -196,7 +196,7 @@ def run_chunk(
     (the lanes) through the program's ``slots`` (the same for every chunk:
     one compiled program); outputs ``(datasets, chains, steps, ...)``."""
     from tessera.ppl.inference.adaptation import adapt_init
-    from tessera.ppl.inference.nuts_lanes_pool import lane_seeds, run_lanes
+    from tessera.ppl.inference.nuts_lanes_pool import lane_seeds, run_lanes, window_size
 
     x0, lp, grad = (np.asarray(a) for a in starts)
     n_data, ndim = x0.shape[0], x0.shape[-1]
@@ -218,28 +218,10 @@ def run_chunk(
         schedule,
         slots=slots,
         max_treedepth=program.max_treedepth,
-        window=ITERATIONS,
+        window=window_size(ITERATIONS, slots, ndim),
         progress=bar.update,
     )
     return type(out)(*(a.reshape(n_data, chains, *a.shape[1:]) for a in out))
-
-
-def lane_stats(out, max_treedepth: int, sl: slice) -> dict:
-    """Sampler statistics named as in ArviZ, ``(datasets, chains, steps)``
-    each, of a :class:`~tessera.ppl.inference.nuts_lanes.LaneOutput`
-    ``(datasets, chains, steps, ...)``."""
-    depth = out.num_trajectory_expansions
-    stats = {
-        "diverging": out.is_divergent,
-        "tree_depth": depth,
-        "reached_max_treedepth": depth >= max_treedepth,
-        "n_steps": out.num_integration_steps,
-        "energy": out.energy,
-        "acceptance_rate": out.acceptance_rate,
-        "lp": out.logdensity,
-        "step_size": out.step_size,
-    }
-    return {k: np.ascontiguousarray(v[:, :, sl]) for k, v in stats.items()}
 
 
 def _workers(cores: int | None, devices) -> int:
@@ -446,6 +428,7 @@ def sample_flat(
 
     from tessera.compile.backends import get_backend
     from tessera.ppl.inference.adaptation import window_schedule
+    from tessera.ppl.inference.nuts_lanes_pool import lane_stats
 
     get_backend("jax").load()  # float64 in JAX
     draws, tune, chains = int(draws), int(tune), int(chains)

@@ -46,7 +46,30 @@ import numpy as np
 
 from tessera.ppl.inference.nuts_lanes import LaneOutput
 
-__all__ = ["LaneRandom", "lane_seeds", "run_lanes"]
+__all__ = [
+    "MAX_DRAWN",
+    "LaneRandom",
+    "lane_seeds",
+    "lane_stats",
+    "run_lanes",
+    "window_size",
+]
+
+#: most momentum values handed to the program per call (8 bytes each)
+MAX_DRAWN = 2**22
+
+
+def window_size(iterations: int, slots: int, ndim: int) -> int:
+    """Transitions a slot may make per call: ``iterations`` (each takes a
+    leapfrog step at least), fewer where the slots' momenta would pass
+    :data:`MAX_DRAWN` values (large models, whose transitions are long).
+
+    Examples
+    --------
+    >>> window_size(512, 16, 10), window_size(512, 16, 100_000)
+    (512, 2)
+    """
+    return max(1, min(int(iterations), MAX_DRAWN // max(int(slots) * int(ndim), 1)))
 
 
 def _take(tree, rows):
@@ -238,3 +261,21 @@ def run_lanes(
         if stop is not None and stop.is_set():
             break
     return out, lane_made
+
+
+def lane_stats(out, max_treedepth: int, sl: slice) -> dict:
+    """Sampler statistics named as in ArviZ, ``(datasets, chains, steps)``
+    each, of a :class:`~tessera.ppl.inference.nuts_lanes.LaneOutput`
+    ``(datasets, chains, steps, ...)``."""
+    depth = out.num_trajectory_expansions
+    stats = {
+        "diverging": out.is_divergent,
+        "tree_depth": depth,
+        "reached_max_treedepth": depth >= max_treedepth,
+        "n_steps": out.num_integration_steps,
+        "energy": out.energy,
+        "acceptance_rate": out.acceptance_rate,
+        "lp": out.logdensity,
+        "step_size": out.step_size,
+    }
+    return {k: np.ascontiguousarray(v[:, :, sl]) for k, v in stats.items()}

@@ -101,7 +101,7 @@ class _Compiled:
 def _lane_result(out, made, tune: int, max_treedepth: int, save_warmup: bool):
     """A :class:`NutpieResult` of the lanes' outputs ``(chains, steps, ...)``
     (the first ``made[c]`` transitions of chain ``c``)."""
-    from tessera.ppl.inference.many import lane_stats
+    from tessera.ppl.inference.nuts_lanes_pool import lane_stats
 
     def one(c: int, sl: slice) -> tuple:
         rows = type(out)(*(a[None, c : c + 1, sl] for a in out))
@@ -158,7 +158,7 @@ def run_lanes_chains(
     """
     from tqdm.auto import tqdm
 
-    from tessera.ppl.inference.nuts_lanes_pool import lane_seeds, run_lanes
+    from tessera.ppl.inference.nuts_lanes_pool import lane_seeds, run_lanes, window_size
 
     (x0, lp, grad), adapt = carry
     chains = x0.shape[0]
@@ -180,7 +180,7 @@ def run_lanes_chains(
                 window_schedule(tune, steps),
                 slots=chains,
                 max_treedepth=int(max_treedepth),
-                window=ITERATIONS,
+                window=window_size(ITERATIONS, chains, x0.shape[1]),
                 progress=bar.update,
                 stop=stop,
             )
