@@ -41,7 +41,12 @@ import numpy as np
 
 from tessera.compile.backends import get_backend
 from tessera.ppl.inference.adaptation import adapt_init, adapt_update, window_schedule
-from tessera.ppl.inference.nuts_result import NutpieResult, join_chains, sigint_flag
+from tessera.ppl.inference.nuts_result import (
+    NutpieResult,
+    join_chains,
+    nuts_stats,
+    sigint_flag,
+)
 from tessera.ppl.progress import stage
 
 __all__ = ["jax_logdensity", "run_blackjax"]
@@ -116,18 +121,8 @@ def _progress_bar(total: int, enabled: bool):
 
 def _stats(info, logdensity, step_size, max_treedepth: int, sl: slice):
     """Sampler statistics named as in ArviZ, ``(chains, steps)`` each."""
-    depth = info.num_trajectory_expansions
-    stats = {
-        "diverging": info.is_divergent,
-        "tree_depth": depth,
-        "reached_max_treedepth": depth >= max_treedepth,
-        "n_steps": info.num_integration_steps,
-        "energy": info.energy,
-        "acceptance_rate": info.acceptance_rate,
-        "lp": logdensity,
-        "step_size": step_size,
-    }
-    return {k: _by_chain(v[sl]) for k, v in stats.items()}
+    stats = nuts_stats(info, logdensity, step_size, max_treedepth)
+    return {k: _by_chain(np.asarray(v)[sl]) for k, v in stats.items()}
 
 
 def _by_chain(a) -> np.ndarray:

@@ -45,6 +45,7 @@ from collections.abc import Callable
 import numpy as np
 
 from tessera.ppl.inference.nuts_lanes import LaneOutput
+from tessera.ppl.inference.nuts_result import nuts_stats
 
 __all__ = [
     "MAX_DRAWN",
@@ -267,15 +268,5 @@ def lane_stats(out, max_treedepth: int, sl: slice) -> dict:
     """Sampler statistics named as in ArviZ, ``(datasets, chains, steps)``
     each, of a :class:`~tessera.ppl.inference.nuts_lanes.LaneOutput`
     ``(datasets, chains, steps, ...)``."""
-    depth = out.num_trajectory_expansions
-    stats = {
-        "diverging": out.is_divergent,
-        "tree_depth": depth,
-        "reached_max_treedepth": depth >= max_treedepth,
-        "n_steps": out.num_integration_steps,
-        "energy": out.energy,
-        "acceptance_rate": out.acceptance_rate,
-        "lp": out.logdensity,
-        "step_size": out.step_size,
-    }
+    stats = nuts_stats(out, out.logdensity, out.step_size, max_treedepth)
     return {k: np.ascontiguousarray(v[:, :, sl]) for k, v in stats.items()}

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["NutpieResult", "join_chains", "sigint_flag"]
+__all__ = ["NutpieResult", "join_chains", "nuts_stats", "sigint_flag"]
 
 
 @dataclass
@@ -180,3 +180,32 @@ def join_chains(
         stacklevel=3,
     )
     return out
+
+
+def nuts_stats(info, logdensity, step_size, max_treedepth: int) -> dict:
+    """Sampler statistics named as in ArviZ, from a NUTS step's ``info``
+    (BlackJAX's ``NUTSInfo`` or a lanes
+    :class:`~tessera.ppl.inference.nuts_lanes.LaneOutput`: the same field
+    names), the log-densities and the step sizes; arrays as given.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as NS
+    >>> info = NS(is_divergent=np.array([False]), num_trajectory_expansions=
+    ...           np.array([3]), num_integration_steps=np.array([7]),
+    ...           energy=np.array([1.0]), acceptance_rate=np.array([0.9]))
+    >>> st = nuts_stats(info, np.array([-1.0]), np.array([0.5]), 3)
+    >>> bool(st["reached_max_treedepth"][0]), sorted(st)[:3]
+    (True, ['acceptance_rate', 'diverging', 'energy'])
+    """
+    depth = np.asarray(info.num_trajectory_expansions)
+    return {
+        "diverging": info.is_divergent,
+        "tree_depth": depth,
+        "reached_max_treedepth": depth >= max_treedepth,
+        "n_steps": info.num_integration_steps,
+        "energy": info.energy,
+        "acceptance_rate": info.acceptance_rate,
+        "lp": logdensity,
+        "step_size": step_size,
+    }
