@@ -10,15 +10,16 @@
        y[j]     ~ Normal(mu + tau z[j], sigma[j])
 
    ``ppl.sbc`` draws 200 parameter sets and datasets from the prior
-   predictive, fits every dataset with NUTS in one vectorized program and
+   predictive, fits every dataset with NUTS in one compiled program and
    ranks each true value among its posterior draws; the ECDF-difference
    plot (``many_models_sbc.png``) shows whether the ranks are uniform
    within simultaneous 95% bands.
 
 2. A per-group fit: 500 groups, each a small linear regression
    ``y = a + b x + noise`` with its own data, fitted by one
-   ``ppl.sample_many`` call (the model compiled once, the datasets a
-   ``jax.vmap`` axis), checked against each group's true coefficients.
+   ``ppl.sample_many`` call (the model compiled once; every chain of
+   every group runs in the program's slots at its own pace), checked
+   against each group's true coefficients.
 
 Run: ``python examples/many_models.py`` (``--small`` or
 ``TESSERA_EXAMPLE_SMALL=1`` for a fast check).
