@@ -49,8 +49,9 @@ Examples
 >>> rand = (rng.normal(size=(3, 10, 2)), rng.uniform(size=(3, 10, 20)),
 ...         rng.integers(0, 2**32, (3, 10, 2), np.uint32))
 >>> flags = np.zeros((10, 4), bool)  # no adaptation
->>> lanes, out = jax.jit(program)(program.zeros(start, rand), np.ones(3, bool),
-...                               start, rand, (), flags)
+>>> from tessera.compile.backends.jax.options import jit  # tessera's XLA options
+>>> lanes, out = jit(program)(program.zeros(start, rand), np.ones(3, bool),
+...                           start, rand, (), flags)
 >>> lanes.chain.i.tolist()  # all 10 transitions within 200 steps
 [10, 10, 10]
 >>> out.position.shape, bool(out.num_integration_steps[:, :10].min() >= 1)

@@ -23,7 +23,8 @@ Examples
 >>> vg = jax.vmap(jax.value_and_grad(lambda x: -0.5 * jnp.sum(x * x)))
 >>> program = lanes_program(lambda x, data: vg(x), max_treedepth=10,
 ...                         target_accept=0.8, iterations=64)
->>> advance = jax.jit(program)
+>>> from tessera.compile.backends.jax.options import jit  # tessera's XLA options
+>>> advance = jit(program)
 >>> x0 = np.zeros((6, 3))
 >>> starts = (x0, np.zeros(6), np.zeros((6, 3)), adapt_init((6, 3)))
 >>> out, made = run_lanes(advance, program.zeros, starts, lane_seeds(0, 6), (),
