@@ -367,3 +367,36 @@ def test_dask_executor_retries_a_failed_chunk_once_and_never_drops_one(tmp_path)
         timeout=300,
     )
     assert "DASK-OK" in proc.stdout, proc.stderr[-3000:]
+
+
+def test_rhat_check_of_all_datasets_at_once_equals_one_by_one():
+    """_convergence computes r_hat with the datasets as a parameter axis:
+    the same datasets as r_hat of each one (a failed dataset skipped)."""
+    from tessera.ppl.inference.convergence import RHAT_MAX, rhat
+    from tessera.ppl.inference.many import _convergence
+
+    rng = np.random.default_rng(0)
+    posts = []
+    for d in range(12):
+        shift = 0.8 if d % 3 == 0 else 0.0  # chains apart: r_hat well above 1.01
+        posts.append(
+            {
+                "mu": rng.normal(size=(2, 200)) + np.array([[0.0], [shift]]),
+                "z": rng.normal(size=(2, 200, 3)),
+            }
+        )
+    posts[4] = None
+    stats = [
+        None if p is None else {"diverging": np.array([[d == 5]])}
+        for d, p in enumerate(posts)
+    ]
+    found = _convergence(["mu", "z"], posts, stats)
+
+    def high(p):
+        return any(np.any(np.nan_to_num(np.asarray(rhat(p[n]))) > RHAT_MAX) for n in p)
+
+    assert found["rhat"] == [
+        d for d, p in enumerate(posts) if p is not None and high(p)
+    ]
+    assert {0, 3, 6, 9} <= set(found["rhat"])
+    assert found["divergences"] == [5]

@@ -507,22 +507,20 @@ def sample_flat(
 
 
 def _convergence(names: list[str], posts: list, stats: list) -> dict[str, list]:
-    """Datasets with divergences and with r_hat above the limit."""
-    div, high = [], []
-    for d, (post, st) in enumerate(zip(posts, stats)):
-        if post is None:
-            continue
-        if int(np.sum(st["diverging"])) > 0:
-            div.append(d)
-        chains = next(iter(post.values())).shape[0] if post else 0
-        for n in names:
-            x = np.asarray(post[n])
-            r = rhat(x) if chains >= 2 and x.shape[1] >= 4 else np.nan
-            r = np.asarray(r)
-            if np.any(r[np.isfinite(r)] > RHAT_MAX):
-                high.append(d)
-                break
-    return {"divergences": div, "rhat": high}
+    """Datasets with divergences and with r_hat above the limit (r_hat of
+    every dataset at once: the datasets as one more parameter axis)."""
+    ok = [d for d, post in enumerate(posts) if post is not None]
+    div = [d for d in ok if int(np.sum(stats[d]["diverging"])) > 0]
+    high = np.zeros(len(posts), bool)
+    for n in names:
+        if not ok:
+            break
+        x = np.stack([np.asarray(posts[d][n]) for d in ok])
+        if x.shape[1] < 2 or x.shape[2] < 4:  # r_hat needs 2 chains, 4 draws
+            break
+        r = np.asarray(rhat(np.moveaxis(x, 0, 2))).reshape(len(ok), -1)
+        high[ok] |= np.any(np.where(np.isfinite(r), r, 0.0) > RHAT_MAX, axis=1)
+    return {"divergences": div, "rhat": [int(d) for d in np.flatnonzero(high)]}
 
 
 def warn_many(found: dict[str, list]) -> list[str]:
