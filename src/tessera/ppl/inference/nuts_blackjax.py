@@ -232,15 +232,15 @@ def _chain_runs(carry, keys, chains: int) -> list[tuple]:
 _COMPILED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def _compile_chunk(chunk, runs, schedule, logdensity, settings: tuple):
-    """``chunk`` compiled once, for the shapes of the first program (or the
-    program compiled earlier for the same log-density, settings and shapes)."""
+def compiled_program(logdensity, settings: tuple, program: Callable, args: tuple):
+    """``program`` compiled for ``args`` (with tessera's XLA options), or
+    the program compiled earlier for the same log-density, settings,
+    argument shapes and XLA options (a second ``ppl.sample`` of a model
+    reuses its sampler)."""
     import jax
 
     from tessera.compile.backends.jax.options import compiler_options, jit
 
-    (carry, keys), *_ = runs
-    args = (carry, keys[0], schedule[0])
     shapes = tuple(
         (np.shape(a), np.result_type(a).str) for a in jax.tree_util.tree_leaves(args)
     )
@@ -251,8 +251,16 @@ def _compile_chunk(chunk, runs, schedule, logdensity, settings: tuple):
     except TypeError:  # a log-density that takes no weak reference
         programs = {}
     if key not in programs:
-        programs[key] = jit(chunk).lower(*args).compile()
+        programs[key] = jit(program).lower(*args).compile()
     return programs[key]
+
+
+def _compile_chunk(chunk, runs, schedule, logdensity, settings: tuple):
+    """``chunk`` compiled once, for the shapes of the first program (see
+    :func:`compiled_program`)."""
+    (carry, keys), *_ = runs
+    args = (carry, keys[0], schedule[0])
+    return compiled_program(logdensity, settings, chunk, args)
 
 
 class _Stopped(list):

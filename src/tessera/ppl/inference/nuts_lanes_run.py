@@ -25,7 +25,6 @@ True
 from __future__ import annotations
 
 import time
-import weakref
 from collections.abc import Callable
 
 import numpy as np
@@ -39,9 +38,6 @@ __all__ = ["ITERATIONS", "run_lanes_chains"]
 #: leapfrog steps per call of the program (the progress bar moves and
 #: Ctrl-C is seen between calls)
 ITERATIONS = 256
-
-# compiled programs by log-density, then settings and shapes
-_COMPILED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 class _Compiled:
@@ -58,7 +54,6 @@ class _Compiled:
     ):
         import jax
 
-        from tessera.compile.backends.jax.options import compiler_options, jit
         from tessera.ppl.inference.nuts_lanes import lanes_program
 
         vg = jax.vmap(jax.value_and_grad(logdensity))
@@ -69,32 +64,23 @@ class _Compiled:
             iterations=ITERATIONS,
         )
         self.zeros = program.zeros
-        self.fn = jit(program)
+        self.program = program
         self._logdensity = logdensity
-        self._settings = (max_treedepth, target_accept, repr(compiler_options()))
+        self._settings = ("lanes", max_treedepth, target_accept)
         self.compiled = None
         self.seconds = 0.0  # spent compiling
         self._progressbar = progressbar
 
     def __call__(self, *args):
-        import jax
+        from tessera.ppl.inference.nuts_blackjax import compiled_program
 
         if self.compiled is None:
-            shapes = tuple(
-                (np.shape(a), np.result_type(a).str)
-                for a in jax.tree_util.tree_leaves(args)
-            )
-            key = ("lanes", self._settings, shapes)
-            try:
-                programs = _COMPILED.setdefault(self._logdensity, {})
-            except TypeError:  # a log-density that takes no weak reference
-                programs = {}
-            if key not in programs:
-                t0 = time.perf_counter()
-                with stage("Compiling the sampler (JAX)", self._progressbar):
-                    programs[key] = self.fn.lower(*args).compile()
-                self.seconds = time.perf_counter() - t0
-            self.compiled = programs[key]
+            t0 = time.perf_counter()
+            with stage("Compiling the sampler (JAX)", self._progressbar):
+                self.compiled = compiled_program(
+                    self._logdensity, self._settings, self.program, args
+                )
+            self.seconds = time.perf_counter() - t0
         return self.compiled(*args)
 
 
