@@ -164,7 +164,7 @@ def test_chain_processes():
 def test_chain_processes_never_fork_a_jax_process():
     import jax.numpy as jnp
 
-    from tessera.ppl.inference.nuts_nutpie import jax_runtime_started
+    from tessera.ppl.inference.nuts_nutpie_processes import jax_runtime_started
 
     jnp.ones(1).block_until_ready()  # JAX's runtime runs in this process
     assert jax_runtime_started()

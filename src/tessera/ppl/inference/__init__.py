@@ -12,7 +12,8 @@
 * :mod:`.callbacks`: convergence checks for :func:`fit`;
 * :mod:`.minibatch`: :func:`Minibatch` for stochastic (minibatch) ADVI;
 * :mod:`.nuts`: :func:`sample`, NUTS through a driver suited to the backend:
-  :mod:`.nuts_nutpie` (nutpie calling the compiled function) or
+  :mod:`.nuts_nutpie` (nutpie calling the compiled function, its chains
+  in threads, or in processes: :mod:`.nuts_nutpie_processes`) or
   :mod:`.nuts_blackjax` (BlackJAX's NUTS traced with the model into JAX),
   both returning :mod:`.nuts_result`; :mod:`.adaptation` is the warm-up;
   :mod:`.convergence` warns of divergences, r_hat and low ESS after it;

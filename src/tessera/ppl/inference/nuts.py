@@ -42,7 +42,8 @@ from tessera.compile.backends import Backend, get_backend
 from tessera.ppl.backend import AUTO, compile_logp_dlogp, requested
 from tessera.ppl.inference.convergence import warn_convergence
 from tessera.ppl.inference.nuts_blackjax import jax_logdensity, run_blackjax
-from tessera.ppl.inference.nuts_nutpie import run_nutpie, run_nutpie_processes
+from tessera.ppl.inference.nuts_nutpie import run_nutpie
+from tessera.ppl.inference.nuts_nutpie_processes import run_nutpie_processes
 from tessera.ppl.inference.nuts_result import NutpieResult
 from tessera.ppl.inference.nuts_rules import choose_sampler
 from tessera.ppl.inference.output import check_outputs as _check_outputs
