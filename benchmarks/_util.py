@@ -47,6 +47,17 @@ def fmt_time(seconds: float) -> str:
     return f"{seconds:.2f} s"
 
 
+def warm_xarray() -> None:
+    """Build a first xarray Dataset, so that the imports xarray makes then
+    (the optional array libraries it checks for, e.g. ``dask.array``: 0.4
+    s where Dask is installed) stay out of the timings of the first
+    InferenceData a sampler builds (an import, like ``import arviz``)."""
+    import numpy as np
+    import xarray as xr
+
+    xr.Dataset({"a": ("x", np.zeros(1))}).sum()
+
+
 def peak_rss_mb() -> float:
     """This process's peak resident memory. ``/proc/self/status``'s VmHWM
     where there is one: ``ru_maxrss`` survives ``exec`` (a child started by

@@ -50,7 +50,8 @@ median over the runs):
   min ESS / NUTS wall;
 - end to end: building the model plus the sampling call, compilation
   included; imports (also those a first sampling call makes: BlackJAX,
-  ArviZ, nutpie) and JAX's device start-up excluded (the warm row: the
+  ArviZ, nutpie, and those xarray makes at its first Dataset, such as
+  ``dask.array``) and JAX's device start-up excluded (the warm row: the
   second ``ppl.sample`` call alone);
 - notes: the sampler, divergences per run, the number of runs.
 
@@ -91,10 +92,10 @@ import numpy as np
 
 try:
     from benchmarks._inference_models import MODELS, Spec
-    from benchmarks._util import fmt_time, machine, versions
+    from benchmarks._util import fmt_time, machine, versions, warm_xarray
 except ImportError:  # run as a script from the benchmarks folder
     from _inference_models import MODELS, Spec
-    from _util import fmt_time, machine, versions
+    from _util import fmt_time, machine, versions, warm_xarray
 
 COLUMNS = ("compile", "advi", "nuts", "ess", "ess_s", "end_to_end")
 NAN = float("nan")
@@ -147,6 +148,8 @@ def _preimport(*names: str) -> None:
         import jax
 
         jax.devices()
+    # xarray's own imports at its first Dataset (Dask's where installed)
+    warm_xarray()
 
 
 def child_tessera(spec: Spec, data: dict, cfg: dict) -> list[dict]:
@@ -262,6 +265,7 @@ def _child_pymc(spec, data, cfg, label, sampler_kw, note) -> tuple[list[dict], o
 def child_pymc(spec: Spec, data: dict, cfg: dict) -> list[dict]:
     import pymc as pm
 
+    _preimport("pymc")
     rows, model = _child_pymc(
         spec, data, cfg, "PyMC (default sampler)", {}, "chains in processes"
     )

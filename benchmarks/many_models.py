@@ -43,7 +43,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from _util import machine, peak_rss_mb, versions  # noqa: E402
+from _util import machine, peak_rss_mb, versions, warm_xarray  # noqa: E402
 
 SIGMA = np.array([15.0, 10.0, 16.0, 11.0, 9.0, 11.0, 10.0, 18.0])
 
@@ -192,6 +192,7 @@ def main() -> None:
     from tessera.compile.backends import get_backend
 
     get_backend("jax").load()
+    warm_xarray()
 
     t_many, many = run_sample_many(ys)
     seeds = [r.posterior.attrs["random_seed"] for r in many[:cap]]
