@@ -1,17 +1,23 @@
 """Ctrl-C during ppl.sample: the draws so far are kept, marked; nothing is
 left running. Each case runs ppl.sample in a subprocess, sends it SIGINT
-once its progress bar has moved far enough, and reads what it printed."""
+once its progress bar has moved far enough, and reads what it printed (in
+the background while the suite goes on: tests/_background.py)."""
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 import threading
 import time
+from pathlib import Path
 
 import pytest
+
+from _background import result
 
 # each case samples in a subprocess: outside the fast subset
 pytestmark = pytest.mark.slow
@@ -80,10 +86,10 @@ def _leftovers(marker: str) -> list[int]:
     return out
 
 
-def _interrupt(tmp_path, how: dict, fraction: float):
+def _interrupt(how: dict, fraction: float):
     """Run the script, SIGINT it once its bar shows ``fraction`` of the
     steps done; returns (stdout, seconds from SIGINT to exit, script path)."""
-    script = tmp_path / "sample_then_interrupt.py"
+    script = Path(tempfile.mkdtemp(prefix="interrupt-")) / "sample_then_interrupt.py"
     script.write_text(SCRIPT)
     proc = subprocess.Popen(
         [sys.executable, str(script), repr({**how, "progressbar": True})],
@@ -133,21 +139,39 @@ def _no_leftovers(out: str, script: str):
     assert "THREADS []" in out, out
     time.sleep(0.5)
     assert _leftovers(script) == []
+    shutil.rmtree(Path(script).parent, ignore_errors=True)
 
 
-@pytest.mark.parametrize("name", list(HOWS))
-def test_interrupt_while_drawing_keeps_draws(tmp_path, name):
-    # a short warm-up and a long run: interrupted well after the warm-up
-    # BlackJAX stops at a chunk boundary (a twentieth of the run): a shorter
-    # run has shorter chunks
-    draws = 40_000 if name.startswith("blackjax") else 1_000_000
-    how = {**HOWS[name], "tune": 100, "draws": draws}
+#: draws of the runs interrupted while drawing: a short warm-up and a long
+#: run, interrupted well after the warm-up (BlackJAX stops at a chunk
+#: boundary, a twentieth of the run: a shorter run has shorter chunks)
+def _drawing_draws(name: str) -> int:
+    return 40_000 if name.startswith("blackjax") else 1_000_000
+
+
+def while_drawing(name: str):
+    """The run interrupted while drawing (a background job:
+    ``tests/_background.py``)."""
+    how = {**HOWS[name], "tune": 100, "draws": _drawing_draws(name)}
     # nutpie's bar sums the chains: a chain forked ~1 s after the other (a
     # large parent process, a busy machine) was still warming up when the
     # first had made 0.3% of the steps of both; chains in threads start
     # together (2% of a million steps took 20 s there)
     fraction = 0.02 if name == "nutpie-processes" else 0.003
-    out, took, script = _interrupt(tmp_path, how, fraction=fraction)
+    return _interrupt(how, fraction=fraction)
+
+
+def during_warmup(name: str):
+    """The run interrupted during its warm-up (a background job)."""
+    tune = 100_000 if name.startswith("blackjax") else 1_000_000
+    return _interrupt({**HOWS[name], "tune": tune, "draws": 10}, fraction=1e-5)
+
+
+@pytest.mark.background(job=while_drawing)
+@pytest.mark.parametrize("name", list(HOWS))
+def test_interrupt_while_drawing_keeps_draws(name):
+    draws = _drawing_draws(name)
+    out, took, script = result(while_drawing, name=name)
     m = re.search(r"RESULT (\d+) (\d+) (\w+) (\w+)", out)
     assert m, out
     chains, kept, interrupted, finite = m.groups()
@@ -160,13 +184,12 @@ def test_interrupt_while_drawing_keeps_draws(tmp_path, name):
     _no_leftovers(out, script)
 
 
+@pytest.mark.background(job=during_warmup)
 @pytest.mark.parametrize(
     "name", ["nutpie-threads", "nutpie-processes", "blackjax-vectorized"]
 )
-def test_interrupt_during_warmup_raises(tmp_path, name):
-    tune = 100_000 if name.startswith("blackjax") else 1_000_000
-    how = {**HOWS[name], "tune": tune, "draws": 10}
-    out, took, script = _interrupt(tmp_path, how, fraction=1e-5)
+def test_interrupt_during_warmup_raises(name):
+    out, took, script = result(during_warmup, name=name)
     assert "RESULT" not in out, out
     assert "KEYBOARDINTERRUPT" in out and "no draws were kept" in out, out
     assert took < 60, took

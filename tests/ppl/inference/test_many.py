@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
 import warnings
+from importlib.util import find_spec
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from _background import result
 from tessera import ppl
 from tessera.ppl.inference.convergence import SamplingWarning
 from tessera.ppl.inference.many_data import StructureError
@@ -280,20 +288,23 @@ print("SHARDED-OK")
 """
 
 
-@pytest.mark.slow
-def test_devices_shard_the_datasets_and_give_the_same_draws():
-    import os
-    import subprocess
-    import sys
-
+def sharded_run() -> subprocess.CompletedProcess:
+    """The sharded script on 4 CPU devices (a background job:
+    ``tests/_background.py``)."""
     env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=4")
-    proc = subprocess.run(
+    return subprocess.run(
         [sys.executable, "-c", SHARDED],
         env=env,
         capture_output=True,
         text=True,
         timeout=300,
     )
+
+
+@pytest.mark.slow
+@pytest.mark.background(job=sharded_run)
+def test_devices_shard_the_datasets_and_give_the_same_draws():
+    proc = result(sharded_run)
     assert "SHARDED-OK" in proc.stdout, proc.stderr[-3000:]
 
 
@@ -349,23 +360,33 @@ if __name__ == "__main__":
 """
 
 
+def dask_run() -> subprocess.CompletedProcess | None:
+    """The Dask script on a local cluster (a background job:
+    ``tests/_background.py``); None without dask.distributed."""
+    if find_spec("distributed") is None:
+        return None
+    folder = Path(tempfile.mkdtemp(prefix="dask-many-"))
+    script = folder / "dask_many.py"
+    script.write_text(DASK)
+    try:
+        return subprocess.run(
+            [sys.executable, str(script), str(folder / "failed-once")],
+            cwd=folder,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 @pytest.mark.slow
-def test_dask_executor_retries_a_failed_chunk_once_and_never_drops_one(tmp_path):
+@pytest.mark.background(job=dask_run)
+def test_dask_executor_retries_a_failed_chunk_once_and_never_drops_one():
     pytest.importorskip(
         "distributed", reason="needs dask.distributed (the 'distributed' extra)"
     )
-    import subprocess
-    import sys
-
-    script = tmp_path / "dask_many.py"
-    script.write_text(DASK)
-    proc = subprocess.run(
-        [sys.executable, str(script), str(tmp_path / "failed-once")],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    proc = result(dask_run)
     assert "DASK-OK" in proc.stdout, proc.stderr[-3000:]
 
 
