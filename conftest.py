@@ -3,6 +3,39 @@
 
 import pytest
 
+# XLA's CPU option for this process's JAX programs, the one tessera's own
+# programs already compile with (tessera.compile.backends.jax.options): the
+# tests also jit and run JAX directly (reference values, draws, doctests),
+# each op compiled apart, and the elemental emitter compiles them faster
+# (tests/compile/backends/test_jax_random.py: 52 -> 41 s)
+TEST_XLA_FLAGS = "--xla_cpu_use_fusion_emitters=false"
+
+
+def _compile_faster() -> None:
+    """Start JAX's CPU backend with :data:`TEST_XLA_FLAGS` added to
+    ``XLA_FLAGS``, then restore the variable, so that the subprocesses the
+    tests start (examples, interrupted samplers, stress runs) see the
+    environment a user has. XLA reads its flags once, when its first
+    program compiles."""
+    import os
+
+    before = os.environ.get("XLA_FLAGS")
+    os.environ["XLA_FLAGS"] = f"{before} {TEST_XLA_FLAGS}" if before else TEST_XLA_FLAGS
+    try:
+        import jax
+
+        jax.jit(lambda x: x + 1)(1.0).block_until_ready()
+    except ImportError:  # the tests that need JAX skip
+        pass
+    finally:
+        if before is None:
+            del os.environ["XLA_FLAGS"]
+        else:
+            os.environ["XLA_FLAGS"] = before
+
+
+_compile_faster()
+
 # resident memory above which a finished file's memory is released: releasing
 # has a cost (JAX programs shared by later files are compiled again), so
 # files that left little behind skip it
