@@ -13,6 +13,13 @@ while the suite goes on; the test itself calls :func:`result` and asserts.
 A job runs once; a test whose job was not started (run alone, say) starts
 it then.
 
+A test marked ``@pytest.mark.background`` with no job is heavy work of the
+test process itself (compiling many JAX programs): the whole test runs in a
+pytest subprocess (:func:`run_test`, started like the jobs) and the test in
+this process passes when that one passed. Marked tests run after the others
+(``tests/conftest.py`` moves them to the end), so that their jobs have run
+by then.
+
 Examples
 --------
 A test module declares the job and marks the test (the job is not run
@@ -30,10 +37,16 @@ here: a doctest of this module would wait behind the suite's queue)::
 from __future__ import annotations
 
 import inspect
+import os
+import subprocess
+import sys
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
+
+#: set in the subprocess of :func:`run_test`: there the test runs itself
+CHILD = "TESSERA_TEST_IN_BACKGROUND"
 
 _lock = threading.Lock()
 _pool: ThreadPoolExecutor | None = None
@@ -62,13 +75,43 @@ def result(job: Callable, timeout: float = 900, **params: Any) -> Any:
     return start(job, **params).result(timeout)
 
 
+def run_test(nodeid: str, root: str) -> tuple[int, str]:
+    """Run one test in a pytest subprocess (in folder ``root``): its exit
+    code and the end of its report."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", nodeid],
+        cwd=root,
+        env={**os.environ, CHILD: "1"},
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    return proc.returncode, (proc.stdout + proc.stderr)[-6000:]
+
+
+def in_child() -> bool:
+    """Whether this process is :func:`run_test`'s subprocess."""
+    return bool(os.environ.get(CHILD))
+
+
+def whole_test(item) -> bool:
+    """Whether ``item`` runs whole in a subprocess (marked with no job)."""
+    mark = item.get_closest_marker("background")
+    return mark is not None and "job" not in mark.kwargs and not in_child()
+
+
 def start_selected(items: list) -> None:
     """Start the jobs of the selected tests marked ``background``."""
     for item in items:
         mark = item.get_closest_marker("background")
         if mark is None:
             continue
-        job = mark.kwargs["job"]
+        if whole_test(item):
+            start(run_test, nodeid=item.nodeid, root=str(item.config.rootpath))
+            continue
+        job = mark.kwargs.get("job")
+        if job is None:  # the subprocess of run_test: the test runs itself
+            continue
         given = getattr(item, "callspec", None)
         given = given.params if given is not None else {}
         names = inspect.signature(job).parameters

@@ -131,6 +131,7 @@ N_PROGRAMS = 6
 
 
 @pytest.mark.slow
+@pytest.mark.background  # compiles dozens of programs: in a subprocess
 def test_every_distribution_logp_and_logcdf(rng):
     from tessera.ppl import logcdf, logp
 
@@ -360,6 +361,7 @@ def _extra_cases():
     }
 
 
+@pytest.mark.background  # compiles dozens of programs: in a subprocess
 def test_every_other_distribution_logp_and_logcdf():
     cases = _extra_cases()
     arrays, spans = [], {}
@@ -474,6 +476,7 @@ SAMPLER_CASES = {
 }
 
 
+@pytest.mark.background  # compiles dozens of programs: in a subprocess
 def test_distribution_samplers_match_numpy_in_distribution():
     from scipy.stats import ks_2samp
 
