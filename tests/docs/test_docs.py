@@ -157,19 +157,7 @@ PATH_REF = re.compile(
 )
 
 
-# the pages whose blocks sample for long run in a pytest subprocess, in the
-# background while the suite goes on (tests/_background.py)
-HEAVY = {"inference.md"}
-
-
-@pytest.mark.parametrize(
-    "page",
-    [
-        pytest.param(p, marks=pytest.mark.background) if p.name in HEAVY else p
-        for p in PAGES
-    ],
-    ids=[p.name for p in PAGES],
-)
+@pytest.mark.parametrize("page", PAGES, ids=[p.name for p in PAGES])
 def test_file_paths_in_docs_exist(page):
     """Every repository path a page names (``src/...``, ``tests/...``) exists,
     so maps such as graph-engine.md's "Where things live" stay true."""
