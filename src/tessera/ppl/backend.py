@@ -184,10 +184,11 @@ def compile_logp_dlogp(model: Any, backend: Any, what: str, jacobian: bool = Tru
     )
 
 
-def cached_on_model(model: Any, slot: str, key: Any, make: Callable, what: str):
+def cached_on_model(model: Any, slot: str, key: Any, make: Callable, what: str | None):
     """``make()`` (a ``(built, Backend)`` pair), kept in ``model`` under
     ``slot`` and ``key`` while the model's variables are the same ones (a
-    model changed since gets a new one).
+    model changed since gets a new one); a hit is logged as ``what``'s
+    backend unless ``what`` is None.
 
     Examples
     --------
@@ -207,7 +208,8 @@ def cached_on_model(model: Any, slot: str, key: Any, make: Callable, what: str):
     if hit is not None and len(hit[0]) == len(variables):
         if all(a is b for a, b in zip(hit[0], variables)):
             built, chosen = hit[1]
-            _log.info("%s: %s backend (compiled earlier)", what, _label(chosen))
+            if what is not None:
+                _log.info("%s: %s backend (compiled earlier)", what, _label(chosen))
             return built, chosen
     built = make()
     cache[key] = (variables, built)

@@ -67,9 +67,62 @@ def test_each_dataset_equals_its_single_fit(fits):
         compute_convergence_checks=False,
         **{**KW, "random_seed": seed},
     )
-    np.testing.assert_allclose(
-        fits[d].posterior["mu"].values, single.posterior["mu"].values, atol=1e-8
+    np.testing.assert_array_equal(
+        fits[d].posterior["mu"].values, single.posterior["mu"].values
     )
+
+
+SEEDS = """
+import warnings
+import numpy as np
+from tessera import ppl
+
+SIGMA = np.array([15.0, 10.0, 16.0, 11.0, 9.0, 11.0, 10.0, 18.0])
+
+def build(y):  # eight schools, non-centered
+    with ppl.Model() as m:
+        mu = ppl.Normal("mu", 0.0, 5.0)
+        tau = ppl.HalfCauchy("tau", 5.0)
+        z = ppl.Normal("z", 0.0, 1.0, shape=8)
+        ppl.Normal("y", mu + tau * z, SIGMA, observed=y)
+    return m
+
+rng = np.random.default_rng(0)
+mu, tau = rng.normal(0.0, 5.0, 40), np.abs(rng.standard_cauchy(40)) * 5.0
+ys = mu[:, None] + tau[:, None] * rng.normal(size=(40, 8))
+ys = ys + SIGMA * rng.normal(size=(40, 8))
+kw = dict(draws=100, tune=100, chains=2, progressbar=False)
+warnings.simplefilter("ignore")
+many = ppl.sample_many(build, ys, random_seed=1, **kw)
+for d in (0, 39):
+    single = ppl.sample(model=build(ys[d]), chain_method="vectorized",
+                        random_seed=many[d].posterior.attrs["random_seed"],
+                        compute_convergence_checks=False, **kw)
+    for name in ("mu", "tau", "z"):
+        diff = np.abs(many[d].posterior[name].values - single.posterior[name].values)
+        print("dataset", d, name, "max abs difference", diff.max())
+"""
+
+
+def seeds_run() -> subprocess.CompletedProcess:
+    """The seeds script in the user's XLA environment, not the test
+    process's (its XLA flags compile the two programs of the old code
+    alike); a background job (``tests/_background.py``)."""
+    return subprocess.run(
+        [sys.executable, "-c", SEEDS], capture_output=True, text=True, timeout=300
+    )
+
+
+@pytest.mark.background(job=seeds_run)
+def test_seeds_policy_is_bitwise_on_eight_schools():
+    """Every chain of two datasets run in a chunk of 16 slots equals its own
+    ``ppl.sample(chain_method="vectorized")`` bit for bit (one program,
+    the data its inputs in both: with the data as constants, chain 0 of
+    dataset 0 rounded differently and was O(1) away after 100 steps)."""
+    proc = result(seeds_run)
+    lines = [ln for ln in proc.stdout.splitlines() if "max abs difference" in ln]
+    assert len(lines) == 6, proc.stderr[-3000:]
+    assert all(ln.endswith(" 0.0") for ln in lines), lines
 
 
 @pytest.mark.parametrize(
@@ -84,23 +137,16 @@ def test_dataset_forms_chunks_and_threads_give_the_same_draws(
         return build_normal(data["y"] if isinstance(data, dict) else data)
 
     # chunks starting in threads at once share one compiled program
-    from tessera.ppl.inference import many
+    from tessera.ppl.inference.nuts_lanes_run import LanesProgram
 
     lowered = []
-    init = many._Program.__init__
+    compile_ = LanesProgram.compile
 
-    def counting_init(self, *args):
-        init(self, *args)
-        fn = self.fn
+    def counting_compile(self, args):
+        lowered.append(1)
+        return compile_(self, args)
 
-        class Counting:
-            def lower(self, *a):
-                lowered.append(1)
-                return fn.lower(*a)
-
-        self.fn = Counting()
-
-    monkeypatch.setattr(many._Program, "__init__", counting_init)
+    monkeypatch.setattr(LanesProgram, "compile", counting_compile)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SamplingWarning)
         res = ppl.sample_many(build, datasets, chunk_size=2, cores=cores, **KW)
@@ -257,11 +303,11 @@ def test_fit_many_matches_the_exact_posteriors_and_ppl_fit():
 SHARDED = """
 import numpy as np, jax
 from tessera import ppl
-from tessera.ppl.inference import many
+from tessera.ppl.inference.nuts_lanes_run import LanesProgram
 
 assert len(jax.devices()) == 4, jax.devices()
 seen = []
-call = many._Program.__call__
+call = LanesProgram.__call__
 
 def spy(self, *args):
     out = call(self, *args)
@@ -279,7 +325,7 @@ ys = np.random.default_rng(0).normal(size=(6, 10)) + np.arange(6)[:, None]
 kw = dict(draws=100, tune=100, random_seed=7, progressbar=False, combine=True,
           compute_convergence_checks=False)
 a = ppl.sample_many(build, ys, **kw)
-many._Program.__call__ = spy
+LanesProgram.__call__ = spy
 b = ppl.sample_many(build, ys, devices=jax.devices(), **kw)
 assert set(seen) == {4}, seen
 np.testing.assert_allclose(a.posterior["mu"].values, b.posterior["mu"].values,

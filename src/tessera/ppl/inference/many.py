@@ -15,9 +15,10 @@ Seeds: dataset ``d`` runs with the seed ``seeds[d]`` of
 :func:`dataset_seeds` (``random_seed`` spawned, recorded in the result's
 ``attrs["random_seed"]``): its starting points and random streams are
 those of ``ppl.sample(model_d, random_seed=seeds[d],
-chain_method="vectorized")``,
-so a dataset's fit can be rerun alone (the draws agree up to floating
-point rounding, which NUTS trajectories amplify over many steps).
+chain_method="vectorized")``, which runs this module's program
+(:class:`~tessera.ppl.inference.nuts_lanes_run.LanesProgram`, the data as
+its inputs), so a dataset's fit rerun alone gives the same draws bit for
+bit, whatever the chunking, threads and chains beside it.
 
 Memory: each dataset keeps ``chains * (tune + draws) * (ndim + 10)``
 float64 values on the host (draws and statistics); ``chunk_size=None``
@@ -51,6 +52,7 @@ from tessera.ppl.inference.many_data import (
     data_arrays,
     split_datasets,
 )
+from tessera.ppl.inference.nuts_lanes_run import LanesProgram
 from tessera.ppl.inference.start import starting_vector
 
 __all__ = ["MAX_CHUNK", "MEMORY_FRACTION", "dataset_seeds", "sample_many"]
@@ -138,59 +140,8 @@ def _starts(model, f: ManyLogp, data, seeds, chains, jitter, initvals, retries):
     return out
 
 
-class _Program:
-    """The lanes program (:func:`~tessera.ppl.inference.nuts_lanes.
-    lanes_program`) of the model's log-density over each slot's data,
-    compiled at its first call and shared by the chunks' threads."""
-
-    def __init__(self, f: ManyLogp, settings: tuple, devices: Sequence | None):
-        import jax
-
-        from tessera.compile.backends.jax.options import jit
-        from tessera.ppl.inference.nuts_lanes import lanes_program
-
-        both = jax.vmap(f.both)
-        max_treedepth, target_accept = settings
-        program = lanes_program(
-            lambda x, data: both(x, *data),
-            max_treedepth=max_treedepth,
-            target_accept=target_accept,
-            iterations=ITERATIONS,
-        )
-        self.zeros = program.zeros
-        self.max_treedepth = max_treedepth
-        self.fn = jit(program)
-        self.sharding = None
-        if devices:
-            from jax.sharding import Mesh, NamedSharding, PartitionSpec
-
-            mesh = Mesh(np.asarray(list(devices)), ("slot",))
-            self.sharding = NamedSharding(mesh, PartitionSpec("slot"))
-        self.compiled = None
-        self._compiling = threading.Lock()
-
-    def put(self, tree):
-        import jax
-
-        if self.sharding is None:
-            return tree
-        return jax.device_put(tree, self.sharding)
-
-    def __call__(self, state, fresh, start, rand, data, flags):
-        # every input but the schedule has a leading slot axis
-        state, fresh, start, rand, data = self.put((state, fresh, start, rand, data))
-        args = (state, fresh, start, rand, data, flags)
-        if self.compiled is None:
-            # chunks start in several threads at once: one compiles, the
-            # others wait for its program instead of compiling their own
-            with self._compiling:
-                if self.compiled is None:
-                    self.compiled = self.fn.lower(*args).compile()
-        return self.compiled(*args)
-
-
 def run_chunk(
-    program: _Program, starts, data, seeds, chains: int, schedule, bar, slots: int
+    program: LanesProgram, starts, data, seeds, chains: int, schedule, bar, slots: int
 ):
     """One chunk of datasets through warm-up and sampling, their chains
     (the lanes) through the program's ``slots`` (the same for every chunk:
@@ -458,7 +409,7 @@ def sample_flat(
     workers = _workers(cores, devices)
     size = _chunk_size(chunk_size, len(ok), chains, total, f.size, devices, workers)
     settings = (int(max_treedepth), float(target_accept))
-    program = _Program(f, settings, devices)
+    program = LanesProgram(f.both, settings, iterations=ITERATIONS, devices=devices)
     schedule = window_schedule(tune, total)
     slots = min(SLOTS, size * chains)
     if devices:  # a whole number of slots per device

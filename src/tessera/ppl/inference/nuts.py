@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 
 from tessera.compile.backends import Backend, get_backend
-from tessera.ppl.backend import AUTO, compile_logp_dlogp, requested
+from tessera.ppl.backend import AUTO, cached_on_model, compile_logp_dlogp, requested
 from tessera.ppl.inference.convergence import warn_convergence
 from tessera.ppl.inference.nuts_blackjax import jax_logdensity, run_blackjax
 from tessera.ppl.inference.nuts_nutpie import run_nutpie
@@ -205,10 +205,13 @@ def _sample_nutpie(job: _Job) -> NutpieResult:
 
 
 def _sample_blackjax(job: _Job) -> NutpieResult:
-    """BlackJAX's NUTS traced with the compiled graph into one JAX program."""
+    """BlackJAX's NUTS traced with the compiled graph into one JAX program
+    (``chain_method="vectorized"``: tessera's lanes NUTS)."""
     f = job.logp_dlogp
     seeds = np.random.SeedSequence(job.seed).generate_state(int(job.chains), np.uint64)
     x0 = np.stack([_start(job, c, int(s >> 1)) for c, s in enumerate(seeds)])
+    if job.chain_method == "vectorized":
+        return _sample_lanes(job, x0)
     # the log-density at the starting points, from the function compiled
     # already, so that the sampler needs no program of its own for them
     values = [f(x) for x in x0]
@@ -223,9 +226,43 @@ def _sample_blackjax(job: _Job) -> NutpieResult:
         max_treedepth=job.max_treedepth,
         save_warmup=job.save_warmup,
         progressbar=job.progressbar,
-        vectorized=job.chain_method == "vectorized",
         cores=job.cores,
         inverse_mass_matrix=None if job.advi_start is None else job.advi_start[1],
+    )
+
+
+def _sample_lanes(job: _Job, x0: np.ndarray) -> NutpieResult:
+    """The chains as lanes of one program: ``sample_many``'s program, with
+    the model's data arrays as its inputs, so that the draws are those of
+    ``sample_many`` for this dataset and seed, bit for bit (its seeds
+    policy); the program is kept with the model for later runs, also after
+    ``set_data`` with arrays of the same shapes."""
+    from tessera.ppl.inference.adaptation import adapt_init
+    from tessera.ppl.inference.many_data import ManyLogp, data_arrays
+    from tessera.ppl.inference.nuts_lanes_run import run_lanes_chains
+
+    data = data_arrays(job.model)
+    key = tuple((a.shape, a.dtype.str) for a in data)
+    f, _ = cached_on_model(
+        job.model, "_lanes_logp", key, lambda: (ManyLogp(job.model), None), None
+    )
+    values = [f(x, *data) for x in x0]
+    lp = np.array([v[0] for v in values])
+    grad = np.stack([v[1] for v in values])
+    inv_mass = None if job.advi_start is None else job.advi_start[1]
+    carry = ((x0, lp, grad), adapt_init(x0.shape, inverse_mass_matrix=inv_mass))
+    return run_lanes_chains(
+        f.both,
+        carry,
+        data,
+        key=f,
+        draws=job.draws,
+        tune=job.tune,
+        seed=job.seed,
+        target_accept=job.target_accept,
+        max_treedepth=job.max_treedepth,
+        save_warmup=job.save_warmup,
+        progressbar=job.progressbar,
     )
 
 

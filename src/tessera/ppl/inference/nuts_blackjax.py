@@ -426,12 +426,15 @@ def run_blackjax(
     draws, tune, max_treedepth = int(draws), int(tune), int(max_treedepth)
     chains = x0.shape[0]
     if vectorized:
+        import jax
+
         from tessera.ppl.inference.nuts_lanes_run import run_lanes_chains
 
         carry = _initial_carry(blackjax, logdensity, x0, x0_values, inverse_mass_matrix)
         return run_lanes_chains(
-            logdensity,
+            jax.value_and_grad(logdensity),
             carry,
+            key=logdensity,
             draws=draws,
             tune=tune,
             seed=seed,

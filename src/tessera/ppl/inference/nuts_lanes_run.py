@@ -3,19 +3,22 @@ of :mod:`~tessera.ppl.inference.nuts_lanes`, one slot each, in one
 compiled program.
 
 The chains of a run do not wait for each other's trajectories (as they do
-under ``jax.vmap`` of a NUTS kernel); a chain's draws are those of the same
-chain in ``ppl.sample_many`` (same seed, start and data).
+under ``jax.vmap`` of a NUTS kernel). :class:`LanesProgram` is also
+``ppl.sample_many``'s program: ``ppl.sample`` passes the model's data as
+inputs of the program, as ``sample_many`` does, so that a chain's draws
+are those of the same chain in ``sample_many`` (same seed, start and data)
+bit for bit.
 
 Examples
 --------
->>> import jax.numpy as jnp
+>>> import jax, jax.numpy as jnp
 >>> from tessera.ppl.inference.adaptation import adapt_init
 >>> from tessera.compile.backends import get_backend
 >>> _ = get_backend("jax").load()  # float64
->>> logdensity = lambda x: -0.5 * jnp.sum(x * x)
+>>> both = jax.value_and_grad(lambda x: -0.5 * jnp.sum(x * x))
 >>> x0 = np.zeros((2, 3))
 >>> carry = ((x0, np.zeros(2), np.zeros((2, 3))), adapt_init((2, 3)))
->>> res = run_lanes_chains(logdensity, carry, draws=300, tune=300, seed=1)
+>>> res = run_lanes_chains(both, carry, draws=300, tune=300, seed=1)
 >>> res.draws.shape, res.stats["n_steps"].shape
 ((2, 300, 3), (2, 300))
 >>> bool(np.abs(res.draws.std(axis=(0, 1)) - 1).max() < 0.2)
@@ -24,8 +27,10 @@ True
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -33,54 +38,113 @@ from tessera.ppl.inference.adaptation import window_schedule
 from tessera.ppl.inference.nuts_result import NutpieResult, join_chains, sigint_flag
 from tessera.ppl.progress import stage
 
-__all__ = ["ITERATIONS", "run_lanes_chains"]
+__all__ = ["ITERATIONS", "LanesProgram", "run_lanes_chains"]
 
 #: leapfrog steps per call of the program (the progress bar moves and
 #: Ctrl-C is seen between calls)
 ITERATIONS = 256
 
 
-class _Compiled:
-    """The lanes program of ``logdensity``, compiled at its first call (or
-    taken from an earlier run with the same log-density, settings, shapes
-    and XLA options)."""
+class LanesProgram:
+    """The lanes program (:func:`~tessera.ppl.inference.nuts_lanes.
+    lanes_program`) of a log-density over each slot's data, compiled at its
+    first call and shared by the threads that run chunks of lanes.
+
+    Parameters
+    ----------
+    both : callable
+        ``both(x, *data) -> (logp, grad)`` for one lane (JAX-traceable),
+        ``logp = -inf`` where it is not finite.
+    settings : tuple
+        ``(max_treedepth, target_accept)``.
+    iterations : int
+        Leapfrog steps per call.
+    devices : sequence of jax devices, optional
+        Shard the slot axis over them (a 1-D ``jax.sharding`` mesh).
+    key : object, optional
+        Weak-referenceable object the compiled program is kept under (with
+        the settings, argument shapes and XLA options), so that a later run
+        with the same key reuses it; default: compiled per instance.
+    progressbar : bool
+        Show the compile as a stage.
+
+    Examples
+    --------
+    >>> import jax, jax.numpy as jnp
+    >>> both = jax.value_and_grad(lambda x: -0.5 * jnp.sum(x * x))
+    >>> p = LanesProgram(both, (10, 0.8), iterations=64)
+    >>> p.compiled is None, p.max_treedepth
+    (True, 10)
+    """
 
     def __init__(
         self,
-        logdensity: Callable,
-        max_treedepth: int,
-        target_accept: float,
+        both: Callable,
+        settings: tuple,
+        *,
+        iterations: int,
+        devices: Sequence | None = None,
+        key: Any = None,
         progressbar: bool = False,
     ):
         import jax
 
         from tessera.ppl.inference.nuts_lanes import lanes_program
 
-        vg = jax.vmap(jax.value_and_grad(logdensity))
+        vg = jax.vmap(both)
+        max_treedepth, target_accept = settings
         program = lanes_program(
-            lambda x, data: vg(x),
+            lambda x, data: vg(x, *data),
             max_treedepth=max_treedepth,
             target_accept=target_accept,
-            iterations=ITERATIONS,
+            iterations=iterations,
         )
         self.zeros = program.zeros
+        self.max_treedepth = max_treedepth
         self.program = program
-        self._logdensity = logdensity
-        self._settings = ("lanes", max_treedepth, target_accept)
+        self.sharding = None
+        if devices:
+            from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+            mesh = Mesh(np.asarray(list(devices)), ("slot",))
+            self.sharding = NamedSharding(mesh, PartitionSpec("slot"))
+        self._key = key
+        self._settings = ("lanes", max_treedepth, target_accept, iterations)
+        self._progressbar = progressbar
         self.compiled = None
         self.seconds = 0.0  # spent compiling
-        self._progressbar = progressbar
+        self._compiling = threading.Lock()
 
-    def __call__(self, *args):
+    def put(self, tree):
+        import jax
+
+        if self.sharding is None:
+            return tree
+        return jax.device_put(tree, self.sharding)
+
+    def compile(self, args: tuple):
+        """The program compiled for ``args`` (or the one compiled earlier
+        under the same key)."""
+        from tessera.compile.backends.jax.options import jit
         from tessera.ppl.inference.nuts_blackjax import compiled_program
 
+        if self._key is None:
+            return jit(self.program).lower(*args).compile()
+        return compiled_program(self._key, self._settings, self.program, args)
+
+    def __call__(self, state, fresh, start, rand, data, flags):
+        # every input but the schedule has a leading slot axis
+        state, fresh, start, rand, data = self.put((state, fresh, start, rand, data))
+        args = (state, fresh, start, rand, data, flags)
         if self.compiled is None:
-            t0 = time.perf_counter()
-            with stage("Compiling the sampler (JAX)", self._progressbar):
-                self.compiled = compiled_program(
-                    self._logdensity, self._settings, self.program, args
-                )
-            self.seconds = time.perf_counter() - t0
+            # chunks start in several threads at once: one compiles, the
+            # others wait for its program instead of compiling their own
+            with self._compiling:
+                if self.compiled is None:
+                    t0 = time.perf_counter()
+                    with stage("Compiling the sampler (JAX)", self._progressbar):
+                        self.compiled = self.compile(args)
+                    self.seconds = time.perf_counter() - t0
         return self.compiled(*args)
 
 
@@ -109,9 +173,11 @@ def _lane_result(out, made, tune: int, max_treedepth: int, save_warmup: bool):
 
 
 def run_lanes_chains(
-    logdensity: Callable,
+    both: Callable,
     carry: tuple,
+    data: tuple = (),
     *,
+    key: Any = None,
     draws: int = 1000,
     tune: int = 1000,
     seed: int = 0,
@@ -124,12 +190,17 @@ def run_lanes_chains(
 
     Parameters
     ----------
-    logdensity : callable
-        A JAX-traceable ``x -> logp`` (see
-        :func:`~tessera.ppl.inference.nuts_blackjax.jax_logdensity`).
+    both : callable
+        A JAX-traceable ``both(x, *data) -> (logp, grad)`` of one chain
+        (``logp = -inf`` where it is not finite), such as
+        :attr:`~tessera.ppl.inference.many_data.ManyLogp.both`.
     carry : tuple
         ``((position, logdensity, grad), AdaptState)``: the chains' starts
         ``(chains, ...)`` and their warm-up states.
+    data : tuple of ndarray
+        The arrays ``both`` takes after ``x`` (the same for every chain).
+    key : object, optional
+        The compiled program is kept under it (see :class:`LanesProgram`).
     draws, tune, seed, target_accept, max_treedepth, save_warmup, progressbar
         As in :func:`~tessera.ppl.inference.nuts_blackjax.run_blackjax`;
         chain ``c`` draws from :func:`~tessera.ppl.inference.nuts_lanes_pool.
@@ -149,10 +220,15 @@ def run_lanes_chains(
     (x0, lp, grad), adapt = carry
     chains = x0.shape[0]
     steps = tune + draws
-    program = _Compiled(
-        logdensity, int(max_treedepth), float(target_accept), progressbar
+    settings = (int(max_treedepth), float(target_accept))
+    program = LanesProgram(
+        both, settings, iterations=ITERATIONS, key=key, progressbar=progressbar
     )
     starts = (np.asarray(x0), np.asarray(lp), np.asarray(grad), adapt)
+    # every lane (chain) has its own copy of the data, as in sample_many
+    lane_data = tuple(
+        np.ascontiguousarray(np.broadcast_to(a, (chains, *np.shape(a)))) for a in data
+    )
     bar = tqdm(total=steps * chains, desc="NUTS (tessera)", disable=not progressbar)
     t0 = time.perf_counter()
     try:
@@ -162,7 +238,7 @@ def run_lanes_chains(
                 program.zeros,
                 starts,
                 lane_seeds(seed, chains),
-                (),
+                lane_data,
                 window_schedule(tune, steps),
                 slots=chains,
                 max_treedepth=int(max_treedepth),
