@@ -147,10 +147,11 @@ def compile_logp_dlogp(model: Any, backend: Any, what: str, jacobian: bool = Tru
     (:class:`~tessera.ppl.model.flat.FlatLogpDlogp`) for ``backend``, with
     ``"auto"`` choosing it.
 
-    On a backend that traces into JAX the function is called once at the
-    model's initial point, so that a model that compiles but fails to trace
-    falls back here, not mid-inference (a starting value outside the
-    support is reported later, by the caller, naming its terms).
+    On a backend that traces into JAX the function is traced once (not
+    compiled: XLA compiles it with the sampler or the optimizer that calls
+    it), so that a model that compiles but fails to trace falls back here,
+    not mid-inference (a starting value outside the support is reported
+    later, by the caller, naming its terms).
 
     Examples
     --------
@@ -169,10 +170,9 @@ def compile_logp_dlogp(model: Any, backend: Any, what: str, jacobian: bool = Tru
     def build(chosen: Backend):
         f = model.logp_dlogp_function(jacobian=jacobian, backend=chosen)
         if chosen.traceable:
-            try:
-                f(model.point_to_array(model.initial_point()))
-            except (ValueError, ArithmeticError):
-                pass
+            import jax
+
+            jax.eval_shape(f.fn.traceable, jax.ShapeDtypeStruct((f.size,), "float64"))
         return f
 
     return cached_on_model(

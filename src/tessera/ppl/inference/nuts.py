@@ -138,16 +138,18 @@ def _chain_initvals(job: _Job, chain: int):
     return job.initvals
 
 
-def _start(job: _Job, chain: int, seed: int) -> np.ndarray:
-    """Chain ``chain``'s starting vector."""
+def _start(job: _Job, chain: int, seed: int, f: Any = None) -> np.ndarray:
+    """Chain ``chain``'s starting vector (checked with ``f``, default the
+    job's compiled function)."""
+    f = job.logp_dlogp if f is None else f
     if job.advi_start is not None:
         x = job.advi_start[0][chain]
-        lp, g = job.logp_dlogp(x)
+        lp, g = f(x)
         if np.isfinite(lp) and np.all(np.isfinite(g)):
             return x
     return starting_vector(
         job.model,
-        job.logp_dlogp,
+        f,
         seed,
         job.jitter,
         _chain_initvals(job, chain),
@@ -207,16 +209,17 @@ def _sample_nutpie(job: _Job) -> NutpieResult:
 def _sample_blackjax(job: _Job) -> NutpieResult:
     """BlackJAX's NUTS traced with the compiled graph into one JAX program
     (``chain_method="vectorized"``: tessera's lanes NUTS)."""
-    f = job.logp_dlogp
+    # the starts and the log-density there from the NumPy backend's twin of
+    # the model's function (compiled in milliseconds): XLA then compiles
+    # the model once, inside the sampler's program
+    host = host_logp_dlogp(job.model)
     seeds = np.random.SeedSequence(job.seed).generate_state(int(job.chains), np.uint64)
-    x0 = np.stack([_start(job, c, int(s >> 1)) for c, s in enumerate(seeds)])
+    x0 = np.stack([_start(job, c, int(s >> 1), host) for c, s in enumerate(seeds)])
     if job.chain_method == "vectorized":
         return _sample_lanes(job, x0)
-    # the log-density at the starting points, from the function compiled
-    # already, so that the sampler needs no program of its own for them
-    values = [f(x) for x in x0]
+    values = [host(x) for x in x0]
     return run_blackjax(
-        _logdensity(f),
+        _logdensity(job.logp_dlogp),
         x0,
         x0_values=(np.array([v[0] for v in values]), np.stack([v[1] for v in values])),
         draws=job.draws,
@@ -229,6 +232,20 @@ def _sample_blackjax(job: _Job) -> NutpieResult:
         cores=job.cores,
         inverse_mass_matrix=None if job.advi_start is None else job.advi_start[1],
     )
+
+
+def host_logp_dlogp(model: Any) -> Any:
+    """The model's flat log-density and gradient on the NumPy backend, kept
+    with the model: for work on the host between compiled programs
+    (starting points), where an XLA compile would cost more than the
+    calls."""
+    return cached_on_model(
+        model,
+        "_host_logp_dlogp",
+        "numpy",
+        lambda: (model.logp_dlogp_function(backend="numpy"), get_backend("numpy")),
+        None,
+    )[0]
 
 
 def _sample_lanes(job: _Job, x0: np.ndarray) -> NutpieResult:
