@@ -23,6 +23,19 @@ def _default_jax_cache_dir() -> tuple[str | None, bool]:
     return os.path.join(base, "tessera", "jax"), False
 
 
+class CompilerOptionsError(ValueError):
+    """``config.jax_compiler_options`` holds options this jaxlib rejects: a
+    setting to fix, never a reason for ``backend="auto"`` to fall back to
+    the NumPy backend (raised by
+    :func:`tessera.compile.backends.jax.options.compiler_options`).
+
+    Examples
+    --------
+    >>> issubclass(CompilerOptionsError, ValueError)
+    True
+    """
+
+
 class Config:
     """Library-wide settings.
 

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from tessera.compile.backends import Backend, get_backend
+from tessera.config import CompilerOptionsError
 
 __all__ = [
     "AUTO",
@@ -113,6 +114,8 @@ def compile_with(
     if reason is None:
         try:
             built = build(jax)
+        except CompilerOptionsError:
+            raise  # a setting to fix, not a model the JAX backend cannot run
         except Exception as error:  # noqa: BLE001 - reported, then NumPy runs
             reason = _why_not(error)
         else:

@@ -7,6 +7,7 @@ import pytest
 
 import tessera as ts
 from tessera.compile.backends.jax import options
+from tessera.config import CompilerOptionsError
 
 
 @pytest.fixture
@@ -76,8 +77,22 @@ def test_same_values_under_xla_defaults(chosen_options, recorded, value):
 
 def test_an_unknown_option_is_named(chosen_options):
     chosen_options({"xla_no_such_option": True})
-    with pytest.raises(Exception, match="xla_no_such_option"):
+    with pytest.raises(CompilerOptionsError) as info:
         _square_sum()([1.0])
+    assert "jax_compiler_options" in str(info.value)
+    assert "No such compile option: 'xla_no_such_option'" in str(info.value)
+
+
+def test_unknown_options_raise_instead_of_a_numpy_fallback(chosen_options):
+    """backend="auto" falls back to NumPy for a model JAX cannot run, not
+    for a setting XLA rejects."""
+    from tessera import ppl
+
+    with ppl.Model() as m:
+        ppl.Normal("mu", 0.0, 1.0)
+    chosen_options({"xla_no_such_option": True})
+    with pytest.raises(CompilerOptionsError, match="xla_no_such"):
+        ppl.sample(draws=5, tune=5, chains=1, model=m, progressbar=False)
 
 
 def test_sampler_and_vi_programs_get_the_options(recorded):

@@ -40,6 +40,8 @@ from typing import Any
 
 import jax
 
+from tessera.config import CompilerOptionsError
+
 __all__ = ["compiler_options", "jit"]
 
 #: tessera's default on CPU (module docstring)
@@ -58,11 +60,40 @@ def _supported(options: dict) -> bool:
     return True
 
 
+#: option sets checked already (by repr), with XLA's error or None
+_checked: dict[str, str | None] = {}
+
+
+def _check(options: dict) -> None:
+    """Raise :class:`CompilerOptionsError` when XLA rejects ``options``
+    (checked once per set, by compiling a one-op program)."""
+    key = repr(sorted(options.items()))
+    if key not in _checked:
+        try:
+            jax.jit(lambda x: x + 1, compiler_options=options).lower(1.0).compile()
+        except Exception as error:  # noqa: BLE001 - jaxlib raises its own error
+            _checked[key] = str(error)
+        else:
+            _checked[key] = None
+    if _checked[key] is not None:
+        raise CompilerOptionsError(
+            f"tessera.config.jax_compiler_options = {options!r}: XLA rejects "
+            f"them ({_checked[key]}); set XLA's option names (see the "
+            "module notes of tessera.compile.backends.jax.options), {} for "
+            "XLA's defaults or None for tessera's"
+        )
+
+
 def compiler_options() -> dict[str, Any]:
     """The XLA options tessera compiles its JAX programs with.
 
     ``tessera.config.jax_compiler_options`` when set (a dict), else
     :data:`CPU_DEFAULTS` on CPU where this jaxlib knows them, else none.
+
+    Raises
+    ------
+    CompilerOptionsError
+        The options set in the config are ones XLA rejects.
 
     Examples
     --------
@@ -74,7 +105,9 @@ def compiler_options() -> dict[str, Any]:
 
     chosen = config.jax_compiler_options
     if chosen is not None:
-        return dict(chosen)
+        chosen = dict(chosen)
+        _check(chosen)
+        return chosen
     backend = jax.default_backend()
     if backend not in _resolved:
         ok = backend == "cpu" and _supported(CPU_DEFAULTS)
