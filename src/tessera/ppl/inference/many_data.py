@@ -217,7 +217,8 @@ def _flat_graph(model: Any, outputs: list, x: Any) -> tuple[list, list]:
 
 class ManyLogp:
     """The model's log-density and gradient ``f(x, *data)``, compiled once
-    for the JAX backend, with the data arrays as inputs.
+    for the JAX backend (:attr:`both`, for the programs), with the data
+    arrays as inputs; calling it runs its NumPy twin.
 
     Attributes
     ----------
@@ -246,12 +247,22 @@ class ManyLogp:
         self.size = model.flat_layout().size
         x = TensorType("float64", (self.size,))(name="x")
         outs, inputs = _flat_graph(model, [model_logp(model), model_dlogp(model)], x)
+        self._graph = ([x, *inputs], outs)
         self.fn = function([x, *inputs], outs, backend="jax")
         self._logdensity = None
         self._both = None
+        self._host = None
 
     def __call__(self, x: np.ndarray, *data: np.ndarray) -> tuple[float, np.ndarray]:
-        lp, g = self.both(x, *data)
+        """``(logp, grad)`` at one point, on the host: the NumPy backend's
+        twin of :attr:`fn` (compiled in milliseconds at the first call), for
+        the starting points, so that XLA compiles the model only inside
+        the sampler's program."""
+        if self._host is None:
+            from tessera.compile.function import function
+
+            self._host = function(*self._graph, backend="numpy").raw_fn
+        lp, g = self._host(x, *data)
         return float(lp), np.asarray(g, dtype=np.float64)
 
     @property
