@@ -217,11 +217,26 @@ def _sample_blackjax(job: _Job) -> NutpieResult:
     x0 = np.stack([_start(job, c, int(s >> 1), host) for c, s in enumerate(seeds)])
     if job.chain_method == "vectorized":
         return _sample_lanes(job, x0)
-    values = [host(x) for x in x0]
     return run_blackjax(
         _logdensity(job.logp_dlogp),
         x0,
-        x0_values=(np.array([v[0] for v in values]), np.stack([v[1] for v in values])),
+        x0_values=_values(host, x0),
+        cores=job.cores,
+        inverse_mass_matrix=None if job.advi_start is None else job.advi_start[1],
+        **_run_options(job),
+    )
+
+
+def _values(f: Callable, x0: np.ndarray, *data) -> tuple[np.ndarray, np.ndarray]:
+    """The log-densities ``(chains,)`` and gradients ``(chains, n)`` of
+    ``f`` at the starts ``x0``."""
+    values = [f(x, *data) for x in x0]
+    return np.array([v[0] for v in values]), np.stack([v[1] for v in values])
+
+
+def _run_options(job: _Job) -> dict[str, Any]:
+    """The job's keywords of both JAX drivers (BlackJAX's and the lanes)."""
+    return dict(
         draws=job.draws,
         tune=job.tune,
         seed=job.seed,
@@ -229,8 +244,6 @@ def _sample_blackjax(job: _Job) -> NutpieResult:
         max_treedepth=job.max_treedepth,
         save_warmup=job.save_warmup,
         progressbar=job.progressbar,
-        cores=job.cores,
-        inverse_mass_matrix=None if job.advi_start is None else job.advi_start[1],
     )
 
 
@@ -263,24 +276,12 @@ def _sample_lanes(job: _Job, x0: np.ndarray) -> NutpieResult:
     f, _ = cached_on_model(
         job.model, "_lanes_logp", key, lambda: (ManyLogp(job.model), None), None
     )
-    values = [f(x, *data) for x in x0]
-    lp = np.array([v[0] for v in values])
-    grad = np.stack([v[1] for v in values])
     inv_mass = None if job.advi_start is None else job.advi_start[1]
-    carry = ((x0, lp, grad), adapt_init(x0.shape, inverse_mass_matrix=inv_mass))
-    return run_lanes_chains(
-        f.both,
-        carry,
-        data,
-        key=f,
-        draws=job.draws,
-        tune=job.tune,
-        seed=job.seed,
-        target_accept=job.target_accept,
-        max_treedepth=job.max_treedepth,
-        save_warmup=job.save_warmup,
-        progressbar=job.progressbar,
+    carry = (
+        (x0, *_values(f, x0, *data)),
+        adapt_init(x0.shape, inverse_mass_matrix=inv_mass),
     )
+    return run_lanes_chains(f.both, carry, data, key=f, **_run_options(job))
 
 
 def _logdensity(f: Any) -> Callable:
