@@ -212,6 +212,34 @@ def test_blackjax_chains_vectorized_or_in_threads():
     assert np.all(np.abs(a.std(axis=(0, 1)) / sd - 1) < 0.25)
 
 
+def test_vectorized_sampler_is_reused_after_set_data(monkeypatch):
+    """The lanes program takes the data as inputs: new values of the same
+    shape reuse it (no compile), and the draws follow the new data."""
+    import jax
+
+    lowered = []
+    real = jax.stages.Traced.lower
+    monkeypatch.setattr(
+        jax.stages.Traced,
+        "lower",
+        lambda self, *a, **k: lowered.append(1) or real(self, *a, **k),
+    )
+    with ppl.Model() as model:
+        y = ppl.Data("y", np.array([0.9, 1.1, 1.0]))
+        mu = ppl.Normal("mu", 0.0, 10.0)
+        ppl.Normal("obs", mu, 0.5, observed=y)
+    kw = dict(draws=300, tune=300, chains=2, progressbar=False, random_seed=2)
+    kw.update(chain_method="vectorized", compute_convergence_checks=False)
+    first = ppl.sample(**kw, model=model)
+    n = len(lowered)
+    with model:
+        ppl.set_data({"y": np.array([5.9, 6.1, 6.0])})
+    second = ppl.sample(**kw, model=model)
+    assert n >= 1 and len(lowered) == n  # nothing lowered (nor compiled) again
+    assert abs(float(first.posterior["mu"].mean()) - 1.0) < 0.3
+    assert abs(float(second.posterior["mu"].mean()) - 6.0) < 0.3
+
+
 def _records(caplog):
     """The backend lines (INFO; the convergence warnings are WARNING)."""
     return [
