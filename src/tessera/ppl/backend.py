@@ -150,11 +150,11 @@ def compile_logp_dlogp(model: Any, backend: Any, what: str, jacobian: bool = Tru
     (:class:`~tessera.ppl.model.flat.FlatLogpDlogp`) for ``backend``, with
     ``"auto"`` choosing it.
 
-    On a backend that traces into JAX the function is traced once (not
-    compiled: XLA compiles it with the sampler or the optimizer that calls
-    it), so that a model that compiles but fails to trace falls back here,
-    not mid-inference (a starting value outside the support is reported
-    later, by the caller, naming its terms).
+    On a backend that traces into JAX the function is traced and lowered
+    once (not compiled: XLA compiles it with the sampler or the optimizer
+    that calls it), so that a model that compiles but fails to lower falls
+    back here, not mid-inference (a starting value outside the support is
+    reported later, by the caller, naming its terms).
 
     Examples
     --------
@@ -175,7 +175,9 @@ def compile_logp_dlogp(model: Any, backend: Any, what: str, jacobian: bool = Tru
         if chosen.traceable:
             import jax
 
-            jax.eval_shape(f.fn.traceable, jax.ShapeDtypeStruct((f.size,), "float64"))
+            # traced and lowered (platform lowering rules run), not compiled
+            x = jax.ShapeDtypeStruct((f.size,), "float64")
+            jax.jit(f.fn.traceable).lower(x)
         return f
 
     return cached_on_model(
