@@ -212,32 +212,61 @@ def test_blackjax_chains_vectorized_or_in_threads():
     assert np.all(np.abs(a.std(axis=(0, 1)) / sd - 1) < 0.25)
 
 
-def test_vectorized_sampler_is_reused_after_set_data(monkeypatch):
-    """The lanes program takes the data as inputs: new values of the same
-    shape reuse it (no compile), and the draws follow the new data."""
+@pytest.fixture
+def lowered(monkeypatch):
+    """One entry per JAX program lowered (then compiled) from now on."""
     import jax
 
-    lowered = []
+    calls = []
     real = jax.stages.Traced.lower
-    monkeypatch.setattr(
-        jax.stages.Traced,
-        "lower",
-        lambda self, *a, **k: lowered.append(1) or real(self, *a, **k),
-    )
+
+    def spy(self, *args, **kwargs):
+        calls.append(1)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(jax.stages.Traced, "lower", spy)
+    return calls
+
+
+@pytest.mark.parametrize("chain_method", ["threads", "vectorized"])
+def test_sampler_is_reused_after_set_data(lowered, chain_method):
+    """The sampler's program takes the data as inputs: new values of the
+    same shape reuse it (nothing lowered or compiled), and the draws follow
+    the new data."""
     with ppl.Model() as model:
         y = ppl.Data("y", np.array([0.9, 1.1, 1.0]))
         mu = ppl.Normal("mu", 0.0, 10.0)
         ppl.Normal("obs", mu, 0.5, observed=y)
     kw = dict(draws=300, tune=300, chains=2, progressbar=False, random_seed=2)
-    kw.update(chain_method="vectorized", compute_convergence_checks=False)
+    kw.update(chain_method=chain_method, compute_convergence_checks=False)
     first = ppl.sample(**kw, model=model)
     n = len(lowered)
     with model:
         ppl.set_data({"y": np.array([5.9, 6.1, 6.0])})
     second = ppl.sample(**kw, model=model)
-    assert n >= 1 and len(lowered) == n  # nothing lowered (nor compiled) again
+    assert n >= 1 and len(lowered) == n
     assert abs(float(first.posterior["mu"].mean()) - 1.0) < 0.3
     assert abs(float(second.posterior["mu"].mean()) - 6.0) < 0.3
+
+
+def test_a_changed_shared_value_outside_the_data_recompiles(lowered):
+    """A shared variable that is not model data is baked into the program:
+    a new value gives a new program, never the stale one."""
+    import tessera as ts
+
+    loc = ts.shared(np.array(1.0), name="loc")
+    with ppl.Model() as model:
+        mu = ppl.Normal("mu", 0.0, 10.0)
+        ppl.Normal("obs", mu + loc, 0.5, observed=np.array([1.0, 1.0, 1.0]))
+    kw = dict(draws=300, tune=300, chains=2, progressbar=False, random_seed=2)
+    kw.update(model=model, compute_convergence_checks=False)
+    first = ppl.sample(**kw)
+    n = len(lowered)
+    loc.set_value(np.array(-4.0))
+    second = ppl.sample(**kw)
+    assert len(lowered) > n
+    assert abs(float(first.posterior["mu"].mean()) - 0.0) < 0.3
+    assert abs(float(second.posterior["mu"].mean()) - 5.0) < 0.3
 
 
 def _records(caplog):

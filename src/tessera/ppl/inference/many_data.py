@@ -265,6 +265,13 @@ class ManyLogp:
         lp, g = self._host(x, *data)
         return float(lp), np.asarray(g, dtype=np.float64)
 
+    def retrace(self) -> None:
+        """Forget the jitted :attr:`both` and :attr:`logdensity`, so that
+        the next program traces the graph anew (reading the shared values
+        outside the data as they are now)."""
+        self._both = None
+        self._logdensity = None
+
     @property
     def both(self) -> Callable:
         """``(x, *data) -> (logp, grad)`` jitted, ``logp = -inf`` and a zero

@@ -41,7 +41,7 @@ import numpy as np
 from tessera.compile.backends import Backend, get_backend
 from tessera.ppl.backend import AUTO, cached_on_model, compile_logp_dlogp, requested
 from tessera.ppl.inference.convergence import warn_convergence
-from tessera.ppl.inference.nuts_blackjax import jax_logdensity, run_blackjax
+from tessera.ppl.inference.nuts_blackjax import run_blackjax
 from tessera.ppl.inference.nuts_nutpie import run_nutpie
 from tessera.ppl.inference.nuts_nutpie_processes import run_nutpie_processes
 from tessera.ppl.inference.nuts_result import NutpieResult
@@ -208,21 +208,36 @@ def _sample_nutpie(job: _Job) -> NutpieResult:
 
 def _sample_blackjax(job: _Job) -> NutpieResult:
     """BlackJAX's NUTS traced with the compiled graph into one JAX program
-    (``chain_method="vectorized"``: tessera's lanes NUTS)."""
+    (``chain_method="vectorized"``: tessera's lanes NUTS). The model's data
+    arrays are inputs of the program, which is kept with the model: a later
+    run reuses it, also after ``set_data`` with arrays of the same shapes."""
     # the starts and the log-density there from the NumPy backend's twin of
     # the model's function (compiled in milliseconds): XLA then compiles
     # the model once, inside the sampler's program
     host = host_logp_dlogp(job.model)
     seeds = np.random.SeedSequence(job.seed).generate_state(int(job.chains), np.uint64)
     x0 = np.stack([_start(job, c, int(s >> 1), host) for c, s in enumerate(seeds)])
+    f, data, key = _data_logp(job.model)
+    inv_mass = None if job.advi_start is None else job.advi_start[1]
     if job.chain_method == "vectorized":
-        return _sample_lanes(job, x0)
+        # sample_many's program and starts: the draws are sample_many's for
+        # this dataset and seed, bit for bit (its seeds policy)
+        from tessera.ppl.inference.adaptation import adapt_init
+        from tessera.ppl.inference.nuts_lanes_run import run_lanes_chains
+
+        carry = (
+            (x0, *_values(f, x0, *data)),
+            adapt_init(x0.shape, inverse_mass_matrix=inv_mass),
+        )
+        return run_lanes_chains(f.both, carry, data, key=key, **_run_options(job))
     return run_blackjax(
-        _logdensity(job.logp_dlogp),
+        f.logdensity,
         x0,
         x0_values=_values(host, x0),
         cores=job.cores,
-        inverse_mass_matrix=None if job.advi_start is None else job.advi_start[1],
+        inverse_mass_matrix=inv_mass,
+        data=data,
+        key=key,
         **_run_options(job),
     )
 
@@ -261,36 +276,26 @@ def host_logp_dlogp(model: Any) -> Any:
     )[0]
 
 
-def _sample_lanes(job: _Job, x0: np.ndarray) -> NutpieResult:
-    """The chains as lanes of one program: ``sample_many``'s program, with
-    the model's data arrays as its inputs, so that the draws are those of
-    ``sample_many`` for this dataset and seed, bit for bit (its seeds
-    policy); the program is kept with the model for later runs, also after
-    ``set_data`` with arrays of the same shapes."""
-    from tessera.ppl.inference.adaptation import adapt_init
-    from tessera.ppl.inference.many_data import ManyLogp, data_arrays
-    from tessera.ppl.inference.nuts_lanes_run import run_lanes_chains
-
-    data = data_arrays(job.model)
-    key = tuple((a.shape, a.dtype.str) for a in data)
-    f, _ = cached_on_model(
-        job.model, "_lanes_logp", key, lambda: (ManyLogp(job.model), None), None
-    )
-    inv_mass = None if job.advi_start is None else job.advi_start[1]
-    carry = (
-        (x0, *_values(f, x0, *data)),
-        adapt_init(x0.shape, inverse_mass_matrix=inv_mass),
-    )
-    return run_lanes_chains(f.both, carry, data, key=f, **_run_options(job))
+class _ProgramKey:
+    """What the samplers compiled for a model's log-density are kept under
+    (weakly referenced: a key replaced drops its programs)."""
 
 
-def _logdensity(f: Any) -> Callable:
-    """The JAX log-density of ``f``'s traceable form, the same object while
-    the shared values it reads are (tracing bakes them into the program), so
-    that a sampler compiled for it earlier is reused."""
+def _data_logp(model: Any) -> tuple[Any, tuple, _ProgramKey]:
+    """The model's log-density with its data arrays as inputs
+    (:class:`~tessera.ppl.inference.many_data.ManyLogp`, kept with the
+    model per data shapes), the data arrays now, and the key of its
+    compiled samplers: the same while the shared values outside the data
+    are (tracing bakes those into the programs)."""
     from tessera.graph.basic import SharedValue
     from tessera.graph.traversal import graph_inputs
+    from tessera.ppl.inference.many_data import ManyLogp, data_arrays
 
+    data = data_arrays(model)
+    shapes = tuple((a.shape, a.dtype.str) for a in data)
+    f, _ = cached_on_model(
+        model, "_data_logp", shapes, lambda: (ManyLogp(model), None), None
+    )
     shared = f.__dict__.get("_shared_inputs")
     if shared is None:
         shared = [
@@ -298,12 +303,12 @@ def _logdensity(f: Any) -> Callable:
         ]
         f._shared_inputs = shared
     values = tuple(v.get_value(borrow=True) for v in shared)
-    cached = f.__dict__.get("_jax_logdensity")
-    if cached is not None and all(a is b for a, b in zip(cached[0], values)):
-        return cached[1]
-    logdensity = jax_logdensity(f.fn.traceable)
-    f._jax_logdensity = (values, logdensity)
-    return logdensity
+    cached = f.__dict__.get("_program_key")
+    if cached is None or not all(a is b for a, b in zip(cached[0], values)):
+        if cached is not None:
+            f.retrace()  # JAX would reuse its trace, with the old values
+        cached = f._program_key = (values, _ProgramKey())
+    return f, data, cached[1]
 
 
 _DRIVERS: dict[str, Callable[[_Job], NutpieResult]] = {

@@ -36,6 +36,7 @@ import weakref
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
+from typing import Any
 
 import numpy as np
 
@@ -141,18 +142,18 @@ def _check_x0(x0, draws: int, tune: int) -> np.ndarray:
 
 
 def _chunk_fn(blackjax, logdensity, max_treedepth: int, target):
-    """``chunk(carry, keys, flags)``: one chain's NUTS steps with the
+    """``chunk(carry, keys, flags, data)``: one chain's NUTS steps with the
     warm-up's adaptation, scanned over the rows of one chunk of the
-    schedule."""
+    schedule, on the log-density ``logdensity(x, *data)``."""
     import jax
 
     kernel = blackjax.nuts.build_kernel()
 
-    def transition(key, state, adapt, flags):
+    def transition(key, state, adapt, flags, data):
         new, info = kernel(
             key,
             state,
-            logdensity,
+            lambda x: logdensity(x, *data),
             adapt.step_size,
             adapt.inverse_mass_matrix,
             max_num_doublings=max_treedepth,
@@ -161,12 +162,13 @@ def _chunk_fn(blackjax, logdensity, max_treedepth: int, target):
         adapt = adapt_update(adapt, new.position, info.acceptance_rate, flags, target)
         return new, adapt, out
 
-    def chunk(carry, keys, flags):
+    def chunk(carry, keys, flags, data):
         # one compiled program for warm-up and sampling: the schedule rows
-        # (`flags`) say what each step adapts
+        # (`flags`) say what each step adapts; the data are inputs, so
+        # that new values of the same shapes reuse the program
         def scan_step(carry, inputs):
             key, row = inputs
-            state, adapt, out = transition(key, *carry, row)
+            state, adapt, out = transition(key, *carry, row, data)
             return (state, adapt), out
 
         return jax.lax.scan(scan_step, carry, (keys, flags))
@@ -197,7 +199,9 @@ def _schedule_and_keys(tune: int, draws: int, chains: int, seed: int):
     return schedule, keys
 
 
-def _initial_carry(blackjax, logdensity, x0: np.ndarray, x0_values, inv_mass=None):
+def _initial_carry(
+    blackjax, logdensity, x0: np.ndarray, x0_values, inv_mass=None, data=()
+):
     """The chains' NUTS states at ``x0`` and fresh adaptation states."""
     import jax
 
@@ -205,7 +209,9 @@ def _initial_carry(blackjax, logdensity, x0: np.ndarray, x0_values, inv_mass=Non
 
     chains = x0.shape[0]
     if x0_values is None:
-        init = jit(jax.vmap(lambda x: blackjax.nuts.init(x, logdensity)))
+        init = jit(
+            jax.vmap(lambda x: blackjax.nuts.init(x, lambda y: logdensity(y, *data)))
+        )
         x0_values = jax.device_get(init(x0)[1:])
     lp, grad = (np.asarray(v, dtype=np.float64) for v in x0_values)
     if lp.shape != (chains,) or grad.shape != x0.shape:
@@ -255,11 +261,11 @@ def compiled_program(logdensity, settings: tuple, program: Callable, args: tuple
     return programs[key]
 
 
-def _compile_chunk(chunk, runs, schedule, logdensity, settings: tuple):
+def _compile_chunk(chunk, runs, schedule, data, logdensity, settings: tuple):
     """``chunk`` compiled once, for the shapes of the first program (see
     :func:`compiled_program`)."""
     (carry, keys), *_ = runs
-    args = (carry, keys[0], schedule[0])
+    args = (carry, keys[0], schedule[0], data)
     return compiled_program(logdensity, settings, chunk, args)
 
 
@@ -269,7 +275,7 @@ class _Stopped(list):
     no chunk), the steps finished before it stopped."""
 
 
-def _run_chains(chunk_c, runs, schedule, total: int, bar, cores, stop=None):
+def _run_chains(chunk_c, runs, schedule, data, total: int, bar, cores, stop=None):
     """Run each program's chunks, the programs in threads (one per chain);
     returns the outputs ``(steps, chains, ...)``, or,
     when the event ``stop`` was set, a :class:`_Stopped` of the steps run
@@ -285,7 +291,7 @@ def _run_chains(chunk_c, runs, schedule, total: int, bar, cores, stop=None):
         for i in range(len(schedule)):
             if stop is not None and stop.is_set():
                 break
-            carry, out = chunk_c(carry, keys[i], schedule[i])
+            carry, out = chunk_c(carry, keys[i], schedule[i], data)
             parts.append(jax.device_get(out))
             with lock:
                 bar.update(min(length, total - i * length))
@@ -309,7 +315,15 @@ def _run_chains(chunk_c, runs, schedule, total: int, bar, cores, stop=None):
 
 
 def _compile_and_run(
-    chunk, runs, schedule, total, cores, progressbar, cache_key, interruptible=False
+    chunk,
+    runs,
+    schedule,
+    data,
+    total,
+    cores,
+    progressbar,
+    cache_key,
+    interruptible=False,
 ):
     """Compile the program, run the chains; returns their outputs and the
     seconds spent compiling (``"compile"``) and running (``"run"``).
@@ -319,14 +333,14 @@ def _compile_and_run(
     logdensity, settings = cache_key
     t0 = time.perf_counter()
     with stage("Compiling the sampler (JAX)", progressbar):
-        chunk_c = _compile_chunk(chunk, runs, schedule, logdensity, settings)
+        chunk_c = _compile_chunk(chunk, runs, schedule, data, logdensity, settings)
     t_compile = time.perf_counter() - t0
     # steps of all chains
     bar = _progress_bar(total * len(runs), progressbar)
     try:
         t0 = time.perf_counter()
         with sigint_flag() if interruptible else nullcontext() as stop:
-            out = _run_chains(chunk_c, runs, schedule, total, bar, cores, stop)
+            out = _run_chains(chunk_c, runs, schedule, data, total, bar, cores, stop)
         t_run = time.perf_counter() - t0
     finally:
         bar.close()
@@ -361,14 +375,17 @@ def run_blackjax(
     vectorized: bool = False,
     cores: int | None = None,
     inverse_mass_matrix: np.ndarray | None = None,
+    data: tuple = (),
+    key: Any = None,
 ) -> NutpieResult:
     """Run BlackJAX's NUTS kernel with Stan's window adaptation, compiled once.
 
     Parameters
     ----------
     logdensity : callable
-        A JAX-traceable ``x -> logp`` over a flat float vector (see
-        :func:`jax_logdensity`).
+        A JAX-traceable ``(x, *data) -> logp`` over a flat float vector
+        ``x`` (see :func:`jax_logdensity` and
+        :attr:`~tessera.ppl.inference.many_data.ManyLogp.logdensity`).
     x0 : ndarray
         ``(chains, ndim)`` starting points.
     x0_values : (ndarray, ndarray), optional
@@ -395,6 +412,12 @@ def run_blackjax(
     inverse_mass_matrix : ndarray, optional
         The diagonal inverse mass matrix the warm-up starts from, ``(ndim,)``
         or ``(chains, ndim)`` (default: ones).
+    data : tuple of ndarray
+        The arrays ``logdensity`` takes after ``x``: inputs of the compiled
+        program (a later run with new values of the same shapes reuses it).
+    key : object, optional
+        The compiled program is kept under it (weakly referenced), with the
+        settings, shapes and XLA options (default: ``logdensity``).
 
     Returns
     -------
@@ -430,11 +453,14 @@ def run_blackjax(
 
         from tessera.ppl.inference.nuts_lanes_run import run_lanes_chains
 
-        carry = _initial_carry(blackjax, logdensity, x0, x0_values, inverse_mass_matrix)
+        carry = _initial_carry(
+            blackjax, logdensity, x0, x0_values, inverse_mass_matrix, data
+        )
         return run_lanes_chains(
             jax.value_and_grad(logdensity),
             carry,
-            key=logdensity,
+            data,
+            key=logdensity if key is None else key,
             draws=draws,
             tune=tune,
             seed=seed,
@@ -446,16 +472,19 @@ def run_blackjax(
     settings = (max_treedepth, float(target_accept))
     chunk = _chunk_fn(blackjax, logdensity, *settings)
     schedule, keys = _schedule_and_keys(tune, draws, chains, seed)
-    carry = _initial_carry(blackjax, logdensity, x0, x0_values, inverse_mass_matrix)
+    carry = _initial_carry(
+        blackjax, logdensity, x0, x0_values, inverse_mass_matrix, data
+    )
     runs = _chain_runs(carry, keys, chains)
     out, timings = _compile_and_run(
         chunk,
         runs,
         schedule,
+        tuple(data),
         tune + draws,
         cores,
         progressbar,
-        (logdensity, settings),
+        (logdensity if key is None else key, settings),
         interruptible=True,
     )
     if isinstance(out, _Stopped):
