@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     args = parser.parse_args(argv)
     small = args.small or os.environ.get("TESSERA_EXAMPLE_SMALL") == "1"
     counties, houses = (8, 200) if small else (40, 1200)
-    tune, draws = (100, 100) if small else (600, 600)
+    tune, draws = (200, 200) if small else (600, 600)
 
     data = simulate(counties, houses)
     model = build_model(data)
