@@ -250,7 +250,6 @@ class ManyLogp:
         self._graph = ([x, *inputs], outs)
         self.fn = function([x, *inputs], outs, backend="jax")
         self._logdensity = None
-        self._both = None
         self._host = None
 
     def __call__(self, x: np.ndarray, *data: np.ndarray) -> tuple[float, np.ndarray]:
@@ -269,62 +268,23 @@ class ManyLogp:
         """Forget the jitted :attr:`both` and :attr:`logdensity`, so that
         the next program traces the graph anew (reading the shared values
         outside the data as they are now)."""
-        self._both = None
         self._logdensity = None
 
     @property
     def both(self) -> Callable:
         """``(x, *data) -> (logp, grad)`` jitted, ``logp = -inf`` and a zero
         gradient where either is not finite or a run-time check fails."""
-        if self._both is None:
-            import jax
-            import jax.numpy as jnp
-
-            traceable = self.fn.traceable
-
-            @jax.jit
-            def both(x, *data):
-                (lp, g), ok = traceable(x, *data)
-                good = jnp.isfinite(lp) & jnp.all(jnp.isfinite(g))
-                if ok is not None:
-                    good = good & ok
-                return jnp.where(good, lp, -jnp.inf), jnp.where(good, g, 0.0)
-
-            self._both = both
-        return self._both
+        return self.logdensity.both
 
     @property
     def logdensity(self) -> Callable:
-        """A JAX ``(x, *data) -> logp`` whose gradient in ``x`` is tessera's."""
+        """A JAX ``(x, *data) -> logp`` whose gradient in ``x`` is tessera's
+        (:func:`~tessera.ppl.inference.nuts_blackjax.jax_logdensity`)."""
         if self._logdensity is None:
-            import jax
+            from tessera.ppl.inference.nuts_blackjax import jax_logdensity
 
-            both = self.both
-
-            @jax.custom_vjp
-            def logdensity(x, *data):
-                return both(x, *data)[0]
-
-            def fwd(x, *data):
-                lp, g = both(x, *data)
-                return lp, (g, data)
-
-            def bwd(res, cotangent):
-                g, data = res
-                return (cotangent * g, *(_zero_cotangent(d) for d in data))
-
-            logdensity.defvjp(fwd, bwd)
-            self._logdensity = logdensity
+            self._logdensity = jax_logdensity(self.fn.traceable)
         return self._logdensity
-
-
-def _zero_cotangent(a: Any) -> Any:
-    import jax
-    import jax.numpy as jnp
-
-    if jnp.issubdtype(a.dtype, jnp.inexact):
-        return jnp.zeros_like(a)
-    return np.zeros(a.shape, dtype=jax.dtypes.float0)
 
 
 class ManyDraws:

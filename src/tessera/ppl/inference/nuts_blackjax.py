@@ -65,13 +65,16 @@ def _require_blackjax():
 
 
 def jax_logdensity(traceable: Callable) -> Callable:
-    """A JAX log-density ``x -> logp`` whose gradient is tessera's.
+    """A JAX log-density ``(x, *data) -> logp`` whose gradient in ``x`` is
+    tessera's.
 
-    ``traceable(x) -> ([logp, grad], ok)`` is the pure form of a compiled
-    log-density-and-gradient function
+    ``traceable(x, *data) -> ([logp, grad], ok)`` is the pure form of a
+    compiled log-density-and-gradient function
     (:attr:`tessera.compile.Function.traceable`, on a backend whose
-    ``traceable`` capability is set). Non-finite values and failed
-    run-time checks give ``logp = -inf`` and a zero gradient.
+    ``traceable`` capability is set; ``ok`` may be None). Non-finite values
+    and failed run-time checks give ``logp = -inf`` and a zero gradient; the
+    data get zero cotangents. Its ``both`` attribute is the jitted
+    ``(x, *data) -> (logp, grad)``.
 
     Examples
     --------
@@ -88,23 +91,37 @@ def jax_logdensity(traceable: Callable) -> Callable:
     # sampler's program calls it (JAX caches the trace per input shape); a
     # nested jit, compiled with the sampler's options
     @jax.jit
-    def both(x):
-        (lp, g), ok = traceable(x)
-        good = ok & jnp.isfinite(lp) & jnp.all(jnp.isfinite(g))
+    def both(x, *data):
+        (lp, g), ok = traceable(x, *data)
+        good = jnp.isfinite(lp) & jnp.all(jnp.isfinite(g))
+        if ok is not None:
+            good = good & ok
         return jnp.where(good, lp, -jnp.inf), jnp.where(good, g, 0.0)
 
     @jax.custom_vjp
-    def logdensity(x):
-        return both(x)[0]
+    def logdensity(x, *data):
+        return both(x, *data)[0]
 
-    def fwd(x):
-        return both(x)
+    def fwd(x, *data):
+        lp, g = both(x, *data)
+        return lp, (g, data)
 
-    def bwd(g, cotangent):
-        return (cotangent * g,)
+    def bwd(res, cotangent):
+        g, data = res
+        return (cotangent * g, *(_zero_cotangent(d) for d in data))
 
     logdensity.defvjp(fwd, bwd)
+    logdensity.both = both
     return logdensity
+
+
+def _zero_cotangent(a: Any) -> Any:
+    import jax
+    import jax.numpy as jnp
+
+    if jnp.issubdtype(a.dtype, jnp.inexact):
+        return jnp.zeros_like(a)
+    return np.zeros(a.shape, dtype=jax.dtypes.float0)
 
 
 def _chunks(steps: int, target: int = 20) -> tuple[int, int]:
