@@ -130,3 +130,12 @@ def test_allowed_jax_releases_are_not_known_broken():
     # the dependency range (pyproject) and the known-bug list agree
     assert get_backend("jax").problem() is None
     assert installed_version("jaxlib") < (0, 10)
+
+
+@pytest.mark.parametrize("dist", ["numpy", "scipy", "jax", "jaxlib", "arviz"])
+def test_installed_version_reads_the_metadata_version(dist):
+    from importlib import metadata
+
+    text = metadata.version(dist)
+    found = installed_version(dist)
+    assert found and ".".join(map(str, found)) == text[: len(".".join(map(str, found)))]

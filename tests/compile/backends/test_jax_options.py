@@ -41,9 +41,21 @@ def _square_sum():
 
 def test_cpu_default_turns_fusion_emitters_off():
     assert jax.default_backend() == "cpu"
-    # jaxlib 0.9 knows the option; an older one would give no options
+    # the installed jaxlib (from KNOWN_FROM on: taken without asking XLA)
+    # does accept the option, as a compiled one-op program shows
     assert options._supported(options.CPU_DEFAULTS)
     assert options.compiler_options() == {"xla_cpu_use_fusion_emitters": False}
+
+
+@pytest.mark.parametrize("accepted", [True, False])
+def test_an_older_jaxlib_is_asked_by_compiling(monkeypatch, accepted):
+    monkeypatch.setattr(options, "installed_version", lambda dist: (0, 4, 30))
+    asked = []
+    monkeypatch.setattr(options, "_supported", lambda o: asked.append(o) or accepted)
+    monkeypatch.setattr(options, "_resolved", {})
+    expected = options.CPU_DEFAULTS if accepted else {}
+    assert options.compiler_options() == expected
+    assert asked == [options.CPU_DEFAULTS]
 
 
 def test_config_overrides_the_default(chosen_options):

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import importlib
 import itertools
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -151,6 +152,9 @@ class Backend:
             hook(self)
 
 
+_VERSION_LINE = re.compile(r"^Version:[ \t]*(\S+)", re.MULTILINE)
+
+
 def installed_version(dist: str) -> tuple[int, ...] | None:
     """The release numbers of installed distribution ``dist`` (None if absent).
 
@@ -162,9 +166,16 @@ def installed_version(dist: str) -> tuple[int, ...] | None:
     True
     """
     try:
-        text = metadata.version(dist)
+        found = metadata.distribution(dist)
     except metadata.PackageNotFoundError:
         return None
+    # the Version line of the METADATA file, read as text: parsing it as an
+    # e-mail message (``Distribution.version``) imports the email package
+    # (0.1 s when importlib_metadata's finder is installed, as dask's
+    # imports do) on the first inference call
+    text = found.read_text("METADATA") or found.read_text("PKG-INFO") or ""
+    line = _VERSION_LINE.search(text.split("\n\n", 1)[0])  # the header
+    text = line.group(1) if line else (found.version or "")
     parts = []
     for piece in text.split("."):
         digits = "".join(itertools.takewhile(str.isdigit, piece))

@@ -40,12 +40,18 @@ from typing import Any
 
 import jax
 
+from tessera.compile.backends.registry import installed_version
 from tessera.config import CompilerOptionsError
 
 __all__ = ["compiler_options", "jit"]
 
 #: tessera's default on CPU (module docstring)
 CPU_DEFAULTS = {"xla_cpu_use_fusion_emitters": False}
+
+#: jaxlib releases from this one on accept :data:`CPU_DEFAULTS` (the tests
+#: check the installed one); older ones are asked by compiling a one-op
+#: program (30 ms)
+KNOWN_FROM = (0, 9)
 
 _resolved: dict[str, dict] = {}
 
@@ -110,7 +116,10 @@ def compiler_options() -> dict[str, Any]:
         return chosen
     backend = jax.default_backend()
     if backend not in _resolved:
-        ok = backend == "cpu" and _supported(CPU_DEFAULTS)
+        ok = backend == "cpu" and (
+            (installed_version("jaxlib") or ()) >= KNOWN_FROM
+            or _supported(CPU_DEFAULTS)
+        )
         _resolved[backend] = dict(CPU_DEFAULTS) if ok else {}
     return dict(_resolved[backend])
 
