@@ -50,9 +50,11 @@ median over the runs):
   min ESS / NUTS wall;
 - end to end: building the model plus the sampling call, compilation
   included; imports (also those a first sampling call makes: BlackJAX,
-  ArviZ, nutpie, and those xarray makes at its first Dataset, such as
-  ``dask.array``) and JAX's device start-up excluded (the warm row: the
-  second ``ppl.sample`` call alone);
+  ArviZ, nutpie, tqdm, tessera's own backend and inference modules, which
+  ``from tessera import ppl`` leaves to first use as ``import pymc`` and
+  ``numpyro.infer`` do not, and those xarray makes at its first Dataset,
+  such as ``dask.array``) and JAX's device start-up excluded (the warm
+  row: the second ``ppl.sample`` call alone);
 - notes: the sampler, divergences per run, the number of runs.
 
 PyMC's compiled C code is cached on disk by PyTensor across processes (a
@@ -152,10 +154,23 @@ def _preimport(*names: str) -> None:
     warm_xarray()
 
 
+#: tessera's modules that a first ``ppl.sample`` imports (on the JAX path
+#: also the JAX backend and ``tessera.ppl.jax``, the distributions' JAX
+#: lowerings); imported before the clock starts, as ``import pymc`` and
+#: ``from numpyro.infer import ...`` are for those libraries
+_TESSERA_LAZY = (
+    "tqdm.auto",
+    "tessera.compile.backends.numpy",
+    "tessera.ppl.inference.nuts_blackjax",
+    "tessera.ppl.inference.nuts_nutpie",
+)
+_TESSERA_JAX = ("tessera.compile.backends.jax", "tessera.ppl.jax")
+
+
 def child_tessera(spec: Spec, data: dict, cfg: dict) -> list[dict]:
     from tessera import ppl
 
-    _preimport("jax", "blackjax", "arviz")
+    _preimport("jax", "blackjax", "arviz", *_TESSERA_LAZY, *_TESSERA_JAX)
     kw = dict(
         draws=cfg["draws"],
         tune=cfg["tune"],
@@ -205,7 +220,7 @@ def child_tessera(spec: Spec, data: dict, cfg: dict) -> list[dict]:
 def child_tessera_numpy(spec: Spec, data: dict, cfg: dict) -> list[dict]:
     from tessera import ppl
 
-    _preimport("nutpie", "arviz")
+    _preimport("nutpie", "arviz", *_TESSERA_LAZY)
     t0 = time.perf_counter()
     model = spec.tessera(**data)
     idata = ppl.sample(
