@@ -72,6 +72,24 @@ def test_each_dataset_equals_its_single_fit(fits):
     )
 
 
+def test_a_second_call_reuses_the_compiled_program(fits, monkeypatch):
+    """Models of the first call's structure (the same build run again, as a
+    notebook cell) run the program compiled then: nothing is compiled, and
+    the draws are the first call's."""
+    from tessera.compile.backends.jax import options
+
+    compiled, real = [], options.jit
+    monkeypatch.setattr(
+        options, "jit", lambda fun, **kw: compiled.append(fun) or real(fun, **kw)
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SamplingWarning)
+        again = ppl.sample_many(build_normal, YS, **KW)
+    assert compiled == []
+    for first, second in zip(fits, again):
+        np.testing.assert_array_equal(first.posterior["mu"], second.posterior["mu"])
+
+
 SEEDS = """
 import warnings
 import numpy as np

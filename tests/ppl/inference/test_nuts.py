@@ -269,6 +269,51 @@ def test_a_changed_shared_value_outside_the_data_recompiles(lowered):
     assert abs(float(second.posterior["mu"].mean()) - 5.0) < 0.3
 
 
+@pytest.fixture
+def compiled(monkeypatch):
+    """One entry per program tessera compiles through its XLA options from
+    now on (the samplers' programs among them)."""
+    from tessera.compile.backends.jax import options
+
+    calls = []
+    real = options.jit
+
+    def spy(fun, **kwargs):
+        calls.append(getattr(fun, "__name__", fun))
+        return real(fun, **kwargs)
+
+    monkeypatch.setattr(options, "jit", spy)
+    return calls
+
+
+def _scaled_model(scale):
+    with ppl.Model() as model:
+        mu = ppl.Normal("mu", 0.0, scale)
+        ppl.Normal("obs", mu, 0.5, observed=np.array([0.9, 1.1, 1.0]))
+    return model
+
+
+@pytest.mark.parametrize("chain_method", ["threads", "vectorized"])
+def test_a_rebuilt_model_reuses_the_compiled_sampler(compiled, chain_method):
+    """A model built again by the same code (a notebook cell run again) has
+    the first one's structure: its sampler is the first one's program (not
+    compiled again), and so are its draws; another prior scale is a
+    constant of another program."""
+    kw = dict(draws=200, tune=200, chains=2, progressbar=False, random_seed=4)
+    kw.update(chain_method=chain_method, compute_convergence_checks=False)
+    first = ppl.sample(model=_scaled_model(10.0), **kw)
+    n = len(compiled)
+    assert n >= 1
+    again = ppl.sample(model=_scaled_model(10.0), **kw)
+    assert len(compiled) == n
+    np.testing.assert_array_equal(again.posterior["mu"], first.posterior["mu"])
+    other = ppl.sample(model=_scaled_model(0.01), **kw)
+    assert len(compiled) > n
+    # the tight prior holds mu near 0, where the first posterior is near 1
+    assert abs(float(other.posterior["mu"].mean())) < 0.05
+    assert abs(float(first.posterior["mu"].mean()) - 1.0) < 0.3
+
+
 def _records(caplog):
     """The backend lines (INFO; the convergence warnings are WARNING)."""
     return [

@@ -409,7 +409,11 @@ def sample_flat(
     workers = _workers(cores, devices)
     size = _chunk_size(chunk_size, len(ok), chains, total, f.size, devices, workers)
     settings = (int(max_treedepth), float(target_accept))
-    program = LanesProgram(f.both, settings, iterations=ITERATIONS, devices=devices)
+    # kept under the log-density's structure: a later call on models of
+    # this structure (a notebook cell run again) reuses the compiled program
+    program = LanesProgram(
+        f.both, settings, iterations=ITERATIONS, devices=devices, key=f.program_key()
+    )
     schedule = window_schedule(tune, total)
     slots = min(SLOTS, size * chains)
     if devices:  # a whole number of slots per device

@@ -29,12 +29,14 @@ Examples
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from tessera.graph.basic import Constant, SharedValue
+from tessera.graph.structure import structure_key
 from tessera.graph.traversal import clone_replace, graph_inputs
 from tessera.ops.type import TensorType
 
@@ -215,6 +217,29 @@ def _flat_graph(model: Any, outputs: list, x: Any) -> tuple[list, list]:
     return clone_replace(outputs, repl), inputs
 
 
+class ProgramKey:
+    """What compiled samplers are kept under (see
+    :meth:`ManyLogp.program_key`); weakly referenced by the caches, so
+    that the programs go with the last log-density holding their key."""
+
+
+#: program keys of the last log-density structures seen (a model rebuilt
+#: later reuses its compiled samplers while its structure is among them)
+_KEYS: OrderedDict = OrderedDict()
+MAX_STRUCTURES = 16
+
+
+def _program_key(structure: Any) -> ProgramKey:
+    """The key of ``structure`` (a new one for None: an unhashable graph)."""
+    if structure is None:
+        return ProgramKey()
+    key = _KEYS.pop(structure, None) or ProgramKey()
+    _KEYS[structure] = key
+    while len(_KEYS) > MAX_STRUCTURES:
+        _KEYS.popitem(last=False)
+    return key
+
+
 class ManyLogp:
     """The model's log-density and gradient ``f(x, *data)``, compiled once
     for the JAX backend (:attr:`both`, for the programs), with the data
@@ -251,6 +276,8 @@ class ManyLogp:
         self.fn = function([x, *inputs], outs, backend="jax")
         self._logdensity = None
         self._host = None
+        self._shared: list | None = None  # shared values outside the data
+        self._key: tuple | None = None  # (their values, ProgramKey)
 
     def __call__(self, x: np.ndarray, *data: np.ndarray) -> tuple[float, np.ndarray]:
         """``(logp, grad)`` at one point, on the host: the NumPy backend's
@@ -269,6 +296,31 @@ class ManyLogp:
         the next program traces the graph anew (reading the shared values
         outside the data as they are now)."""
         self._logdensity = None
+
+    def program_key(self) -> ProgramKey:
+        """The key the samplers compiled for this log-density are kept
+        under (weakly referenced, with their settings and argument shapes).
+
+        The same object for every :class:`ManyLogp` whose graph has the same
+        structure (:func:`~tessera.graph.structure.structure_key`: ops,
+        constants, and the shared values outside the data, which tracing
+        bakes into a program): a model built again, as when a notebook cell
+        runs again, reuses the compiled sampler. A shared value changed
+        since the last call gives another key, and :meth:`retrace`.
+        """
+        fg = self.fn.fg
+        if self._shared is None:
+            self._shared = [
+                v for v in graph_inputs(fg.outputs) if isinstance(v, SharedValue)
+            ]
+        values = tuple(v.get_value(borrow=True) for v in self._shared)
+        if self._key is None or not all(a is b for a, b in zip(self._key[0], values)):
+            if self._key is not None:
+                self.retrace()  # JAX would reuse its trace, with the old values
+            # the shared values enter the key by value (not as inputs)
+            inputs = [v for v in fg.inputs if not isinstance(v, SharedValue)]
+            self._key = (values, _program_key(structure_key(inputs, fg.outputs)))
+        return self._key[1]
 
     @property
     def both(self) -> Callable:

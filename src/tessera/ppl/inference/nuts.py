@@ -276,19 +276,12 @@ def host_logp_dlogp(model: Any) -> Any:
     )[0]
 
 
-class _ProgramKey:
-    """What the samplers compiled for a model's log-density are kept under
-    (weakly referenced: a key replaced drops its programs)."""
-
-
-def _data_logp(model: Any) -> tuple[Any, tuple, _ProgramKey]:
+def _data_logp(model: Any) -> tuple[Any, tuple, Any]:
     """The model's log-density with its data arrays as inputs
     (:class:`~tessera.ppl.inference.many_data.ManyLogp`, kept with the
     model per data shapes), the data arrays now, and the key of its
-    compiled samplers: the same while the shared values outside the data
-    are (tracing bakes those into the programs)."""
-    from tessera.graph.basic import SharedValue
-    from tessera.graph.traversal import graph_inputs
+    compiled samplers (:meth:`~tessera.ppl.inference.many_data.ManyLogp.
+    program_key`: shared by rebuilt models of the same structure)."""
     from tessera.ppl.inference.many_data import ManyLogp, data_arrays
 
     data = data_arrays(model)
@@ -296,19 +289,7 @@ def _data_logp(model: Any) -> tuple[Any, tuple, _ProgramKey]:
     f, _ = cached_on_model(
         model, "_data_logp", shapes, lambda: (ManyLogp(model), None), None
     )
-    shared = f.__dict__.get("_shared_inputs")
-    if shared is None:
-        shared = [
-            v for v in graph_inputs(f.fn.fg.outputs) if isinstance(v, SharedValue)
-        ]
-        f._shared_inputs = shared
-    values = tuple(v.get_value(borrow=True) for v in shared)
-    cached = f.__dict__.get("_program_key")
-    if cached is None or not all(a is b for a, b in zip(cached[0], values)):
-        if cached is not None:
-            f.retrace()  # JAX would reuse its trace, with the old values
-        cached = f._program_key = (values, _ProgramKey())
-    return f, data, cached[1]
+    return f, data, f.program_key()
 
 
 _DRIVERS: dict[str, Callable[[_Job], NutpieResult]] = {

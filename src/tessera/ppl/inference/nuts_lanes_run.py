@@ -109,7 +109,9 @@ class LanesProgram:
             mesh = Mesh(np.asarray(list(devices)), ("slot",))
             self.sharding = NamedSharding(mesh, PartitionSpec("slot"))
         self._key = key
-        self._settings = ("lanes", max_treedepth, target_accept, iterations)
+        # the mesh too: a program compiled for one sharding is not another's
+        where = tuple(str(d) for d in devices) if devices else ()
+        self._settings = ("lanes", max_treedepth, target_accept, iterations, where)
         self._progressbar = progressbar
         self.compiled = None
         self.seconds = 0.0  # spent compiling
