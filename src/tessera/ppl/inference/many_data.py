@@ -224,9 +224,11 @@ class ProgramKey:
 
 
 #: program keys of the last log-density structures seen (a model rebuilt
-#: later reuses its compiled samplers while its structure is among them)
+#: later reuses its compiled samplers while its structure is among them);
+#: each keeps its programs alive, 10-15 MB per structure on CPU (the test
+#: suite's peak grew by 330 MB with 16)
 _KEYS: OrderedDict = OrderedDict()
-MAX_STRUCTURES = 16
+MAX_STRUCTURES = 4
 
 
 def _program_key(structure: Any) -> ProgramKey:
