@@ -6,9 +6,10 @@ predictive (fixed seed), 2 chains x 500 tuning + 500 draws each:
 - ``ppl.sample_many`` on all ``D`` datasets (one call, compile included;
   imports excluded for every library: tessera's JAX backend and ArviZ are
   imported before the clock starts, as PyMC and nutpie are before theirs);
-- sequential ``ppl.sample`` calls (each builds and compiles its model, as
-  a user's loop does), PyMC's ``pm.sample`` and nutpie (``nutpie.sample``
-  of ``compile_pymc_model``) looping: each loop runs its first ``cap``
+- sequential ``ppl.sample`` calls (each builds its model, as a user's loop
+  does; the first compiles the sampler, the others, of the same structure,
+  reuse it), PyMC's ``pm.sample`` and nutpie (``nutpie.sample`` of
+  ``compile_pymc_model``) looping: each loop runs its first ``cap``
   datasets and is extrapolated to ``D`` (said in the table);
 - agreement: each dataset's posterior means from ``sample_many`` against
   its own ``ppl.sample`` fit, in posterior sd: with the same seed (the
