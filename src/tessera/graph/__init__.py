@@ -1,10 +1,12 @@
-"""Graph core: types, variables, apply nodes, ops, traversal, printing."""
+"""Graph core: types, variables, apply nodes, ops, traversal, structure keys,
+printing."""
 
 from tessera.graph.basic import Apply, Constant, Type, Variable
 from tessera.graph.fg import FunctionGraph
 from tessera.graph.null import NonDifferentiable, disconnected
 from tessera.graph.op import Op
 from tessera.graph.printing import dprint
+from tessera.graph.structure import structure_key
 from tessera.graph.traversal import (
     ancestors,
     clone_get_equiv,
@@ -27,5 +29,6 @@ __all__ = [
     "disconnected",
     "dprint",
     "graph_inputs",
+    "structure_key",
     "toposort",
 ]

@@ -43,6 +43,7 @@ from tessera.ops.type import TensorType
 __all__ = [
     "ManyDraws",
     "ManyLogp",
+    "ProgramKey",
     "StructureError",
     "build_models",
     "data_arrays",
@@ -309,6 +310,20 @@ class ManyLogp:
         bakes into a program): a model built again, as when a notebook cell
         runs again, reuses the compiled sampler. A shared value changed
         since the last call gives another key, and :meth:`retrace`.
+
+        Examples
+        --------
+        >>> from tessera import ppl
+        >>> def build(scale):
+        ...     with ppl.Model() as m:
+        ...         mu = ppl.Normal("mu", 0.0, scale)
+        ...         ppl.Normal("y", mu, 1.0, observed=[1.0, 2.0])
+        ...     return m
+        >>> key = ManyLogp(build(1.0)).program_key()
+        >>> ManyLogp(build(1.0)).program_key() is key
+        True
+        >>> ManyLogp(build(2.0)).program_key() is key
+        False
         """
         fg = self.fn.fg
         if self._shared is None:
