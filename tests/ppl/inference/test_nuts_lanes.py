@@ -115,6 +115,25 @@ def test_a_lanes_draws_do_not_depend_on_the_slots():
     np.testing.assert_array_equal(a.num_integration_steps, b.num_integration_steps)
 
 
+def test_a_call_capped_by_max_rows_gives_the_same_draws(monkeypatch):
+    """A large model's calls run fewer iterations (their rows capped at
+    MAX_ROWS values): here 3 per call, fewer than most transitions take,
+    so transitions span calls; the draws are the same."""
+    from tessera.ppl.inference import nuts_lanes
+
+    def diagonal(x):
+        return -0.5 * jnp.sum(x * x / jnp.diag(jnp.asarray(COV)))
+
+    a, made_a = _run(diagonal, 3, 60, 30, slots=2, seed=4)
+    width = 4 + len(nuts_lanes.LaneOutput._fields)
+    monkeypatch.setattr(nuts_lanes, "MAX_ROWS", 3 * 2 * width)
+    b, made_b = _run(diagonal, 3, 60, 30, slots=2, seed=4)
+    assert made_a.tolist() == made_b.tolist() == [60] * 3
+    assert a.num_integration_steps[:, 30:].mean() > 3
+    np.testing.assert_allclose(a.position, b.position, rtol=1e-10, atol=1e-12)
+    np.testing.assert_array_equal(a.num_integration_steps, b.num_integration_steps)
+
+
 def test_max_treedepth_and_steps_per_transition():
     """A step size far too small for a wide Gaussian: every trajectory
     runs to the maximum depth, 2**depth - 1 leapfrog steps."""

@@ -72,6 +72,10 @@ __all__ = ["LaneOutput", "Lanes", "lanes_program"]
 #: an energy error above this ends the trajectory as a divergence (Stan's)
 MAX_ENERGY_ERROR = 1000.0
 
+#: most values of the rows a call writes (one per slot and iteration, 8
+#: bytes each): a call runs fewer iterations for large models
+MAX_ROWS = 2**22
+
 
 class LaneOutput(NamedTuple):
     """One chunk's draws and statistics, ``(lanes..., length, ...)`` each."""
@@ -198,7 +202,8 @@ def lanes_program(
         The step-size adaptation's target acceptance rate.
     iterations : int
         Leapfrog steps per call (the program returns earlier when every
-        slot has finished its run).
+        slot has finished its run; it takes fewer where its output, one
+        row per slot and step, would pass :data:`MAX_ROWS` values).
 
     Returns
     -------
@@ -396,17 +401,10 @@ def lanes_program(
         out = LaneOutput(
             xp, lpp, step, t.div | div_leaf, expansions, n_leaf, -wp, acc_rate
         )
-        # written every step at the slot's place (overwritten until the
-        # transition is done); idle slots write nowhere
-        slot = jnp.where(active, c.i - i0, window)
-        return c_next, t_next, slot, out
-
-    def write(buf, slot, row):
-        return buf.at[slot].set(row, mode="drop")
+        return c_next, t_next, out
 
     half_v = jax.vmap(half_step)
     finish_v = jax.vmap(finish, (0, 0, 0, 0, None, 0, 0, 0, 0))
-    write_v = jax.vmap(write)
 
     def first(rand):
         """Each slot's first transition's randomness."""
@@ -426,27 +424,46 @@ def lanes_program(
         )
         i0 = c.i
 
-        # one packed row per transition (XLA:CPU writes a scatter slot by
-        # slot: one scatter, not one per statistic)
-        out = jnp.zeros((slots, window, n + len(LaneOutput._fields) - 1), c.x.dtype)
+        # one packed row per slot and iteration, flagged where the slot's
+        # transition ended: written in place at the iteration (a scatter at
+        # each slot's own place is a loop over the slots on XLA:CPU)
+        width = n + len(LaneOutput._fields)
+        # fewer iterations per call where the rows would pass MAX_ROWS values
+        n_rows = max(1, min(n_iter, MAX_ROWS // (slots * width)))
+        rows = jnp.zeros((n_rows, slots, width), c.x.dtype)
 
         def cond(state):
             it, c, _, _ = state
-            return (it < n_iter) & jnp.any((c.i < steps) & (c.i - i0 < window))
+            return (it < n_rows) & jnp.any((c.i < steps) & (c.i - i0 < window))
 
         def body(state):
-            it, c, t, out = state
+            it, c, t, rows = state
             p_half, x_new = half_v(c, t)
             lp, g = vg(x_new, data)
-            c, t, slot, row = finish_v(c, t, i0, rand, flags, p_half, x_new, lp, g)
+            c_new, t, row = finish_v(c, t, i0, rand, flags, p_half, x_new, lp, g)
+            ended = (c_new.i > c.i).astype(rows.dtype)
             packed = jnp.concatenate(
-                [row.position, *(jnp.asarray(r, out.dtype)[:, None] for r in row[1:])],
+                [
+                    row.position,
+                    *(jnp.asarray(r, rows.dtype)[:, None] for r in row[1:]),
+                    ended[:, None],
+                ],
                 axis=1,
             )
-            return it + 1, c, t, write_v(out, slot, packed)
+            rows = jax.lax.dynamic_update_slice(rows, packed[None], (it, 0, 0))
+            return it + 1, c_new, t, rows
 
-        _, c, t, out = jax.lax.while_loop(cond, body, (0, c, t, out))
-        return Lanes(c, t), unpack(out, n)
+        _, c, t, rows = jax.lax.while_loop(cond, body, (0, c, t, rows))
+        # each slot's ended transitions, in order, first: a stable sort of
+        # the iterations by "not ended"
+        ended = rows[..., -1] > 0.5
+        order = jnp.argsort(~ended, axis=0, stable=True)[:window]
+        if window > n_rows:  # more transitions allowed than iterations
+            order = jnp.concatenate(
+                [order, jnp.zeros((window - n_rows, slots), order.dtype)]
+            )
+        picked = jnp.take_along_axis(rows, order[..., None], axis=0)
+        return Lanes(c, t), unpack(jnp.swapaxes(picked, 0, 1), n)
 
     def zeros(start, rand) -> Lanes:
         """A :class:`Lanes` of zeros shaped for ``start`` and ``rand`` (the
