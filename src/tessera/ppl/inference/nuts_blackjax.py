@@ -281,6 +281,7 @@ def compiled_program(logdensity, settings: tuple, program: Callable, args: tuple
     import jax
 
     from tessera.compile.backends.jax.options import compiler_options, jit
+    from tessera.compile.backends.jax.threefry import unrolled_threefry
 
     shapes = tuple(
         (np.shape(a), np.result_type(a).str) for a in jax.tree_util.tree_leaves(args)
@@ -292,7 +293,10 @@ def compiled_program(logdensity, settings: tuple, program: Callable, args: tuple
     except TypeError:  # a log-density that takes no weak reference
         programs = {}
     if key not in programs:
-        programs[key] = jit(program).lower(*args).compile()
+        # BlackJAX draws at every leaf: Threefry's rounds in line, not a loop
+        with unrolled_threefry():
+            lowered = jit(program).lower(*args)
+        programs[key] = lowered.compile()
     return programs[key]
 
 
