@@ -6,7 +6,12 @@ import arviz as az
 import numpy as np
 import pytest
 
-from tessera.ppl.inference.diagnostics import ess_bulk, ess_tail, rhat
+from tessera.ppl.inference.diagnostics import (
+    convergence_stats,
+    ess_bulk,
+    ess_tail,
+    rhat,
+)
 
 
 def _ar1(rng, chains, draws, k, phi):
@@ -50,6 +55,14 @@ def test_matches_arviz(name):
         np.testing.assert_allclose(
             got[stat], expected[stat], rtol=1e-10, equal_nan=True, err_msg=stat
         )
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_the_three_at_once_are_the_three(name):
+    x = CASES[name](np.random.default_rng(1))
+    for got, one in zip(convergence_stats(x), (rhat(x), ess_bulk(x), ess_tail(x))):
+        assert got.shape == one.shape
+        np.testing.assert_array_equal(got, one)
 
 
 def test_rejects_a_flat_array():

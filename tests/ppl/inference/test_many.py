@@ -457,7 +457,8 @@ def test_dask_executor_retries_a_failed_chunk_once_and_never_drops_one():
 def test_rhat_check_of_all_datasets_at_once_equals_one_by_one():
     """_convergence computes r_hat with the datasets as a parameter axis:
     the same datasets as r_hat of each one (a failed dataset skipped)."""
-    from tessera.ppl.inference.convergence import RHAT_MAX, rhat
+    from tessera.ppl.inference.convergence import RHAT_MAX
+    from tessera.ppl.inference.diagnostics import rhat
     from tessera.ppl.inference.many import _convergence
 
     rng = np.random.default_rng(0)

@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from tessera.ppl.inference.diagnostics import ess_bulk, ess_tail, rhat
+from tessera.ppl.inference.diagnostics import convergence_stats
 
 __all__ = ["SamplingWarning", "convergence_problems", "warn_convergence"]
 
@@ -94,11 +94,10 @@ def _rhat_ess(posterior, var_names: Sequence[str]) -> list[str]:
     high, low = [], []
     for name in names:
         x = np.asarray(posterior[name].transpose("chain", "draw", ...).values)
-        if chains >= 2 and draws >= 4 and _any(rhat(x), lambda r: r > RHAT_MAX):
+        r, bulk, tail = convergence_stats(x)
+        if chains >= 2 and draws >= 4 and _any(r, lambda r: r > RHAT_MAX):
             high.append(name)
-        if _any(ess_bulk(x), lambda e: e < limit) or _any(
-            ess_tail(x), lambda e: e < limit
-        ):
+        if _any(bulk, lambda e: e < limit) or _any(tail, lambda e: e < limit):
             low.append(name)
     found = []
     if high:

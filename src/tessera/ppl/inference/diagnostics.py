@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import fft, special, stats
 
-__all__ = ["ess_bulk", "ess_tail", "rhat"]
+__all__ = ["convergence_stats", "ess_bulk", "ess_tail", "rhat"]
 
 
 def _flat(x: np.ndarray) -> tuple[np.ndarray, tuple[int, ...]]:
@@ -129,6 +129,33 @@ def _ess(x: np.ndarray) -> np.ndarray:
     return np.where(constant, float(total), ess)
 
 
+def _rhat_split(split: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """r_hat of split chains ``split`` whose normal scores are ``z``."""
+    tail = _rhat(_z_scale(np.abs(split - np.median(split, axis=(0, 1)))))
+    return np.maximum(_rhat(z), tail)
+
+
+def convergence_stats(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`rhat`, :func:`ess_bulk` and :func:`ess_tail` of ``x`` at once
+    (the split chains ranked once for both r_hat and the bulk ESS).
+
+    Examples
+    --------
+    >>> x = np.random.default_rng(4).normal(size=(2, 100, 3))
+    >>> r, bulk, tail = convergence_stats(x)
+    >>> bool(np.allclose(r, rhat(x)) and np.allclose(bulk, ess_bulk(x)))
+    True
+    """
+    flat, shape = _flat(x)
+    if flat.shape[1] < 4:
+        nan = np.full(shape, np.nan)
+        return nan, nan, nan.copy()
+    split = _split(flat)
+    z = _z_scale(split)
+    r = _rhat_split(split, z) if flat.shape[0] >= 2 else np.full(flat.shape[2], np.nan)
+    return r.reshape(shape), _ess(z).reshape(shape), ess_tail(x)
+
+
 def rhat(x: np.ndarray) -> np.ndarray:
     """Rank-normalized split r_hat: the larger of the bulk and the folded
     (tail) values, per parameter; NaN with fewer than 2 chains or 4 draws.
@@ -143,9 +170,7 @@ def rhat(x: np.ndarray) -> np.ndarray:
     if flat.shape[0] < 2 or flat.shape[1] < 4:
         return np.full(shape, np.nan)
     split = _split(flat)
-    bulk = _rhat(_z_scale(split))
-    tail = _rhat(_z_scale(np.abs(split - np.median(split, axis=(0, 1)))))
-    return np.maximum(bulk, tail).reshape(shape)
+    return _rhat_split(split, _z_scale(split)).reshape(shape)
 
 
 def ess_bulk(x: np.ndarray) -> np.ndarray:

@@ -44,7 +44,8 @@ from typing import Any
 
 import numpy as np
 
-from tessera.ppl.inference.convergence import RHAT_MAX, SamplingWarning, rhat
+from tessera.ppl.inference.convergence import RHAT_MAX, SamplingWarning
+from tessera.ppl.inference.diagnostics import rhat
 from tessera.ppl.inference.many_data import (
     ManyDraws,
     ManyLogp,
