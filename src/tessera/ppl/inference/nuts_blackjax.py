@@ -294,6 +294,7 @@ def compiled_program(logdensity, settings: tuple, program: Callable, args: tuple
         programs = {}
     if key not in programs:
         # BlackJAX draws at every leaf: Threefry's rounds in line, not a loop
+        # (the lanes program, also kept here, hashes its uniforms instead)
         with unrolled_threefry():
             lowered = jit(program).lower(*args)
         programs[key] = lowered.compile()

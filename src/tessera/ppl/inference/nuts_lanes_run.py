@@ -128,13 +128,10 @@ class LanesProgram:
         """The program compiled for ``args`` (or the one compiled earlier
         under the same key)."""
         from tessera.compile.backends.jax.options import jit
-        from tessera.compile.backends.jax.threefry import unrolled_threefry
         from tessera.ppl.inference.nuts_blackjax import compiled_program
 
         if self._key is None:
-            with unrolled_threefry():
-                lowered = jit(self.program).lower(*args)
-            return lowered.compile()
+            return jit(self.program).lower(*args).compile()
         return compiled_program(self._key, self._settings, self.program, args)
 
     def __call__(self, state, fresh, start, rand, data, flags):
