@@ -14,7 +14,8 @@ import numpy as np
 
 from tessera.graph.basic import Variable
 from tessera.ppl.model.context import modelcontext
-from tessera.ppl.model.core import Model, _coord_values
+from tessera.ppl.model.core import Model
+from tessera.ppl.model.dims import _coord_values
 from tessera.ppl.model.values import _data_array, check_no_nan
 from tessera.ppl.options import check_keywords
 
