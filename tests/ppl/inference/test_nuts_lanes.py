@@ -188,3 +188,33 @@ def test_lane_random_streams_are_independent_of_the_blocks():
         got = np.concatenate([p[k][:5] for p in parts])
         np.testing.assert_array_equal(got, whole[k])
     assert not np.array_equal(LaneRandom(6, 3, 10).window(0, 4)[0], whole[0][:4])
+
+
+def test_the_loop_has_no_batched_dot_or_remainder():
+    """The U-turn checks are products summed and bit masks: XLA:CPU runs a
+    batched ``dot`` as one small library call per lane and level, and an
+    integer remainder as a division (both measured per lane and step)."""
+    from tessera.ppl.inference.nuts_lanes import lanes_program
+
+    def diagonal(x):
+        return -0.5 * jnp.sum(x * x)
+
+    program = lanes_program(
+        lambda x, data: jax.vmap(jax.value_and_grad(diagonal))(x),
+        max_treedepth=10,
+        target_accept=0.8,
+        iterations=8,
+    )
+    slots, window, ndim = 8, 4, 3
+    x0 = np.zeros((slots, ndim))
+    start = (np.zeros(slots, np.int32), x0, np.zeros(slots), x0)
+    start = (*start, adapt_init((slots, ndim)))
+    rand = (
+        np.zeros((slots, window, ndim)),
+        np.full((slots, window, 20), 0.5),
+        np.zeros((slots, window, 2), np.uint32),
+    )
+    args = (program.zeros(start, rand), np.ones(slots, bool), start, rand, ())
+    text = jit(program).lower(*args, np.zeros((10, 4), bool)).compile().as_text()
+    assert " while(" in text
+    assert " dot(" not in text and " remainder(" not in text

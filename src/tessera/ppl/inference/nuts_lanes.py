@@ -131,7 +131,7 @@ class _Traj(NamedTuple):
     sgp: object
     swp: object
     ck_rho: object  # (levels, ndim) momentum sums of the open sub-subtrees
-    ck_ps: object  # (levels, ndim) M^-1 p at their first leaves
+    ck_p: object  # (levels, ndim) momenta at their first leaves
     u: object  # (2 * levels,) uniforms: directions, then merges
     k_leaf: object  # key of the leaves' uniforms
 
@@ -149,8 +149,12 @@ def _no_turn(rho, p_a, p_b, ps_a, ps_b):
     ``rho`` the momentum sum from end ``a`` to end ``b``, ``p`` their
     momenta and ``ps`` their ``M^-1 p``; as in NumPyro and BlackJAX, the
     ends count half in ``rho``."""
+    import jax.numpy as jnp
+
     rho = rho - 0.5 * (p_a + p_b)
-    return (rho @ ps_a > 0) & (rho @ ps_b > 0)
+    # products summed, not ``@``: XLA:CPU runs a batched dot as one small
+    # matrix product per lane (hundreds of library calls per iteration)
+    return (jnp.sum(rho * ps_a, -1) > 0) & (jnp.sum(rho * ps_b, -1) > 0)
 
 
 def _mix32(h):
@@ -231,8 +235,10 @@ def lanes_program(
     import jax.numpy as jnp
 
     max_depth = max(int(max_treedepth), 1)
-    levels = np.arange(max_depth)
-    sizes = 2**levels
+    levels = np.arange(max_depth, dtype=np.int32)
+    # leaf k opens (closes) the sub-subtree of level l when the low l bits
+    # of k (k + 1) are zero
+    low = (2**levels - 1).astype(np.int32)
     n_iter = int(iterations)
 
     def begin(c: _Chain, rand, t: _Traj | None = None) -> _Traj:
@@ -275,7 +281,7 @@ def lanes_program(
             sgp=c.g if t is None else t.sgp,
             swp=w0 if t is None else t.swp,
             ck_rho=ck if t is None else t.ck_rho,
-            ck_ps=ck if t is None else t.ck_ps,
+            ck_p=ck if t is None else t.ck_p,
             u=u,
             k_leaf=k_leaf,
         )
@@ -308,12 +314,12 @@ def lanes_program(
         )
         # U-turn checks of the sub-subtrees this leaf closes
         ps = inv * p
-        opens = (t.k % sizes == 0)[:, None]
+        opens = ((t.k & low) == 0)[:, None]
         ck_rho = jnp.where(opens, 0.0, t.ck_rho) + p
-        ck_ps = jnp.where(opens, ps, t.ck_ps)
-        closes = ((t.k + 1) % sizes == 0) & (levels >= 1) & (levels <= t.depth)
+        ck_p = jnp.where(opens, p, t.ck_p)
+        closes = (((t.k + 1) & low) == 0) & (levels >= 1) & (levels <= t.depth)
         ok = jax.vmap(_no_turn, (0, 0, None, 0, None))(
-            ck_rho, ck_ps / inv, p, ck_ps, ps
+            ck_rho, ck_p, p, inv * ck_p, ps
         )
         rejected = div_leaf | jnp.any(closes & ~ok)
         merge = (t.k + 1 == 2**t.depth) & ~rejected
@@ -374,7 +380,7 @@ def lanes_program(
             sgp=sgp,
             swp=swp,
             ck_rho=ck_rho,
-            ck_ps=ck_ps,
+            ck_p=ck_p,
         )
         # a finished transition: the chain moves to the proposal and adapts
         acc_rate = sum_acc / n_leaf
