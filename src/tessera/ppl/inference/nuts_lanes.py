@@ -318,9 +318,7 @@ def lanes_program(
         ck_rho = jnp.where(opens, 0.0, t.ck_rho) + p
         ck_p = jnp.where(opens, p, t.ck_p)
         closes = (((t.k + 1) & low) == 0) & (levels >= 1) & (levels <= t.depth)
-        ok = jax.vmap(_no_turn, (0, 0, None, 0, None))(
-            ck_rho, ck_p, p, inv * ck_p, ps
-        )
+        ok = jax.vmap(_no_turn, (0, 0, None, 0, None))(ck_rho, ck_p, p, inv * ck_p, ps)
         rejected = div_leaf | jnp.any(closes & ~ok)
         merge = (t.k + 1 == 2**t.depth) & ~rejected
         # biased progressive sampling when the subtree joins the trajectory
