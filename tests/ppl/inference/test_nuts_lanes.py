@@ -218,3 +218,26 @@ def test_the_loop_has_no_batched_dot_or_remainder():
     text = jit(program).lower(*args, np.zeros((10, 4), bool)).compile().as_text()
     assert " while(" in text
     assert " dot(" not in text and " remainder(" not in text
+
+
+def test_a_call_ends_when_a_slot_has_used_its_window():
+    """Short transitions, a window of 4: the call returns as soon as one
+    slot has made 4 transitions (the host then draws the next windows)
+    rather than running its other slots on while that one idles."""
+    advance, zeros, vg = _program(lambda x: -0.5 * jnp.sum(x * x), iterations=200)
+    slots, window = 8, 4
+    x0 = np.random.default_rng(0).normal(size=(slots, 1))
+    lp, g = (np.asarray(a) for a in vg(x0))
+    start = (np.zeros(slots, np.int32), x0, lp, g, adapt_init((slots, 1)))
+    rng = np.random.default_rng(1)
+    rand = (
+        rng.normal(size=(slots, window, 1)),
+        rng.uniform(size=(slots, window, 20)),
+        rng.integers(0, 2**32, (slots, window, 2), np.uint32),
+    )
+    fresh = np.ones(slots, bool)
+    state, _ = advance(
+        zeros(start, rand), fresh, start, rand, (), np.zeros((50, 4), bool)
+    )
+    made = np.asarray(state.chain.i)
+    assert made.max() == window and made.min() < window

@@ -170,7 +170,7 @@ def run_chunk(
         schedule,
         slots=slots,
         max_treedepth=program.max_treedepth,
-        window=window_size(ITERATIONS, slots, ndim),
+        window=window_size(ITERATIONS, slots, ndim, program.max_treedepth),
         progress=bar.update,
     )
     return type(out)(*(a.reshape(n_data, chains, *a.shape[1:]) for a in out))

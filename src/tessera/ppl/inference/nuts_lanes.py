@@ -206,8 +206,9 @@ def lanes_program(
         The step-size adaptation's target acceptance rate.
     iterations : int
         Leapfrog steps per call (the program returns earlier when every
-        slot has finished its run; it takes fewer where its output, one
-        row per slot and step, would pass :data:`MAX_ROWS` values).
+        slot has finished its run or a running slot has made its window's
+        transitions; it takes fewer where its output, one row per slot and
+        step, would pass :data:`MAX_ROWS` values).
 
     Returns
     -------
@@ -438,7 +439,11 @@ def lanes_program(
 
         def cond(state):
             it, c, _, _ = state
-            return (it < n_rows) & jnp.any((c.i < steps) & (c.i - i0 < window))
+            # on while a slot runs and none has used up its window (the host
+            # then draws the next windows: no slot idles for long)
+            running = c.i < steps
+            room = jnp.all(~running | (c.i - i0 < window))
+            return (it < n_rows) & jnp.any(running) & room
 
         def body(state):
             it, c, t, rows = state

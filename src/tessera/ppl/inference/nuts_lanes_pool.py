@@ -50,6 +50,7 @@ from tessera.ppl.inference.nuts_result import nuts_stats
 
 __all__ = [
     "MAX_DRAWN",
+    "MAX_GATHERED",
     "LaneRandom",
     "lane_seeds",
     "lane_stats",
@@ -60,18 +61,33 @@ __all__ = [
 #: most momentum values handed to the program per call (8 bytes each)
 MAX_DRAWN = 2**22
 
+#: most values of one randomness array (``slots x window x ndim`` momenta,
+#: ``slots x window x 2 max_treedepth`` uniforms) where that keeps the
+#: window at :data:`MIN_WINDOW` or more: each step gathers its slots' next
+#: randomness from these arrays, and XLA:CPU splits a gather from an array
+#: of about 64K values or more over its threads (its cost model counts the
+#: whole array), which costs 2-3 us per step against 1 us for the gather
+MAX_GATHERED = 40_960
+MIN_WINDOW = 32
 
-def window_size(iterations: int, slots: int, ndim: int) -> int:
+
+def window_size(iterations: int, slots: int, ndim: int, max_treedepth: int = 10) -> int:
     """Transitions a slot may make per call: ``iterations`` (each takes a
-    leapfrog step at least), fewer where the slots' momenta would pass
-    :data:`MAX_DRAWN` values (large models, whose transitions are long).
+    leapfrog step at least), fewer where the slots' randomness would pass
+    :data:`MAX_GATHERED` values (down to :data:`MIN_WINDOW`) or their
+    momenta :data:`MAX_DRAWN` values (large models, whose transitions are
+    long). A call ends when a slot has made its window's transitions.
 
     Examples
     --------
-    >>> window_size(512, 16, 10), window_size(512, 16, 100_000)
-    (512, 2)
+    >>> window_size(512, 4, 10), window_size(512, 16, 10)
+    (512, 128)
+    >>> window_size(512, 16, 1000), window_size(512, 16, 100_000)
+    (32, 2)
     """
-    return max(1, min(int(iterations), MAX_DRAWN // max(int(slots) * int(ndim), 1)))
+    slots, ndim = max(int(slots), 1), max(int(ndim), 1)
+    small = max(MIN_WINDOW, MAX_GATHERED // (slots * max(ndim, 2 * max_treedepth)))
+    return max(1, min(int(iterations), small, MAX_DRAWN // (slots * ndim)))
 
 
 def _take(tree, rows):

@@ -244,7 +244,7 @@ def run_lanes_chains(
                 window_schedule(tune, steps),
                 slots=chains,
                 max_treedepth=int(max_treedepth),
-                window=window_size(ITERATIONS, chains, x0.shape[1]),
+                window=window_size(ITERATIONS, chains, x0.shape[1], int(max_treedepth)),
                 progress=bar.update,
                 stop=stop,
             )
