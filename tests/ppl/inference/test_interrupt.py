@@ -69,6 +69,8 @@ HOWS = {
     "blackjax-vectorized": {"backend": "jax", "chain_method": "vectorized"},
 }
 PROGRESS = re.compile(r"NUTS \([^)]*\):\s+\d+%\|[^|]*\|\s*(\d+)/(\d+)")
+#: the bar of chains in processes also shows its least advanced chain
+SLOWEST = re.compile(r"slowest chain (\d+) steps")
 
 
 def _leftovers(marker: str) -> list[int]:
@@ -86,9 +88,11 @@ def _leftovers(marker: str) -> list[int]:
     return out
 
 
-def _interrupt(how: dict, fraction: float):
+def _interrupt(how: dict, fraction: float, slowest: int = 0):
     """Run the script, SIGINT it once its bar shows ``fraction`` of the
-    steps done; returns (stdout, seconds from SIGINT to exit, script path)."""
+    steps done (and its slowest chain ``slowest`` steps, where the bar
+    shows it); returns (stdout, seconds from SIGINT to exit, script
+    path)."""
     script = Path(tempfile.mkdtemp(prefix="interrupt-")) / "sample_then_interrupt.py"
     script.write_text(SCRIPT)
     proc = subprocess.Popen(
@@ -114,8 +118,15 @@ def _interrupt(how: dict, fraction: float):
     t_end = time.monotonic() + 240
     try:
         while time.monotonic() < t_end and proc.poll() is None:
-            done = PROGRESS.findall("".join(err))
-            if done and int(done[-1][0]) >= fraction * int(done[-1][1]):
+            text = "".join(err)
+            done = PROGRESS.findall(text)
+            lag = [int(n) for n in SLOWEST.findall(text)] if slowest else [0]
+            if (
+                done
+                and int(done[-1][0]) >= fraction * int(done[-1][1])
+                and lag
+                and lag[-1] >= slowest
+            ):
                 break
             time.sleep(0.1)
         assert proc.poll() is None, "".join(err)[-2000:]
@@ -153,12 +164,12 @@ def while_drawing(name: str):
     """The run interrupted while drawing (a background job:
     ``tests/_background.py``)."""
     how = {**HOWS[name], "tune": 100, "draws": _drawing_draws(name)}
-    # nutpie's bar sums the chains: a chain forked ~1 s after the other (a
+    # the bar sums the chains: a chain forked seconds after the other (a
     # large parent process, a busy machine) was still warming up when the
-    # first had made 0.3% of the steps of both; chains in threads start
-    # together (2% of a million steps took 20 s there)
-    fraction = 0.02 if name == "nutpie-processes" else 0.003
-    return _interrupt(how, fraction=fraction)
+    # first had made 2% of the steps of both, so chains in processes wait
+    # for their slowest chain to draw; chains in threads start together
+    slowest = how["tune"] + 1000 if name == "nutpie-processes" else 0
+    return _interrupt(how, fraction=0.003, slowest=slowest)
 
 
 def during_warmup(name: str):

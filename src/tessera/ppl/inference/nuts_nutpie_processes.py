@@ -156,6 +156,10 @@ def _run_processes(key: int, seeds: list[int], workers: int, bar) -> list:
                         raise value
                     outcomes[c] = value
                 n = sum(progress)
+                if len(progress) > 1:  # the bar sums the chains: show the laggard
+                    bar.set_postfix_str(
+                        f"slowest chain {min(progress)} steps", refresh=False
+                    )
                 bar.update(max(0, n - shown))
                 shown = max(shown, n)
                 if deadline is not None and time.monotonic() > deadline:
