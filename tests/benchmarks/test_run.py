@@ -1,18 +1,10 @@
 """benchmarks/run.py: the report keeps the sections that ``--only`` did not re-run."""
 
-import importlib.util
 from pathlib import Path
 
+from _scripts import load_script
 
-def _load_run():
-    path = Path(__file__).resolve().parents[2] / "benchmarks" / "run.py"
-    spec = importlib.util.spec_from_file_location("_bench_run", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-run = _load_run()
+run = load_script("run")
 
 
 def _script(name: str) -> Path:

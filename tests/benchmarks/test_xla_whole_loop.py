@@ -2,20 +2,15 @@
 XLA's default threshold (the check the script makes on a new jaxlib needs
 a working baseline), in a fresh interpreter as the script runs it."""
 
-import importlib.util
-from pathlib import Path
-
 import pytest
+
+from _scripts import load_script
 
 pytest.importorskip("jax")
 
 
 def _load():
-    path = Path(__file__).resolve().parents[2] / "benchmarks" / "xla_whole_loop.py"
-    spec = importlib.util.spec_from_file_location("_bench_xla_whole_loop", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("xla_whole_loop")
 
 
 def test_the_reproduction_compiles_with_xla_defaults():
