@@ -41,7 +41,9 @@ def _program(logp, max_treedepth=10, iterations=64):
     return jit(program), program.zeros, vg
 
 
-def _run(logp, lanes, steps, tune, *, slots, seed=0, ndim=4, step_size=1.0, **kw):
+def _run(
+    logp, lanes, steps, tune, *, slots, seed=0, ndim=4, step_size=1.0, pilot=None, **kw
+):
     advance, zeros, vg = _program(logp, **kw)
     x0 = np.random.default_rng(seed).normal(size=(lanes, ndim))
     lp, g = (np.asarray(a) for a in vg(x0))
@@ -57,6 +59,7 @@ def _run(logp, lanes, steps, tune, *, slots, seed=0, ndim=4, step_size=1.0, **kw
         slots=slots,
         max_treedepth=kw.get("max_treedepth", 10),
         window=kw.get("iterations", 64),
+        pilot=pilot,
     )
 
 
@@ -113,6 +116,63 @@ def test_a_lanes_draws_do_not_depend_on_the_slots():
     b, _ = _run(diagonal, 5, 120, 60, slots=4, seed=3, iterations=16)
     np.testing.assert_allclose(a.position, b.position, rtol=1e-10, atol=1e-12)
     np.testing.assert_array_equal(a.num_integration_steps, b.num_integration_steps)
+
+
+def test_paused_lanes_go_on_where_they_stopped():
+    """Lanes paused after their pilot (in warm-up) and resumed in other
+    slots draw what they draw run straight through."""
+
+    def diagonal(x):
+        return -0.5 * jnp.sum(x * x / jnp.diag(jnp.asarray(COV)))
+
+    a, made_a = _run(diagonal, 5, 120, 60, slots=2, seed=3, pilot=0)
+    b, made_b = _run(diagonal, 5, 120, 60, slots=2, seed=3, pilot=17)
+    assert made_a.tolist() == made_b.tolist() == [120] * 5
+    np.testing.assert_allclose(a.position, b.position, rtol=1e-10, atol=1e-12)
+    for x, y in zip(a[1:], b[1:]):
+        np.testing.assert_array_equal(x, y)
+
+
+def test_the_lanes_with_most_work_left_go_first():
+    """After their pilots, the paused lanes take the free slots in the
+    order of their leapfrog steps left: the lane whose transitions are
+    longest (the widest target, a fixed step size) goes first, though it
+    was queued last."""
+    from tessera.ppl.inference.nuts_lanes import lanes_program
+
+    vg = jax.vmap(jax.value_and_grad(lambda x, s: -0.5 * jnp.sum((x / s) ** 2)))
+    program = lanes_program(
+        lambda x, data: vg(x, *data), max_treedepth=10, target_accept=0.8, iterations=64
+    )
+    advance, zeros = jit(program), program.zeros
+    scales = np.array([1.0, 1.5, 1.0, 4.0])  # lane 3: the longest trajectories
+    resumed = []
+
+    def spy(state, fresh, start, rand, data, flags, until):
+        for b in np.flatnonzero(fresh & (start[0] > 0)):
+            resumed.append(float(data[0][b]))
+        return advance(state, fresh, start, rand, data, flags, until)
+
+    x0 = np.full((4, 1), 0.5)
+    lp, g = (np.asarray(a) for a in vg(x0, scales))
+    starts = (x0, lp, g, adapt_init((4, 1), step_size=0.1))
+    out, made = run_lanes(
+        spy,
+        zeros,
+        starts,
+        lane_seeds(0, 4),
+        (scales,),
+        np.zeros((40, 4), bool),  # no warm-up: the step size stays 0.1
+        slots=1,
+        max_treedepth=10,
+        window=64,
+        pilot=5,
+    )
+    assert made.tolist() == [40] * 4
+    steps = out.num_integration_steps.mean(axis=1)
+    assert steps[3] > 2 * steps[0]
+    # each lane paused once; resumed by work left: scale 4, then 1.5
+    assert resumed[:2] == [4.0, 1.5] and sorted(resumed) == sorted(scales)
 
 
 def test_a_call_capped_by_max_rows_gives_the_same_draws(monkeypatch):
@@ -215,7 +275,8 @@ def test_the_loop_has_no_batched_dot_or_remainder():
         np.zeros((slots, window, 2), np.uint32),
     )
     args = (program.zeros(start, rand), np.ones(slots, bool), start, rand, ())
-    text = jit(program).lower(*args, np.zeros((10, 4), bool)).compile().as_text()
+    flags, until = np.zeros((10, 4), bool), np.full(slots, 10)
+    text = jit(program).lower(*args, flags, until).compile().as_text()
     assert " while(" in text
     assert " dot(" not in text and " remainder(" not in text
 
@@ -236,8 +297,9 @@ def test_a_call_ends_when_a_slot_has_used_its_window():
         rng.integers(0, 2**32, (slots, window, 2), np.uint32),
     )
     fresh = np.ones(slots, bool)
+    until = np.full(slots, 50)
     state, _ = advance(
-        zeros(start, rand), fresh, start, rand, (), np.zeros((50, 4), bool)
+        zeros(start, rand), fresh, start, rand, (), np.zeros((50, 4), bool), until
     )
     made = np.asarray(state.chain.i)
     assert made.max() == window and made.min() < window

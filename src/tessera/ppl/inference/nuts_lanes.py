@@ -50,8 +50,9 @@ Examples
 ...         rng.integers(0, 2**32, (3, 10, 2), np.uint32))
 >>> flags = np.zeros((10, 4), bool)  # no adaptation
 >>> from tessera.compile.backends.jax.options import jit  # tessera's XLA options
+>>> until = np.full(3, 10)  # each chain's 10 transitions
 >>> lanes, out = jit(program)(program.zeros(start, rand), np.ones(3, bool),
-...                           start, rand, (), flags)
+...                           start, rand, (), flags, until)
 >>> lanes.chain.i.tolist()  # all 10 transitions within 200 steps
 [10, 10, 10]
 >>> out.position.shape, bool(out.num_integration_steps[:, :10].min() >= 1)
@@ -213,9 +214,9 @@ def lanes_program(
     Returns
     -------
     callable
-        ``advance(lanes, fresh, start, rand, data, flags) -> (lanes,
-        out)``, and ``advance.zeros(start, rand)``, the state to pass at
-        the first call (every slot ``fresh``). ``lanes`` is a
+        ``advance(lanes, fresh, start, rand, data, flags, until) ->
+        (lanes, out)``, and ``advance.zeros(start, rand)``, the state to
+        pass at the first call (every slot ``fresh``). ``lanes`` is a
         :class:`Lanes`; slots where ``fresh`` is set take up a new chain
         ``start = (i, position, logdensity, grad, AdaptState)`` (``(slots,
         ...)`` each; ``i`` the transition the chain starts at). ``rand =
@@ -227,8 +228,11 @@ def lanes_program(
         uint32 (the leaves' uniforms are hashed from it); a slot makes at
         most ``window`` transitions per call. ``flags`` ``(steps, 4)`` are
         the rows of
-        :func:`~tessera.ppl.inference.adaptation.window_schedule`; a slot
-        whose chain reached ``steps`` transitions idles. ``out`` is a
+        :func:`~tessera.ppl.inference.adaptation.window_schedule`.
+        ``until`` ``(slots,)`` int: a slot idles once its chain has made
+        that many transitions (``steps`` to run to the end, fewer to pause
+        the chain between two transitions, 0 for a slot without a chain).
+        ``out`` is a
         :class:`LaneOutput` ``(slots, window, ...)``: the transitions each
         slot finished in this call, in order.
     """
@@ -293,12 +297,12 @@ def lanes_program(
         p_half = t.pc + 0.5 * t.eps * t.gc
         return p_half, t.xc + t.eps * c.adapt.inverse_mass_matrix * p_half
 
-    def finish(c: _Chain, t: _Traj, i0, rand, flags, p_half, x_new, lp, g):
+    def finish(c: _Chain, t: _Traj, i0, until, rand, flags, p_half, x_new, lp, g):
         """The leaf at ``x_new`` joins the subtree, the subtree joins the
         trajectory when complete; the transition ends (the chain moves and
         adapts, the next transition begins) or goes on."""
         steps, window = flags.shape[0], rand[0].shape[0]
-        active = (c.i < steps) & (c.i - i0 < window)
+        active = (c.i < until) & (c.i - i0 < window)
         inv = c.adapt.inverse_mass_matrix
         p = p_half + 0.5 * t.eps * g
         w = lp - 0.5 * jnp.sum(p * p * inv)
@@ -409,14 +413,13 @@ def lanes_program(
         return c_next, t_next, out
 
     half_v = jax.vmap(half_step)
-    finish_v = jax.vmap(finish, (0, 0, 0, 0, None, 0, 0, 0, 0))
+    finish_v = jax.vmap(finish, (0, 0, 0, 0, 0, None, 0, 0, 0, 0))
 
     def first(rand):
         """Each slot's first transition's randomness."""
         return jax.tree_util.tree_map(lambda a: a[:, 0], rand)
 
-    def advance(lanes, fresh, start, rand, data, flags):
-        steps = flags.shape[0]
+    def advance(lanes, fresh, start, rand, data, flags, until):
         c, t = lanes
         c = jax.tree_util.tree_map(
             lambda a, b: jnp.where(_col(fresh, a), a, b), _Chain(*start), c
@@ -441,7 +444,7 @@ def lanes_program(
             it, c, _, _ = state
             # on while a slot runs and none has used up its window (the host
             # then draws the next windows: no slot idles for long)
-            running = c.i < steps
+            running = c.i < until
             room = jnp.all(~running | (c.i - i0 < window))
             return (it < n_rows) & jnp.any(running) & room
 
@@ -449,7 +452,7 @@ def lanes_program(
             it, c, t, rows = state
             p_half, x_new = half_v(c, t)
             lp, g = vg(x_new, data)
-            c_new, t, row = finish_v(c, t, i0, rand, flags, p_half, x_new, lp, g)
+            c_new, t, row = finish_v(c, t, i0, until, rand, flags, p_half, x_new, lp, g)
             ended = (c_new.i > c.i).astype(rows.dtype)
             packed = jnp.concatenate(
                 [

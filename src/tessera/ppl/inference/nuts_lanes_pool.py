@@ -6,9 +6,16 @@ steps per call. Here the host keeps a queue of chains (*lanes*: every chain
 of every dataset) and, between calls, hands a slot whose chain has
 finished its run to the next chain waiting. A batch of fixed size keeps one
 compiled program; it is full of work until the queue runs dry, so the cost
-is about the total work of the chains divided by the slots (plus the
-longest chain at the end), not the longest chain's work times the number
-of chains, as when every chain of the batch runs to the end together.
+is about the total work of the chains divided by the slots, not the longest
+chain's work times the number of chains, as when every chain of the batch
+runs to the end together.
+
+Chains differ in work (a hard dataset's trajectories are several times
+longer), and a long chain that starts last runs alone at the end while the
+other slots idle. So each chain first makes a *pilot* of its transitions
+(:data:`PILOT` of them) and pauses between two transitions; the paused
+chains then go on to the end, the one with the most leapfrog steps left
+(estimated from its pilot) first.
 
 The draws of a chain depend on its own start, keys and data only, not on
 the slot it ran in or the chains beside it.
@@ -51,6 +58,7 @@ from tessera.ppl.inference.nuts_result import nuts_stats
 __all__ = [
     "MAX_DRAWN",
     "MAX_GATHERED",
+    "PILOT",
     "LaneRandom",
     "lane_seeds",
     "lane_stats",
@@ -69,6 +77,10 @@ MAX_DRAWN = 2**22
 #: whole array), which costs 2-3 us per step against 1 us for the gather
 MAX_GATHERED = 40_960
 MIN_WINDOW = 32
+
+#: share of the steps a lane makes before :func:`run_lanes` orders the
+#: lanes by the work they have left (when they outnumber the slots)
+PILOT = 0.2
 
 
 def window_size(iterations: int, slots: int, ndim: int, max_treedepth: int = 10) -> int:
@@ -170,6 +182,7 @@ def run_lanes(
     window: int,
     progress: Callable[[int], None] | None = None,
     stop=None,
+    pilot: int | None = None,
 ) -> tuple[LaneOutput, np.ndarray]:
     """Run every lane's chain through ``schedule`` in ``slots`` slots.
 
@@ -201,6 +214,11 @@ def run_lanes(
         Called with the number of transitions finished after each call.
     stop : threading.Event, optional
         When set, the run ends after the current call.
+    pilot : int, optional
+        With more lanes than slots, each lane first makes ``pilot``
+        transitions and pauses; the paused lanes then run to the end, the
+        most leapfrog steps left first (estimated from their pilots).
+        Default: :data:`PILOT` of the steps; 0 runs the lanes in order.
 
     Returns
     -------
@@ -224,14 +242,14 @@ def run_lanes(
         np.zeros((lanes, steps)),
         np.zeros((lanes, steps)),
     )
-    lane_made = np.zeros(lanes, np.int64)
-    # the slots' lanes (-1: none), transitions made, randomness streams
-    lane_of = np.full(size, -1)
-    made = np.full(size, steps)
-    streams: list = [None] * size
-    queue = deque(range(lanes))
+    if pilot is None:
+        pilot = max(1, int(PILOT * steps))
+    pilot = int(pilot) if lanes > size and 0 < pilot < steps else steps
+    book = _Lanes(starts, seeds, steps, pilot, out.num_integration_steps)
+    lane_of = np.full(size, -1)  # each slot's lane (-1: none)
+    until = np.zeros(size, np.int32)  # each slot's lane stops there
     # the slots' inputs, rewritten on the host when a slot takes a lane
-    start = (np.full(size, steps, np.int32), *_take(starts, [0] * size))
+    start = (np.zeros(size, np.int32), *_take(starts, [0] * size))
     slot_data = tuple(np.asarray(a)[[0] * size].copy() for a in data)
     rand = (
         np.zeros((size, window, ndim)),
@@ -244,41 +262,102 @@ def run_lanes(
         # at the first call every slot takes its start (idle ones too)
         fresh = np.full(size, first)
         first = False
-        for b in range(size):
-            if made[b] >= steps and queue:
-                lane = queue.popleft()
-                lane_of[b], made[b], fresh[b] = lane, 0, True
-                streams[b] = LaneRandom(seeds[lane], ndim, max_treedepth)
-                start[0][b] = 0
-                for dst, src in zip(leaves(start[1:]), leaves(starts)):
-                    dst[b] = np.asarray(src)[lane]
+        for b in np.flatnonzero(lane_of < 0):
+            lane = book.next_lane()
+            lane_of[b], until[b] = (-1, 0) if lane is None else (lane, book.until(lane))
+            if lane is not None:
+                fresh[b] = True
+                start[0][b] = book.made[lane]
+                for dst, src in zip(leaves(start[1:]), book.state(lane)):
+                    dst[b] = src
                 for dst, src in zip(slot_data, data):
                     dst[b] = src[lane]
-            if made[b] < steps:
-                for dst, src in zip(rand, streams[b].window(int(made[b]), window)):
-                    dst[b] = src
-        if not np.any(made < steps):
+        if not np.any(lane_of >= 0):
             break
-        state, res = advance(state, fresh, start, rand, slot_data, schedule)
+        for b in np.flatnonzero(lane_of >= 0):
+            for dst, src in zip(rand, book.window(lane_of[b], window, max_treedepth)):
+                dst[b] = src
+        state, res = advance(state, fresh, start, rand, slot_data, schedule, until)
         now = np.asarray(state.chain.i)
         res = jax.device_get(res)
-        total = 0
-        for b in range(size):
-            lane, k = lane_of[b], int(now[b] - made[b])
-            if lane < 0 or k <= 0:
-                continue
-            for dst, src in zip(out, res):
-                dst[lane, made[b] : now[b]] = src[b, :k]
-            lane_made[lane] = now[b]
-            total += k
-            if now[b] >= steps:
-                streams[b] = None
-        made = now.copy()
+        total, chain = 0, None
+        for b in np.flatnonzero(lane_of >= 0):
+            total += book.record(lane_of[b], out, res, b, int(now[b]))
+            if now[b] >= until[b]:  # done or paused: the slot is free
+                if now[b] < steps:
+                    chain = jax.device_get(state.chain) if chain is None else chain
+                    book.pause(lane_of[b], _take(leaves(chain)[1:], b))
+                lane_of[b] = -1
         if progress is not None:
             progress(total)
         if stop is not None and stop.is_set():
             break
-    return out, lane_made
+    return out, book.made
+
+
+class _Lanes:
+    """The lanes' bookkeeping in :func:`run_lanes`: the transitions each
+    has made, its randomness, and the order in which lanes take the free
+    slots: the lanes not yet started in order (each for its pilot's
+    transitions), then the paused lanes, the most leapfrog steps left
+    first. A long chain that started last would otherwise run alone at the
+    end while the other slots idle."""
+
+    def __init__(self, starts, seeds: list, steps: int, pilot: int, n_steps):
+        import jax
+
+        self._starts = [np.asarray(a) for a in jax.tree_util.tree_leaves(starts)]
+        self._seeds, self._steps, self._pilot = seeds, steps, pilot
+        self.made = np.zeros(len(seeds), np.int64)
+        self._streams: dict[int, LaneRandom] = {}
+        self._queue = deque(range(len(seeds)))
+        self._paused: dict[int, list] = {}  # lane -> its chain's state
+        self._n_steps = n_steps  # (lanes, steps) leapfrog steps so far
+
+    def next_lane(self) -> int | None:
+        if self._queue:
+            return self._queue.popleft()
+        if not self._paused:
+            return None
+
+        def left(lane: int) -> float:
+            made = self.made[lane]
+            return self._n_steps[lane, :made].mean() * (self._steps - made)
+
+        return max(self._paused, key=left)
+
+    def until(self, lane: int) -> int:
+        """The transitions the lane makes before it leaves its slot."""
+        return self._pilot if lane not in self._paused else self._steps
+
+    def state(self, lane: int) -> list:
+        """The lane's chain state to start from (its start, or where it
+        paused): position, log-density, gradient and warm-up state."""
+        if lane in self._paused:
+            return self._paused.pop(lane)
+        return [a[lane] for a in self._starts]
+
+    def window(self, lane: int, size: int, max_treedepth: int) -> tuple:
+        """The randomness of the lane's next ``size`` transitions."""
+        if lane not in self._streams:
+            ndim = self._starts[0].shape[1]
+            self._streams[lane] = LaneRandom(self._seeds[lane], ndim, max_treedepth)
+        return self._streams[lane].window(int(self.made[lane]), size)
+
+    def record(self, lane: int, out: LaneOutput, res, b: int, now: int) -> int:
+        """Copy the lane's transitions of a call (slot ``b``'s rows of
+        ``res``, up to transition ``now``) to ``out``; their number."""
+        made = int(self.made[lane])
+        for dst, src in zip(out, res):
+            dst[lane, made:now] = src[b, : now - made]
+        self.made[lane] = now
+        if now >= self._steps:
+            self._streams.pop(lane, None)
+        return now - made
+
+    def pause(self, lane: int, chain: list) -> None:
+        """The lane left its slot between two transitions, at ``chain``."""
+        self._paused[lane] = chain
 
 
 def lane_stats(out, max_treedepth: int, sl: slice) -> dict:

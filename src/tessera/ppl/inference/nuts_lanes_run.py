@@ -134,10 +134,12 @@ class LanesProgram:
             return jit(self.program).lower(*args).compile()
         return compiled_program(self._key, self._settings, self.program, args)
 
-    def __call__(self, state, fresh, start, rand, data, flags):
+    def __call__(self, state, fresh, start, rand, data, flags, until):
         # every input but the schedule has a leading slot axis
-        state, fresh, start, rand, data = self.put((state, fresh, start, rand, data))
-        args = (state, fresh, start, rand, data, flags)
+        state, fresh, start, rand, data, until = self.put(
+            (state, fresh, start, rand, data, until)
+        )
+        args = (state, fresh, start, rand, data, flags, until)
         if self.compiled is None:
             # chunks start in several threads at once: one compiles, the
             # others wait for its program instead of compiling their own
