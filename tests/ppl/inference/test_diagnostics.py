@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from tessera.ppl.inference.diagnostics import (
+    average_ranks,
     convergence_stats,
     ess_bulk,
     ess_tail,
@@ -63,6 +64,26 @@ def test_the_three_at_once_are_the_three(name):
     for got, one in zip(convergence_stats(x), (rhat(x), ess_bulk(x), ess_tail(x))):
         assert got.shape == one.shape
         np.testing.assert_array_equal(got, one)
+
+
+RANK_CASES = {
+    "distinct": lambda r: r.normal(size=(20, 300)),
+    "many ties": lambda r: r.poisson(0.5, size=(30, 200)).astype(float),
+    "constant rows": lambda r: np.ones((3, 7)),
+    "infinities": lambda r: np.array([[np.inf, -np.inf, np.inf, 0.0, -np.inf]]),
+    "a NaN row": lambda r: np.array([[1.0, np.nan, 2.0], [2.0, 2.0, 1.0]]),
+    "one value": lambda r: np.array([[4.0], [np.nan]]),
+}
+
+
+@pytest.mark.parametrize("name", list(RANK_CASES))
+def test_average_ranks_are_scipys(name):
+    from scipy import stats
+
+    rows = RANK_CASES[name](np.random.default_rng(2))
+    np.testing.assert_array_equal(
+        average_ranks(rows), stats.rankdata(rows, axis=-1), strict=True
+    )
 
 
 def test_rejects_a_flat_array():

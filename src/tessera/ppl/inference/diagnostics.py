@@ -25,7 +25,7 @@ Examples
 from __future__ import annotations
 
 import numpy as np
-from scipy import fft, special, stats
+from scipy import fft, special
 
 __all__ = ["convergence_stats", "ess_bulk", "ess_tail", "rhat"]
 
@@ -48,9 +48,46 @@ def _z_scale(x: np.ndarray) -> np.ndarray:
     """Normal scores of the ranks over all chains and draws, per parameter."""
     c, d, k = x.shape
     # ranked along contiguous rows: one row per parameter
-    rows = np.ascontiguousarray(x.reshape(c * d, k).T)
-    ranks = stats.rankdata(rows, method="average", axis=-1)
-    return special.ndtri((ranks - 0.375) / (c * d + 0.25)).T.reshape(c, d, k)
+    n = c * d
+    rows = np.ascontiguousarray(x.reshape(n, k).T)
+    ranks = average_ranks(rows)
+    # ranks are halves (ties average two whole ranks): the scores of the
+    # 2n - 1 possible ranks, looked up
+    scores = special.ndtri((np.arange(2, 2 * n + 1) / 2.0 - 0.375) / (n + 0.25))
+    missing = np.isnan(ranks)
+    z = scores[(2.0 * np.where(missing, 1.0, ranks)).astype(np.intp) - 2]
+    z[missing] = np.nan
+    return z.T.reshape(c, d, k)
+
+
+def average_ranks(rows: np.ndarray) -> np.ndarray:
+    """Ranks (from 1) along the last axis, tied values given the average of
+    their ranks; a row holding a NaN is all NaN: ``scipy.stats.rankdata(rows,
+    axis=-1)``, a few times faster (an unstable sort: the order among tied
+    values does not change their average rank).
+
+    Examples
+    --------
+    >>> average_ranks(np.array([[3.0, 1.0, 3.0, 2.0]])).tolist()
+    [[3.5, 1.0, 3.5, 2.0]]
+    """
+    rows = np.asarray(rows, dtype=float)
+    n = rows.shape[-1]
+    order = np.argsort(rows, axis=-1)
+    s = np.take_along_axis(rows, order, axis=-1)
+    pos = np.broadcast_to(np.arange(n), s.shape)
+    new = np.ones(s.shape, bool)  # a run of equal values starts here
+    new[..., 1:] = s[..., 1:] != s[..., :-1]
+    last = np.ones(s.shape, bool)  # ... and ends here
+    last[..., :-1] = new[..., 1:]
+    lo = np.maximum.accumulate(np.where(new, pos, 0), axis=-1)
+    hi = np.flip(
+        np.minimum.accumulate(np.flip(np.where(last, pos, n - 1), -1), axis=-1), -1
+    )
+    ranks = np.empty(s.shape)
+    np.put_along_axis(ranks, order, (lo + hi) / 2.0 + 1.0, axis=-1)
+    ranks[np.isnan(rows).any(axis=-1)] = np.nan
+    return ranks
 
 
 def _rhat(x: np.ndarray) -> np.ndarray:
