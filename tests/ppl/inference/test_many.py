@@ -133,7 +133,7 @@ def seeds_run() -> subprocess.CompletedProcess:
 
 @pytest.mark.background(job=seeds_run)
 def test_seeds_policy_is_bitwise_on_eight_schools():
-    """Every chain of two datasets run in a chunk of 16 slots equals its own
+    """Every chain of two datasets run among the slots of a chunk equals its own
     ``ppl.sample(chain_method="vectorized")`` bit for bit (one program,
     the data its inputs in both: with the data as constants, chain 0 of
     dataset 0 rounded differently and was O(1) away after 100 steps)."""
