@@ -51,12 +51,15 @@ Examples
 >>> flags = np.zeros((10, 4), bool)  # no adaptation
 >>> from tessera.compile.backends.jax.options import jit  # tessera's XLA options
 >>> until = np.full(3, 10)  # each chain's 10 transitions
->>> lanes, out = jit(program)(program.zeros(start, rand), np.ones(3, bool),
-...                           start, rand, (), flags, until)
+>>> lanes, rows = jit(program)(program.zeros(start, rand), np.ones(3, bool),
+...                            start, rand, (), flags, until)
 >>> lanes.chain.i.tolist()  # all 10 transitions within 200 steps
 [10, 10, 10]
->>> out.position.shape, bool(out.num_integration_steps[:, :10].min() >= 1)
-((3, 10, 2), True)
+>>> out, offsets = ended(rows, 2)  # slot after slot
+>>> out.position.shape, offsets.tolist()
+((30, 2), [0, 10, 20, 30])
+>>> bool(out.num_integration_steps.min() >= 1)
+True
 """
 
 from __future__ import annotations
@@ -68,7 +71,7 @@ import numpy as np
 
 from tessera.ppl.inference.adaptation import adapt_update
 
-__all__ = ["LaneOutput", "Lanes", "lanes_program"]
+__all__ = ["LaneOutput", "Lanes", "ended", "lanes_program"]
 
 #: an energy error above this ends the trajectory as a divergence (Stan's)
 MAX_ENERGY_ERROR = 1000.0
@@ -215,7 +218,7 @@ def lanes_program(
     -------
     callable
         ``advance(lanes, fresh, start, rand, data, flags, until) ->
-        (lanes, out)``, and ``advance.zeros(start, rand)``, the state to
+        (lanes, rows)``, and ``advance.zeros(start, rand)``, the state to
         pass at the first call (every slot ``fresh``). ``lanes`` is a
         :class:`Lanes`; slots where ``fresh`` is set take up a new chain
         ``start = (i, position, logdensity, grad, AdaptState)`` (``(slots,
@@ -232,9 +235,9 @@ def lanes_program(
         ``until`` ``(slots,)`` int: a slot idles once its chain has made
         that many transitions (``steps`` to run to the end, fewer to pause
         the chain between two transitions, 0 for a slot without a chain).
-        ``out`` is a
-        :class:`LaneOutput` ``(slots, window, ...)``: the transitions each
-        slot finished in this call, in order.
+        ``rows`` ``(iterations, slots, ndim + 8)``: each slot's
+        transition at each iteration, packed, flagged (last column) where
+        it ended; :func:`ended` picks the finished transitions out.
     """
     import jax
     import jax.numpy as jnp
@@ -466,16 +469,9 @@ def lanes_program(
             return it + 1, c_new, t, rows
 
         _, c, t, rows = jax.lax.while_loop(cond, body, (0, c, t, rows))
-        # each slot's ended transitions, in order, first: a stable sort of
-        # the iterations by "not ended"
-        ended = rows[..., -1] > 0.5
-        order = jnp.argsort(~ended, axis=0, stable=True)[:window]
-        if window > n_rows:  # more transitions allowed than iterations
-            order = jnp.concatenate(
-                [order, jnp.zeros((window - n_rows, slots), order.dtype)]
-            )
-        picked = jnp.take_along_axis(rows, order[..., None], axis=0)
-        return Lanes(c, t), unpack(jnp.swapaxes(picked, 0, 1), n)
+        # the host picks each slot's ended transitions out of the rows
+        # (XLA:CPU's sort of the iterations by slot took a millisecond a call)
+        return Lanes(c, t), rows
 
     def zeros(start, rand) -> Lanes:
         """A :class:`Lanes` of zeros shaped for ``start`` and ``rand`` (the
@@ -492,22 +488,40 @@ def lanes_program(
     return advance
 
 
-def unpack(rows, ndim: int) -> LaneOutput:
-    """A :class:`LaneOutput` of packed rows ``(..., ndim + 7)``."""
-    import jax.numpy as jnp
+def ended(rows: np.ndarray, ndim: int) -> tuple[LaneOutput, np.ndarray]:
+    """The transitions a call's slots finished, from the rows
+    ``(iterations, slots, ndim + 8)`` :func:`lanes_program`'s program
+    returns: a :class:`LaneOutput` of ``(transitions, ...)`` NumPy arrays,
+    slot after slot and in order within a slot, and where each slot's
+    begin (``(slots + 1,)`` offsets).
 
-    flags = (rows[..., ndim + k] for k in range(len(LaneOutput._fields) - 1))
+    Examples
+    --------
+    >>> rows = np.zeros((3, 2, 1 + 8))
+    >>> rows[[0, 2], 0, -1] = rows[1, 1, -1] = 1.0  # slot 0 ends twice
+    >>> rows[:, :, 0] = np.arange(6).reshape(3, 2)
+    >>> out, offsets = ended(rows, 1)
+    >>> out.position[:, 0].tolist(), offsets.tolist()
+    ([0.0, 4.0, 3.0], [0, 2, 3])
+    """
+    rows = np.asarray(rows)
+    slot, it = np.nonzero(rows[..., -1].T > 0.5)  # by slot, then iteration
+    picked = rows[it, slot]
+    counts = np.bincount(slot, minlength=rows.shape[1])
+    offsets = np.concatenate([[0], np.cumsum(counts)])
+    flags = (picked[:, ndim + k] for k in range(len(LaneOutput._fields) - 1))
     lp, step, div, depth, steps, energy, acc = flags
-    return LaneOutput(
-        rows[..., :ndim],
+    out = LaneOutput(
+        picked[:, :ndim],
         lp,
         step,
         div > 0.5,
-        depth.astype(jnp.int32),
-        steps.astype(jnp.int32),
+        depth.astype(np.int32),
+        steps.astype(np.int32),
         energy,
         acc,
     )
+    return out, offsets
 
 
 def _col(mask, a):

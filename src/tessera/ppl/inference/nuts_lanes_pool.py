@@ -52,7 +52,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from tessera.ppl.inference.nuts_lanes import LaneOutput
+from tessera.ppl.inference.nuts_lanes import LaneOutput, ended
 from tessera.ppl.inference.nuts_result import nuts_stats
 
 __all__ = [
@@ -277,12 +277,12 @@ def run_lanes(
         for b in np.flatnonzero(lane_of >= 0):
             for dst, src in zip(rand, book.window(lane_of[b], window, max_treedepth)):
                 dst[b] = src
-        state, res = advance(state, fresh, start, rand, slot_data, schedule, until)
+        state, rows = advance(state, fresh, start, rand, slot_data, schedule, until)
         now = np.asarray(state.chain.i)
-        res = jax.device_get(res)
+        res, offsets = ended(jax.device_get(rows), ndim)
         total, chain = 0, None
         for b in np.flatnonzero(lane_of >= 0):
-            total += book.record(lane_of[b], out, res, b, int(now[b]))
+            total += book.record(lane_of[b], out, res, offsets[b], int(now[b]))
             if now[b] >= until[b]:  # done or paused: the slot is free
                 if now[b] < steps:
                     chain = jax.device_get(state.chain) if chain is None else chain
@@ -344,12 +344,12 @@ class _Lanes:
             self._streams[lane] = LaneRandom(self._seeds[lane], ndim, max_treedepth)
         return self._streams[lane].window(int(self.made[lane]), size)
 
-    def record(self, lane: int, out: LaneOutput, res, b: int, now: int) -> int:
-        """Copy the lane's transitions of a call (slot ``b``'s rows of
-        ``res``, up to transition ``now``) to ``out``; their number."""
+    def record(self, lane: int, out: LaneOutput, res, at: int, now: int) -> int:
+        """Copy the lane's transitions of a call (those of ``res`` from
+        ``at``, up to transition ``now``) to ``out``; their number."""
         made = int(self.made[lane])
         for dst, src in zip(out, res):
-            dst[lane, made:now] = src[b, : now - made]
+            dst[lane, made:now] = src[at : at + now - made]
         self.made[lane] = now
         if now >= self._steps:
             self._streams.pop(lane, None)
