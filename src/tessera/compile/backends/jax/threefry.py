@@ -52,23 +52,24 @@ _UNROLL: ContextVar[bool] = ContextVar("tessera_unrolled_threefry", default=Fals
 _installed = False
 
 
-def _rotl(x, d):
-    """``x`` rotated left by ``d`` bits (a uint32 array like ``x``)."""
-    return lax.bitwise_or(
-        lax.shift_left(x, d), lax.shift_right_logical(x, lax.sub(_full(x, 32), d))
-    )
+def _rotl(x, d, back=None):
+    """``x`` rotated left by ``d`` bits (a uint32 array like ``x``);
+    ``back`` is ``32 - d`` when the caller has it."""
+    back = lax.sub(_full(x, 32), d) if back is None else back
+    return lax.bitwise_or(lax.shift_left(x, d), lax.shift_right_logical(x, back))
 
 
 def _full(like, value: int):
     return lax.full_like(like, value, np.uint32)
 
 
-def _block(x0, x1, rotations):
+def _block(x0, x1, rotations, backs=None):
     """Four rounds: add, rotate, xor (lax's operations: cheaper to trace
-    than jax.numpy's, and this traces at every draw's shapes)."""
-    for d in rotations:
+    than jax.numpy's, and this traces at every draw's shapes); ``backs``
+    the rotations' ``32 - d``, when the caller has them."""
+    for i, d in enumerate(rotations):
         x0 = lax.add(x0, x1)
-        x1 = lax.bitwise_xor(_rotl(x1, d), x0)
+        x1 = lax.bitwise_xor(_rotl(x1, d, None if backs is None else backs[i]), x0)
     return x0, x1
 
 
@@ -92,9 +93,12 @@ def threefry2x32(k0, k1, x0, x1, *, unroll: bool = True):
     keys = (k0, k1, lax.bitwise_xor(lax.bitwise_xor(k0, k1), _full(k0, PARITY)))
     x0, x1 = lax.add(x0, keys[0]), lax.add(x1, keys[1])
     if unroll:
+        # each shift amount built once (tracing is most of its cost)
+        rot = [_full(x0, d) for d in ROTATIONS]
+        back = [_full(x0, 32 - d) for d in ROTATIONS]
         for b in range(5):
-            rot = ROTATIONS[4 * (b % 2) : 4 * (b % 2) + 4]
-            x0, x1 = _block(x0, x1, [_full(x0, d) for d in rot])
+            half = slice(4 * (b % 2), 4 * (b % 2) + 4)
+            x0, x1 = _block(x0, x1, rot[half], back[half])
             x0 = lax.add(x0, keys[(b + 1) % 3])
             x1 = lax.add(lax.add(x1, keys[(b + 2) % 3]), _full(x1, b + 1))
         return x0, x1
