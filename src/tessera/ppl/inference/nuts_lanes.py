@@ -456,12 +456,12 @@ def lanes_program(
             p_half, x_new = half_v(c, t)
             lp, g = vg(x_new, data)
             c_new, t, row = finish_v(c, t, i0, until, rand, flags, p_half, x_new, lp, g)
-            ended = (c_new.i > c.i).astype(rows.dtype)
+            finished = (c_new.i > c.i).astype(rows.dtype)
             packed = jnp.concatenate(
                 [
                     row.position,
                     *(jnp.asarray(r, rows.dtype)[:, None] for r in row[1:]),
-                    ended[:, None],
+                    finished[:, None],
                 ],
                 axis=1,
             )
