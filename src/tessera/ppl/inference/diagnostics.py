@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import fft, special
 
-__all__ = ["convergence_stats", "ess_bulk", "ess_tail", "rhat"]
+__all__ = ["average_ranks", "convergence_stats", "ess_bulk", "ess_tail", "rhat"]
 
 
 def _flat(x: np.ndarray) -> tuple[np.ndarray, tuple[int, ...]]:

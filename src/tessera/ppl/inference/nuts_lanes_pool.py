@@ -312,6 +312,7 @@ class _Lanes:
         self._streams: dict[int, LaneRandom] = {}
         self._queue = deque(range(len(seeds)))
         self._paused: dict[int, list] = {}  # lane -> its chain's state
+        self._left: dict[int, float] = {}  # lane -> leapfrog steps left (est.)
         self._n_steps = n_steps  # (lanes, steps) leapfrog steps so far
 
     def next_lane(self) -> int | None:
@@ -319,12 +320,7 @@ class _Lanes:
             return self._queue.popleft()
         if not self._paused:
             return None
-
-        def left(lane: int) -> float:
-            made = self.made[lane]
-            return self._n_steps[lane, :made].mean() * (self._steps - made)
-
-        return max(self._paused, key=left)
+        return max(self._paused, key=self._left.__getitem__)
 
     def until(self, lane: int) -> int:
         """The transitions the lane makes before it leaves its slot."""
@@ -334,6 +330,7 @@ class _Lanes:
         """The lane's chain state to start from (its start, or where it
         paused): position, log-density, gradient and warm-up state."""
         if lane in self._paused:
+            del self._left[lane]
             return self._paused.pop(lane)
         return [a[lane] for a in self._starts]
 
@@ -356,7 +353,10 @@ class _Lanes:
         return now - made
 
     def pause(self, lane: int, chain: list) -> None:
-        """The lane left its slot between two transitions, at ``chain``."""
+        """The lane left its slot between two transitions, at ``chain``;
+        its work left is estimated once, from the steps its transitions took."""
+        made = int(self.made[lane])
+        self._left[lane] = self._n_steps[lane, :made].mean() * (self._steps - made)
         self._paused[lane] = chain
 
 
